@@ -1,0 +1,91 @@
+"""Reading user images into 8-bit RGB(A) arrays, whatever their mode, depth or EXIF rotation."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import InputError
+
+Image.MAX_IMAGE_PIXELS = 20000 * 20000
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.uint16:
+        return (arr >> 8).astype(np.uint8)
+    if arr.dtype in (np.int32, np.uint32):  # PIL "I" mode: 16-bit greyscale PNGs land here
+        top = 65535 if arr.max(initial=0) > 255 else 255
+        return np.clip(arr.astype(np.float64) * 255.0 / top + 0.5, 0, 255).astype(np.uint8)
+    if np.issubdtype(arr.dtype, np.floating):
+        return np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if arr.dtype == bool:
+        return arr.astype(np.uint8) * 255
+    raise InputError(f"unsupported pixel type {arr.dtype}")
+
+
+def pil_to_array(img: Image.Image, alpha: bool = False) -> np.ndarray:
+    """Convert any PIL image (L, LA, P, RGB, RGBA, CMYK, I;16, I, F, 1) to uint8 RGB or RGBA."""
+    want = "RGBA" if alpha else "RGB"
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        grey = _to_uint8(np.asarray(img))
+        rgb = np.repeat(grey[..., None], 3, axis=2)
+        if alpha:
+            rgb = np.concatenate([rgb, np.full(grey.shape + (1,), 255, np.uint8)], axis=2)
+        return np.ascontiguousarray(rgb)
+    if img.mode == "P" and alpha:
+        img = img.convert("RGBA")
+    return np.asarray(img.convert(want)).copy()
+
+
+def read_image(path: str | os.PathLike, alpha: bool = False) -> np.ndarray:
+    """Read an image file as uint8 RGB (or RGBA), applying its EXIF orientation."""
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            arr = pil_to_array(img, alpha=alpha)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read image ({exc.__class__.__name__}: {exc})") from None
+    if arr.size == 0:
+        raise InputError(f"{path}: image is empty")
+    return arr
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """Return (width, height) after EXIF rotation without decoding the pixels."""
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            orientation = img.getexif().get(0x0112, 1)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read image ({exc})") from None
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
+    """Encode an RGB uint8 array as JPEG bytes (deterministic)."""
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def encode_png(arr: np.ndarray) -> bytes:
+    """Encode an RGB or RGBA uint8 array as PNG bytes."""
+    code = cv2.COLOR_RGBA2BGRA if arr.ndim == 3 and arr.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(arr, code) if arr.ndim == 3 else arr)
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return buf.tobytes()

@@ -1,0 +1,223 @@
+"""The PASCAL VOC set: one reader and one writer for the whole project.
+
+Layout: DIR/JPEGImages/*.jpg, DIR/Annotations/*.xml, DIR/ImageSets/Main/{split}.txt,
+DIR/labels.txt. Boxes are VOC pixel coordinates: 1-based and inclusive, so a box
+covering pixel columns 0..9 (0-based) is written xmin=1, xmax=10.
+"""
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from . import fsio
+from .errors import InputError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".JPG", ".JPEG", ".PNG")
+
+
+@dataclass
+class VocObject:
+    """One labelled object; `bbox` is (xmin, ymin, xmax, ymax) in 1-based inclusive pixels."""
+
+    name: str
+    bbox: tuple[float, float, float, float]
+    pose: str = "Unspecified"
+    truncated: bool = False
+    difficult: bool = False
+
+
+@dataclass
+class VocImage:
+    """One annotation file."""
+
+    stem: str
+    filename: str
+    width: int
+    height: int
+    depth: int = 3
+    objects: list[VocObject] = field(default_factory=list)
+
+
+@dataclass
+class VocSet:
+    """A VOC directory (or one split of it): its class names and its images in order."""
+
+    root: Path
+    classes: list[str]
+    images: list[VocImage]
+
+    def image_path(self, image: VocImage) -> Path:
+        """Path of the image file an annotation refers to."""
+        return find_image(self.root, image)
+
+
+def _text(node: ET.Element, tag: str, path: Path, default: str | None = None) -> str:
+    child = node.find(tag)
+    if child is None or child.text is None or not child.text.strip():
+        if default is not None:
+            return default
+        raise InputError(f"{path}: missing <{tag}>")
+    return child.text.strip()
+
+
+def _number(node: ET.Element, tag: str, path: Path) -> float:
+    raw = _text(node, tag, path)
+    try:
+        return float(raw)
+    except ValueError:
+        raise InputError(f"{path}: <{tag}> is not a number: {raw!r}") from None
+
+
+def _flag(node: ET.Element, tag: str) -> bool:
+    child = node.find(tag)
+    if child is None or child.text is None:
+        return False
+    try:
+        return bool(int(float(child.text.strip())))
+    except ValueError:
+        return False
+
+
+def read_annotation(path: str | os.PathLike, check_boxes: bool = True) -> VocImage:
+    """Parse one VOC XML file; a broken file raises InputError naming it."""
+    path = Path(path)
+    try:
+        root = ET.parse(path).getroot()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such annotation file") from None
+    except ET.ParseError as exc:
+        raise InputError(f"{path}: XML does not parse ({exc})") from None
+    if root.tag != "annotation":
+        raise InputError(f"{path}: root element is <{root.tag}>, expected <annotation>")
+    filename = _text(root, "filename", path, default=path.stem + ".jpg")
+    size = root.find("size")
+    if size is None:
+        raise InputError(f"{path}: missing <size>")
+    width, height = int(_number(size, "width", path)), int(_number(size, "height", path))
+    depth = int(float(_text(size, "depth", path, default="3")))
+    objects = []
+    for obj in root.iter("object"):
+        name = _text(obj, "name", path)
+        box = obj.find("bndbox")
+        if box is None:
+            raise InputError(f"{path}: object {name!r} has no <bndbox>")
+        bbox = tuple(_number(box, t, path) for t in ("xmin", "ymin", "xmax", "ymax"))
+        if check_boxes:
+            x0, y0, x1, y1 = bbox
+            if not (x1 > x0 - 1 and y1 > y0 - 1) or x1 < x0 or y1 < y0:
+                raise InputError(f"{path}: object {name!r} has an empty box {bbox}")
+            if width > 0 and height > 0 and (x0 < 0 or y0 < 0 or x1 > width + 1 or y1 > height + 1):
+                raise InputError(f"{path}: object {name!r} box {bbox} lies outside the "
+                                 f"{width}x{height} image")
+        objects.append(VocObject(name=name, bbox=bbox,  # type: ignore[arg-type]
+                                 pose=_text(obj, "pose", path, default="Unspecified"),
+                                 truncated=_flag(obj, "truncated"),
+                                 difficult=_flag(obj, "difficult")))
+    return VocImage(stem=path.stem, filename=filename, width=width, height=height,
+                    depth=depth, objects=objects)
+
+
+def annotation_xml(image: VocImage, folder: str = "synth") -> str:
+    """Render a VocImage as VOC XML text (integer pixel coordinates)."""
+    lines = ["<annotation>", f"  <folder>{escape(folder)}</folder>",
+             f"  <filename>{escape(image.filename)}</filename>",
+             "  <size>", f"    <width>{image.width}</width>", f"    <height>{image.height}</height>",
+             f"    <depth>{image.depth}</depth>", "  </size>", "  <segmented>0</segmented>"]
+    for o in image.objects:
+        x0, y0, x1, y1 = (int(round(v)) for v in o.bbox)
+        lines += ["  <object>", f"    <name>{escape(o.name)}</name>",
+                  f"    <pose>{escape(o.pose)}</pose>",
+                  f"    <truncated>{int(o.truncated)}</truncated>",
+                  f"    <difficult>{int(o.difficult)}</difficult>",
+                  "    <bndbox>", f"      <xmin>{x0}</xmin>", f"      <ymin>{y0}</ymin>",
+                  f"      <xmax>{x1}</xmax>", f"      <ymax>{y1}</ymax>", "    </bndbox>",
+                  "  </object>"]
+    lines.append("</annotation>")
+    return "\n".join(lines) + "\n"
+
+
+def write_annotation(path: str | os.PathLike, image: VocImage) -> None:
+    """Write one annotation file atomically."""
+    fsio.write_text(path, annotation_xml(image))
+
+
+def read_labels(root: str | os.PathLike) -> list[str] | None:
+    """Class names from DIR/labels.txt, or None if there is none."""
+    path = Path(root) / "labels.txt"
+    if not path.is_file():
+        return None
+    names = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    return [n for n in names if n and not n.startswith("#")]
+
+
+def write_labels(root: str | os.PathLike, classes: list[str]) -> None:
+    """Write DIR/labels.txt, one class name a line."""
+    fsio.write_text(Path(root) / "labels.txt", "".join(f"{c}\n" for c in classes))
+
+
+def read_split(root: str | os.PathLike, split: str) -> list[str]:
+    """Image stems listed in DIR/ImageSets/Main/{split}.txt."""
+    path = Path(root) / "ImageSets" / "Main" / f"{split}.txt"
+    if not path.is_file():
+        raise InputError(f"{path}: split file not found")
+    # PASCAL's per-class files hold "stem  1"; the plain split files hold "stem".
+    return [ln.split()[0] for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+def write_splits(root: str | os.PathLike, splits: dict[str, list[str]]) -> None:
+    """Write DIR/ImageSets/Main/{split}.txt for each split."""
+    main = Path(root) / "ImageSets" / "Main"
+    for name, stems in splits.items():
+        fsio.write_text(main / f"{name}.txt", "".join(f"{s}\n" for s in stems))
+
+
+def available_splits(root: str | os.PathLike) -> list[str]:
+    """Names of the plain split files (train, val, test, trainval, ...) present."""
+    main = Path(root) / "ImageSets" / "Main"
+    if not main.is_dir():
+        return []
+    return sorted(p.stem for p in main.glob("*.txt") if "_" not in p.stem)
+
+
+def find_image(root: str | os.PathLike, image: VocImage) -> Path:
+    """Locate the image file of an annotation (its <filename>, else stem + a known suffix)."""
+    folder = Path(root) / "JPEGImages"
+    direct = folder / image.filename
+    if direct.is_file():
+        return direct
+    for suffix in IMAGE_SUFFIXES:
+        candidate = folder / (image.stem + suffix)
+        if candidate.is_file():
+            return candidate
+    raise InputError(f"{direct}: image file missing for annotation {image.stem}.xml")
+
+
+def read_voc_set(root: str | os.PathLike, split: str | None = None,
+                 check_images: bool = False) -> VocSet:
+    """Read a VOC directory, or one split of it; classes come from labels.txt or the objects."""
+    root = Path(root)
+    ann_dir = root / "Annotations"
+    if not ann_dir.is_dir():
+        raise InputError(f"{root}: not a VOC directory (no Annotations/ folder)")
+    if split is None:
+        paths = sorted(ann_dir.glob("*.xml"))
+    else:
+        paths = [ann_dir / f"{s}.xml" for s in read_split(root, split)]
+    images = [read_annotation(p) for p in paths]
+    if check_images:
+        for im in images:
+            find_image(root, im)
+    classes = read_labels(root)
+    if classes is None:
+        classes = sorted({o.name for im in images for o in im.objects})
+    else:
+        known = set(classes)
+        for im in images:
+            for o in im.objects:
+                if o.name not in known:
+                    raise InputError(f"{ann_dir / (im.stem + '.xml')}: class {o.name!r} is not in "
+                                     f"{root / 'labels.txt'} ({', '.join(classes)})")
+    return VocSet(root=root, classes=classes, images=images)
