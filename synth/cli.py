@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import click
 
@@ -14,3 +15,110 @@ def main(verbose: bool) -> None:
     """Make viewpoint-correct synthetic floor-object datasets in PASCAL VOC format."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(message)s")
+
+
+@main.command()
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where to write the sheet (.png or .jpg). Default: DIR/preview.png.")
+@click.option("-n", "count", type=int, default=24, show_default=True, help="Images on the sheet.")
+@click.option("--cols", type=int, default=6, show_default=True, help="Tiles per row.")
+@click.option("--thumb", type=int, default=320, show_default=True, help="Tile width in pixels.")
+@click.option("--split", default=None, help="Only images of ImageSets/Main/SPLIT.txt.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the random sample of images (when the set has more than N).")
+@click.option("--first", is_flag=True, help="Take the first N images in name order, not a sample.")
+@cli_errors
+def preview(directory: Path, out: Path | None, count: int, cols: int, thumb: int,
+            split: str | None, seed: int, first: bool) -> None:
+    """Draw a contact sheet of a VOC set with its boxes and class names.
+
+    Each class has its own colour; truncated objects are dashed and marked "(t)",
+    difficult ones "(d)"; each tile is captioned with its image name.
+
+    Example: synth preview data/synth-topdown -n 12 --cols 4 --out sheet.png
+    """
+    from .fsio import write_bytes
+    from .imageio import encode_jpeg, encode_png
+    from .preview import contact_sheet
+
+    sheet = contact_sheet(directory, n=count, cols=cols, thumb=thumb,
+                          seed=None if first else seed, split=split)
+    out = out if out is not None else directory / "preview.png"
+    data = encode_jpeg(sheet, 92) if out.suffix.lower() in (".jpg", ".jpeg") else encode_png(sheet)
+    write_bytes(out, data)
+    click.echo(f"wrote {out} ({sheet.shape[1]}x{sheet.shape[0]})")
+
+
+@main.command()
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@cli_errors
+def stats(directory: Path, as_json: bool) -> None:
+    """Print per-split class counts, COCO box sizes and aspect-ratio quantiles of a VOC set.
+
+    Splits are "all" plus each ImageSets/Main/*.txt. Box sizes are COCO's, by box area in
+    pixels: small < 32x32, medium < 96x96, large above. Aspect is box height / width.
+
+    Example: synth stats data/synth-topdown --json > stats.json
+    """
+    import json
+
+    from .stats import dataset_stats, format_stats
+
+    result = dataset_stats(directory)
+    click.echo(json.dumps(result, indent=2) if as_json else format_stats(result))
+
+
+@main.command()
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--ratio", type=float, required=True,
+              help="Train fraction, 0 < R < 1 (e.g. 0.85: about 15% of images go to val).")
+@click.option("--interval", "mode", flag_value="interval",
+              help="Every k-th image in name order goes to val, k = round(1/(1-R)).")
+@click.option("--random", "mode", flag_value="random",
+              help="A seeded random round(N*(1-R)) images go to val.")
+@click.option("--block", type=int, default=1, show_default=True,
+              help="Move whole blocks of B consecutive images (by name): neighbours stay together.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random.")
+@click.option("--tolerance", type=float, default=3.0, show_default=True,
+              help="Warn when a class's share of objects differs between train and val by "
+                   "more than this many percentage points.")
+@cli_errors
+def split(directory: Path, ratio: float, mode: str | None, block: int, seed: int,
+          tolerance: float) -> None:
+    """Split a VOC set into ImageSets/Main/train.txt and val.txt.
+
+    --interval sorts images by name (naturally: img2 before img10) and sends every k-th
+    one to val, k = round(1/(1-R)) rounded half up: R=0.85 gives k=7, so images 7, 14,
+    21, ... (positions k-1, 2k-1, ... counted from 0) are val. Val frames are then spread
+    evenly through the sequence; for video-like data this avoids a val set that is a
+    random subset of near-duplicate frames whose neighbours sit in train. --block B
+    applies the rule to blocks of B consecutive frames, so neighbours stay together.
+    --random shuffles (seeded) and puts exactly round(N*(1-R)) images (blocks) in val.
+
+    Images listed in an existing test.txt stay out of train and val; an existing
+    trainval.txt is rewritten as train + val. The class distribution of both splits is
+    printed, with a warning for classes whose shares differ by more than --tolerance.
+
+    Example: synth split data/robot-video --ratio 0.85 --interval --block 5
+    """
+    from .split import class_shares, format_shares, imbalanced_classes, interval_k, save_splits
+    from .split import split_dataset
+    from .voc import read_voc_set
+
+    if mode is None:
+        raise click.UsageError("choose --interval or --random")
+    voc_set = read_voc_set(directory)
+    splits = split_dataset(voc_set, ratio, mode, seed=seed, block=block)
+    shares = class_shares(voc_set, splits)
+    flagged = imbalanced_classes(shares, tolerance)
+    written = save_splits(directory, splits)
+    how = (f"every {interval_k(ratio)}th" if mode == "interval" else f"random (seed {seed})") + \
+        (f" block of {block}" if block > 1 else "")
+    n = len(splits["train"]) + len(splits["val"])
+    click.echo(f"{n} images, {how} to val: train {len(splits['train'])} "
+               f"({100 * len(splits['train']) / n:.1f}%), val {len(splits['val'])} "
+               f"({100 * len(splits['val']) / n:.1f}%)")
+    click.echo(format_shares(shares, flagged, tolerance))
+    click.echo("wrote " + ", ".join(str(p) for p in written))
