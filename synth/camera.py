@@ -1,0 +1,225 @@
+"""The pinhole camera above the floor and the planes subjects live on.
+
+World frame: the floor is the plane Z = 0, Z points up, the camera stands at (0, 0, h) and
+looks along +Y, pitched `pitch_deg` below the horizon. Camera frame (OpenCV): x right,
+y down, z forward. Pixel coordinates are OpenCV's: the centre of pixel column j is x = j,
+so an image W pixels wide spans x in [-0.5, W - 0.5].
+
+A subject is a textured rectangle in 3-D. `flat` subjects lie on the floor, the cut-out's
+top pointing away from the camera at yaw 0; `upright` subjects stand on the bottom centre of
+the cut-out, facing the camera at yaw 0, tilted by roll within their own plane. The map from
+cut-out pixels to image pixels is then a homography (`subject_homography`), which is what
+makes scale fall with distance and flat subjects foreshorten as a real camera sees them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera at `height_m` above the floor, pitched down, horizontal FOV `fov_deg`."""
+
+    height_m: float
+    pitch_deg: float
+    fov_deg: float
+    width: int
+    height: int
+
+    @property
+    def focal(self) -> float:
+        """Focal length in pixels (square pixels)."""
+        return (self.width / 2.0) / math.tan(math.radians(self.fov_deg) / 2.0)
+
+    @property
+    def K(self) -> np.ndarray:
+        f = self.focal
+        return np.array([[f, 0.0, (self.width - 1) / 2.0],
+                         [0.0, f, (self.height - 1) / 2.0],
+                         [0.0, 0.0, 1.0]])
+
+    @property
+    def R(self) -> np.ndarray:
+        """World-to-camera rotation: its rows are the camera's x, y, z axes in world terms."""
+        s, c = math.sin(math.radians(self.pitch_deg)), math.cos(math.radians(self.pitch_deg))
+        return np.array([[1.0, 0.0, 0.0],
+                         [0.0, -s, -c],
+                         [0.0, c, -s]])
+
+    @property
+    def centre(self) -> np.ndarray:
+        return np.array([0.0, 0.0, self.height_m])
+
+    @property
+    def P(self) -> np.ndarray:
+        """3x4 projection matrix K [R | -R C]."""
+        return self.K @ np.hstack([self.R, (-self.R @ self.centre)[:, None]])
+
+    def to_camera(self, points: np.ndarray) -> np.ndarray:
+        """World points (N, 3) in the camera frame (N, 3)."""
+        return (np.asarray(points, float) - self.centre) @ self.R.T
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """World points (N, 3) to pixels (N, 2); points behind the camera give NaN."""
+        pc = self.to_camera(points)
+        z = pc[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            uv = (pc[:, :2] / z[:, None]) * self.focal + self.K[:2, 2]
+        uv[z <= 1e-9] = np.nan
+        return uv
+
+    def floor_homography(self) -> np.ndarray:
+        """3x3 homography from floor coordinates (X, Y, 1) in metres to pixels."""
+        P = self.P
+        return P[:, [0, 1, 3]]
+
+    def pixel_to_floor(self, uv: np.ndarray) -> np.ndarray:
+        """Pixels (N, 2) to floor points (N, 2); pixels at or above the horizon give NaN."""
+        uv = np.atleast_2d(np.asarray(uv, float))
+        rays_c = np.column_stack([(uv - self.K[:2, 2]) / self.focal, np.ones(len(uv))])
+        rays_w = rays_c @ self.R  # camera-to-world is R transposed
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = -self.height_m / rays_w[:, 2]
+        xy = rays_w[:, :2] * t[:, None]
+        xy[~(rays_w[:, 2] < -1e-12)] = np.nan
+        return xy
+
+    def horizon_row(self) -> float:
+        """Image row of the horizon (can lie outside the image; -inf looking straight down)."""
+        t = math.tan(math.radians(self.pitch_deg))
+        if self.pitch_deg >= 90.0 - 1e-9:
+            return -math.inf
+        return self.K[1, 2] - self.focal * t
+
+    def row_of_distance(self, distance_m: float) -> float:
+        """Image row where the floor at forward distance `distance_m` (straight ahead) appears."""
+        return float(self.project(np.array([[0.0, distance_m, 0.0]]))[0, 1])
+
+    def summary(self) -> dict:
+        """The manifest's camera record."""
+        return {"height_m": round(self.height_m, 4), "pitch_deg": round(self.pitch_deg, 3),
+                "fov_deg": round(self.fov_deg, 3)}
+
+
+@dataclass(frozen=True)
+class ViewPreset:
+    """Ranges a view draws its camera from (uniform), and how far from the camera subjects lie."""
+
+    name: str
+    height_m: tuple[float, float]
+    pitch_deg: tuple[float, float]
+    fov_deg: tuple[float, float]
+    max_distance_m: float  # subjects are placed no farther than this (horizontal distance)
+    wall_distance_m: tuple[float, float]  # where the backdrop's wall meets the floor
+    perspective: bool = True
+
+
+# Documented in `synth generate --help`; `--height/--pitch/--fov` replace a range by one value.
+PRESETS: dict[str, ViewPreset] = {
+    "topdown": ViewPreset("topdown", (0.60, 1.00), (85.0, 90.0), (60.0, 75.0), 3.0, (6.0, 8.0)),
+    "robot": ViewPreset("robot", (0.05, 0.15), (5.0, 20.0), (70.0, 100.0), 1.8, (3.0, 6.0)),
+    "human": ViewPreset("human", (1.40, 1.75), (25.0, 50.0), (55.0, 70.0), 5.0, (5.0, 8.0)),
+    # The naive 2-D paste: the floor seen from above, subjects at random scale and rotation.
+    "flat": ViewPreset("flat", (0.80, 0.80), (90.0, 90.0), (65.0, 65.0), 3.0, (8.0, 8.0),
+                       perspective=False),
+}
+
+
+def sample_camera(view: str, rng: np.random.Generator, width: int, height: int,
+                  height_m: float | None = None, pitch_deg: float | None = None,
+                  fov_deg: float | None = None) -> Camera:
+    """Draw a camera from a view preset; given values override the preset's ranges."""
+    p = PRESETS[view]
+    h = rng.uniform(*p.height_m)
+    pitch = rng.uniform(*p.pitch_deg)
+    fov = rng.uniform(*p.fov_deg)
+    return Camera(height_m=h if height_m is None else height_m,
+                  pitch_deg=pitch if pitch_deg is None else pitch_deg,
+                  fov_deg=fov if fov_deg is None else fov_deg,
+                  width=width, height=height)
+
+
+def _rot_z(deg: float) -> np.ndarray:
+    a = math.radians(deg)
+    return np.array([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0],
+                     [0.0, 0.0, 1.0]])
+
+
+def subject_axes(pose: str, floor_xy: tuple[float, float], yaw_deg: float,
+                 roll_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """World directions of the cut-out's +u (right) and +v (down) axes."""
+    if pose == "flat":
+        e_u = np.array([1.0, 0.0, 0.0])
+        e_v = np.array([0.0, -1.0, 0.0])  # the cut-out's top points away from the camera
+    elif pose == "upright":
+        x, y = floor_xy
+        r = math.hypot(x, y)
+        # Face the camera: the plane's horizontal axis is perpendicular to the line of sight.
+        e_u = np.array([y / r, -x / r, 0.0]) if r > 1e-9 else np.array([1.0, 0.0, 0.0])
+        e_v = np.array([0.0, 0.0, -1.0])
+        a = math.radians(roll_deg)
+        e_u, e_v = math.cos(a) * e_u - math.sin(a) * e_v, math.sin(a) * e_u + math.cos(a) * e_v
+    else:
+        raise ValueError(f"unknown pose {pose!r}")
+    rz = _rot_z(yaw_deg)
+    return rz @ e_u, rz @ e_v
+
+
+def subject_plane(pose: str, floor_xy: tuple[float, float], size_m: float, cutout_wh: tuple[int, int],
+                  yaw_deg: float = 0.0, roll_deg: float = 0.0) -> np.ndarray:
+    """3x3 map from cut-out pixels (u, v, 1) to world points (homogeneous 3-D, Z included).
+
+    Returns a 4x3 matrix M with world = M @ [u, v, 1] (last row [0, 0, 1]).
+    `size_m` is the physical length of the cut-out's longer side. A flat subject is centred
+    on `floor_xy`; an upright one stands with its bottom centre on it.
+    """
+    w, h = cutout_wh
+    s = size_m / max(w, h)
+    e_u, e_v = subject_axes(pose, floor_xy, yaw_deg, roll_deg)
+    anchor = np.array([floor_xy[0], floor_xy[1], 0.0])
+    # Pixel u spans [u - 0.5, u + 0.5], so the cut-out's edges are at -0.5 and w - 0.5. A flat
+    # subject is anchored at its centre, an upright one at the middle of its bottom edge.
+    cu = (w - 1) / 2.0
+    cv = h - 0.5 if pose == "upright" else (h - 1) / 2.0
+    origin = anchor - cu * s * e_u - cv * s * e_v
+    M = np.zeros((4, 3))
+    M[:3, 0] = s * e_u
+    M[:3, 1] = s * e_v
+    M[:3, 2] = origin
+    M[3, 2] = 1.0
+    return M
+
+
+def subject_homography(camera: Camera, plane: np.ndarray) -> np.ndarray:
+    """3x3 homography from cut-out pixels to image pixels for a plane from `subject_plane`."""
+    return camera.P @ plane
+
+
+def shadow_homography(camera: Camera, plane: np.ndarray, light_dir: np.ndarray) -> np.ndarray:
+    """Homography from cut-out pixels to the image of the subject's shadow on the floor.
+
+    Each point P of the plane is pushed along the light direction L (pointing from the light
+    towards the floor, L_z < 0) to P - (P_z / L_z) L, which is linear in P, so the shadow
+    is again a homography.
+    """
+    L = np.asarray(light_dir, float)
+    proj = np.eye(4)
+    proj[:3, 2] -= L / L[2]  # P' = P - P_z * L / L_z
+    proj[2, :] = 0.0
+    return camera.P @ proj @ plane
+
+
+def cutout_corners(cutout_wh: tuple[int, int]) -> np.ndarray:
+    """The cut-out's four outer corners in its own pixel coordinates."""
+    w, h = cutout_wh
+    return np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
+
+
+def apply_homography(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Map (N, 2) points through a 3x3 homography."""
+    pts = np.asarray(pts, float)
+    q = np.column_stack([pts, np.ones(len(pts))]) @ H.T
+    return q[:, :2] / q[:, 2:3]

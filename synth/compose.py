@@ -1,0 +1,415 @@
+"""Compose one synthetic image: place subjects on the floor, warp, shade, blend, label.
+
+Per image: draw a camera from the view, render the background, place 1..N labelled subjects
+(and unlabelled distractors) on the visible floor with pose, size, yaw and roll from the
+catalog, then paste them far-to-near, each with its contact shadow, its colour matched to
+the local background and its blend mode. Boxes are the tight boxes of each object's alpha
+that is still visible after nearer objects covered it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .assets import Subject, effective_pose
+from .camera import (PRESETS, Camera, apply_homography, cutout_corners, sample_camera,
+                     shadow_homography, subject_homography, subject_plane)
+from .catalog import ClassSpec
+from .scene import Background, SceneBank, render_background
+
+BLENDS = ("alpha", "feather", "poisson")
+# `random` draws a blend per object; poisson is costly, so it is drawn less often.
+RANDOM_BLEND_WEIGHTS = (0.45, 0.45, 0.10)
+ALPHA_ON = 0.5  # a pixel belongs to an object where its alpha is at least this
+MIN_SIDE_PX = 6  # subjects whose image would be thinner than this are not placed
+
+
+@dataclass
+class ComposeOptions:
+    """What `synth generate` controls per image."""
+
+    view: str = "topdown"
+    size: tuple[int, int] = (640, 480)
+    objects: tuple[int, int] = (2, 4)
+    distractors: tuple[int, int] = (0, 0)
+    blend: str = "random"
+    min_visible: float = 0.25
+    height_m: float | None = None
+    pitch_deg: float | None = None
+    fov_deg: float | None = None
+
+
+@dataclass
+class Library:
+    """The subjects a run draws from, indexed by class, with premultiplied mip pyramids."""
+
+    subjects: list[Subject]
+    catalog: dict[str, ClassSpec]
+    targets: dict[str, list[int]] = field(default_factory=dict)
+    distractors: list[int] = field(default_factory=list)
+    _pyramids: dict[int, list[np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for i, s in enumerate(self.subjects):
+            if self.catalog[s.cls].distractor:
+                self.distractors.append(i)
+            else:
+                self.targets.setdefault(s.cls, []).append(i)
+
+    @property
+    def classes(self) -> list[str]:
+        """Target class names in catalog order."""
+        return [c for c in self.catalog if c in self.targets]
+
+    def pyramid(self, index: int) -> list[np.ndarray]:
+        """Premultiplied RGBA uint8 levels of a subject, each half the size of the last."""
+        if index not in self._pyramids:
+            rgba = self.subjects[index].rgba
+            a = rgba[..., 3:4].astype(np.float32) / 255.0
+            pm = np.concatenate([rgba[..., :3] * a, rgba[..., 3:4]], axis=2)
+            levels = [np.round(pm).astype(np.uint8)]
+            while min(levels[-1].shape[:2]) >= 16:
+                levels.append(cv2.resize(levels[-1], None, fx=0.5, fy=0.5,
+                                         interpolation=cv2.INTER_AREA))
+            self._pyramids[index] = levels
+        return self._pyramids[index]
+
+
+@dataclass
+class Placement:
+    """One pasted subject: where it is, how it looks, and (after compositing) its label."""
+
+    subject: int
+    name: str  # the subject's id, e.g. "shoe.psd:shoe/shoe_runner"
+    cls: str
+    pose: str
+    distractor: bool
+    H: np.ndarray  # cut-out pixels -> image pixels
+    depth: float  # camera-frame depth of the anchor, for far-to-near order
+    distance_m: float | None
+    yaw_deg: float
+    roll_deg: float
+    size_m: float | None
+    floor_xy: tuple[float, float] | None
+    plane: np.ndarray | None = None
+    blend: str = "alpha"
+    bbox: tuple[int, int, int, int] | None = None  # VOC 1-based inclusive
+    visible: float = 0.0
+    truncated: bool = False
+    labelled: bool = False
+
+    def record(self) -> dict:
+        """The manifest's object record."""
+        r2 = (lambda v: None if v is None else round(float(v), 4))
+        return {"class": self.cls, "subject": self.name, "pose": self.pose, "distance_m": r2(self.distance_m),
+                "yaw_deg": round(self.yaw_deg, 3), "roll_deg": round(self.roll_deg, 3),
+                "size_m": r2(self.size_m), "bbox": list(self.bbox) if self.bbox else None,
+                "visible": round(self.visible, 4), "truncated": self.truncated,
+                "blend": self.blend, "labelled": self.labelled}
+
+
+@dataclass
+class Composite:
+    """A composed image (before camera effects) and everything its manifest line needs."""
+
+    rgb: np.ndarray
+    camera: Camera
+    background: str
+    objects: list[Placement]
+
+
+def _choose_blend(mode: str, rng: np.random.Generator) -> str:
+    if mode != "random":
+        return mode
+    return BLENDS[int(rng.choice(len(BLENDS), p=RANDOM_BLEND_WEIGHTS))]
+
+
+def _floor_sampler_rows(camera: Camera, max_distance: float) -> tuple[float, float]:
+    """Image rows between which the floor nearer than `max_distance` lies (may exceed image)."""
+    H = camera.height
+    horizon = camera.horizon_row()
+    if not math.isfinite(horizon):
+        return -0.15 * H, 1.15 * H
+    top = max(camera.row_of_distance(max_distance), horizon + 1.0, -0.15 * H)
+    return top, 1.15 * H
+
+
+def _place_perspective(lib: Library, idx: int, camera: Camera, bg: Background,
+                       opts: ComposeOptions, placed: list[Placement],
+                       rng: np.random.Generator) -> Placement | None:
+    subject = lib.subjects[idx]
+    spec = lib.catalog[subject.cls]
+    pose = effective_pose(subject, lib.catalog)
+    h, w = subject.rgba.shape[:2]
+    preset = PRESETS[opts.view]
+    max_d = min(preset.max_distance_m, 0.9 * bg.wall_distance_m)
+    top, bottom = _floor_sampler_rows(camera, max_d)
+    W, Hh = camera.width, camera.height
+    for _ in range(40):
+        x = rng.uniform(-0.15 * W, 1.15 * W)
+        y = rng.uniform(top, bottom)
+        size = rng.uniform(*spec.size_m)
+        yaw = rng.uniform(*spec.yaw_deg)
+        roll = rng.uniform(*spec.roll_deg)
+        xy = camera.pixel_to_floor(np.array([[x, y]]))[0]
+        if not np.all(np.isfinite(xy)):
+            continue
+        dist = math.hypot(*xy)
+        if dist > max_d:
+            continue
+        if bg.floor_mask is not None:
+            xi, yi = int(round(x)), int(round(y))
+            if not (0 <= xi < W and 0 <= yi < Hh and bg.floor_mask[yi, xi]):
+                continue
+        # Solid things do not interpenetrate: keep anchors apart by most of their radii.
+        if any(p.floor_xy is not None and math.dist(p.floor_xy, xy) < 0.35 * (p.size_m + size)
+               for p in placed):
+            continue
+        plane = subject_plane(pose, (float(xy[0]), float(xy[1])), size, (w, h), yaw, roll)
+        corners = cutout_corners((w, h))
+        corners_w = (plane @ np.column_stack([corners, np.ones(4)]).T).T[:, :3]
+        if np.any(camera.to_camera(corners_w)[:, 2] < 0.05):
+            continue  # part of the subject is behind (or at) the camera
+        Hs = subject_homography(camera, plane)
+        quad = apply_homography(Hs, corners)
+        x0, y0 = quad.min(axis=0)
+        x1, y1 = quad.max(axis=0)
+        if min(x1 - x0, y1 - y0) < MIN_SIDE_PX or (x1 - x0) > 1.6 * W or (y1 - y0) > 1.6 * Hh:
+            continue
+        ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, Hh)
+        if ix1 <= ix0 or iy1 <= iy0 or (ix1 - ix0) * (iy1 - iy0) < 0.4 * (x1 - x0) * (y1 - y0):
+            continue  # mostly outside the frame
+        anchor_c = camera.to_camera(np.array([[xy[0], xy[1], 0.0]]))[0]
+        return Placement(idx, subject.name, subject.cls, pose, spec.distractor, Hs, float(anchor_c[2]),
+                         dist, yaw, roll, size, (float(xy[0]), float(xy[1])), plane)
+    return None
+
+
+def _place_flat(lib: Library, idx: int, camera: Camera, rng: np.random.Generator) -> Placement:
+    """The naive 2-D paste: uniform random scale and in-plane rotation, anywhere."""
+    subject = lib.subjects[idx]
+    h, w = subject.rgba.shape[:2]
+    W, Hh = camera.width, camera.height
+    long_px = rng.uniform(0.08, 0.45) * min(W, Hh)
+    k = long_px / max(w, h)
+    angle = rng.uniform(-180.0, 180.0)
+    cx, cy = rng.uniform(0.05 * W, 0.95 * W), rng.uniform(0.05 * Hh, 0.95 * Hh)
+    a = math.radians(angle)
+    A = np.array([[k * math.cos(a), -k * math.sin(a), 0.0],
+                  [k * math.sin(a), k * math.cos(a), 0.0], [0.0, 0.0, 1.0]])
+    A[:2, 2] = np.array([cx, cy]) - A[:2, :2] @ np.array([(w - 1) / 2.0, (h - 1) / 2.0])
+    return Placement(idx, subject.name, subject.cls, "flat", lib.catalog[subject.cls].distractor, A,
+                     0.0, None, angle, 0.0, None, None)
+
+
+def _warp_roi(img: np.ndarray, H: np.ndarray, quad: np.ndarray, interp: int = cv2.INTER_LINEAR
+              ) -> tuple[np.ndarray, int, int]:
+    """Warp `img` by H into the integer box around `quad`; return (patch, x0, y0)."""
+    x0 = int(math.floor(quad[:, 0].min())) - 1
+    y0 = int(math.floor(quad[:, 1].min())) - 1
+    x1 = int(math.ceil(quad[:, 0].max())) + 2
+    y1 = int(math.ceil(quad[:, 1].max())) + 2
+    T = np.array([[1.0, 0, -x0], [0, 1.0, -y0], [0, 0, 1.0]])
+    patch = cv2.warpPerspective(img, T @ H, (x1 - x0, y1 - y0), flags=interp,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return patch, x0, y0
+
+
+def _level_for(H: np.ndarray, wh: tuple[int, int], n_levels: int) -> int:
+    """Pyramid level that keeps the warp from minifying by more than 2x (avoids aliasing)."""
+    quad = apply_homography(H, cutout_corners(wh))
+    area = 0.5 * abs(np.dot(quad[:, 0], np.roll(quad[:, 1], 1)) -
+                     np.dot(quad[:, 1], np.roll(quad[:, 0], 1)))
+    scale = math.sqrt(max(area, 1e-6) / (wh[0] * wh[1]))
+    return int(np.clip(math.floor(-math.log2(max(scale, 1e-6))), 0, n_levels - 1))
+
+
+def _clip(x0: int, y0: int, shape: tuple[int, int], W: int, Hh: int):
+    """Slices of a patch at (x0, y0) and of the image where they overlap (or None)."""
+    ph, pw = shape
+    ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x0 + pw, W), min(y0 + ph, Hh)
+    if ix1 <= ix0 or iy1 <= iy0:
+        return None
+    return (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0)), (slice(iy0, iy1), slice(ix0, ix1))
+
+
+def _cast_shadow(canvas: np.ndarray, p: Placement, alpha_level: np.ndarray, scale: float,
+                 camera: Camera, light: np.ndarray, strength: float) -> None:
+    """Darken the floor under a subject's shadow (soft, in place)."""
+    h, w = alpha_level.shape[:2]
+    plane = p.plane.copy()
+    if p.pose == "flat":  # lift a lying subject by its thickness so it casts a sliver of shade
+        plane[2, 2] += 0.04 * p.size_m
+    S = np.diag([scale, scale, 1.0])  # level pixels -> level-0 pixels
+    Hs = shadow_homography(camera, plane, light) @ S
+    quad = apply_homography(Hs, cutout_corners((w, h)))
+    if not np.all(np.isfinite(quad)):
+        return
+    span = max(np.ptp(quad[:, 0]), np.ptp(quad[:, 1]))
+    if span > 3 * max(camera.width, camera.height):
+        return
+    sigma = 1.0 + 0.04 * span
+    pad = int(3 * sigma) + 1
+    quad_pad = np.vstack([quad, quad.min(axis=0) - pad, quad.max(axis=0) + pad])
+    patch, x0, y0 = _warp_roi(alpha_level, Hs, quad_pad)
+    patch = cv2.GaussianBlur(patch, (0, 0), sigma)
+    sl = _clip(x0, y0, patch.shape[:2], camera.width, camera.height)
+    if sl is None:
+        return
+    ps, cs = sl
+    shade = 1.0 - strength * (patch[ps].astype(np.float32) / 255.0)
+    canvas[cs] *= shade[..., None]
+
+
+def _match_colour(canvas: np.ndarray, cs, pm_rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Scale a premultiplied subject's colour towards the light of the background around it."""
+    local = canvas[cs].reshape(-1, 3).mean(axis=0) + 1e-3
+    lum = float(local @ np.array([0.299, 0.587, 0.114]))
+    tint = (local / local.mean()) ** 0.35
+    gain = np.clip((lum / 120.0) ** 0.35, 0.7, 1.2) * rng.uniform(0.92, 1.08)
+    return pm_rgb * (tint * gain).astype(np.float32)
+
+
+def _paste(canvas: np.ndarray, p: Placement, lib: Library, rng: np.random.Generator,
+           camera: Camera, light: np.ndarray | None, shadow_strength: float
+           ) -> tuple[np.ndarray, int, int, int] | None:
+    """Paste one subject into the float canvas; return its unclipped alpha patch and area."""
+    levels = lib.pyramid(p.subject)
+    h0, w0 = levels[0].shape[:2]
+    k = _level_for(p.H, (w0, h0), len(levels))
+    src = levels[k]
+    h, w = src.shape[:2]
+    S = np.diag([w0 / w, h0 / h, 1.0])
+    H = p.H @ S
+    if light is not None and p.plane is not None:
+        _cast_shadow(canvas, p, np.ascontiguousarray(src[..., 3]), w0 / w, camera, light,
+                     shadow_strength)
+    quad = apply_homography(H, cutout_corners((w, h)))
+    patch, x0, y0 = _warp_roi(src, H, quad)
+    alpha = patch[..., 3].astype(np.float32) / 255.0
+    full_area = int(np.count_nonzero(alpha >= ALPHA_ON))
+    sl = _clip(x0, y0, patch.shape[:2], camera.width, camera.height)
+    if sl is None or full_area == 0:
+        return None
+    ps, cs = sl
+    a = alpha[ps]
+    pm = _match_colour(canvas, cs, patch[ps][..., :3].astype(np.float32), rng)
+    if p.blend == "feather":
+        # Soften the edge inwards only, so no background-coloured fringe appears.
+        soft = cv2.GaussianBlur(a, (0, 0), rng.uniform(0.6, 1.4))
+        a_new = np.minimum(a, soft)
+        ratio = np.divide(a_new, a, out=np.zeros_like(a), where=a > 1e-4)
+        canvas[cs] = pm * ratio[..., None] + canvas[cs] * (1.0 - a_new[..., None])
+    elif p.blend == "poisson" and _poisson(canvas, cs, pm, a):
+        pass
+    else:
+        canvas[cs] = pm + canvas[cs] * (1.0 - a[..., None])
+    return alpha, x0, y0, full_area
+
+
+def _poisson(canvas: np.ndarray, cs, pm: np.ndarray, a: np.ndarray) -> bool:
+    """Poisson-blend (cv2.seamlessClone) a subject into the canvas; False if it cannot."""
+    mask = (a >= ALPHA_ON).astype(np.uint8) * 255
+    ys, xs = cs
+    Hh, W = canvas.shape[:2]
+    # seamlessClone needs the mask's box strictly inside the destination.
+    if ys.start < 1 or xs.start < 1 or ys.stop > Hh - 1 or xs.stop > W - 1 or mask.sum() == 0:
+        return False
+    colour = np.divide(pm, np.maximum(a, 1e-4)[..., None])
+    dst_roi = canvas[cs]
+    src = np.where(a[..., None] > 1e-4, colour, dst_roi)
+    src8 = np.clip(src, 0, 255).astype(np.uint8)
+    # Work on the ROI grown by a margin so the solver has a border of real background.
+    m = 4
+    y0, y1 = max(ys.start - m, 0), min(ys.stop + m, Hh)
+    x0, x1 = max(xs.start - m, 0), min(xs.stop + m, W)
+    big_dst = np.clip(canvas[y0:y1, x0:x1], 0, 255).astype(np.uint8)
+    big_src = big_dst.copy()
+    big_mask = np.zeros(big_dst.shape[:2], np.uint8)
+    oy, ox = ys.start - y0, xs.start - x0
+    big_src[oy:oy + src8.shape[0], ox:ox + src8.shape[1]] = src8
+    big_mask[oy:oy + mask.shape[0], ox:ox + mask.shape[1]] = mask
+    big_mask[[0, -1], :] = 0
+    big_mask[:, [0, -1]] = 0
+    bx, by, bw, bh = cv2.boundingRect(big_mask)
+    if bw == 0 or bh == 0:
+        return False
+    center = (bx + bw // 2, by + bh // 2)
+    try:
+        out = cv2.seamlessClone(big_src[by:by + bh, bx:bx + bw], big_dst,
+                                big_mask[by:by + bh, bx:bx + bw], center, cv2.NORMAL_CLONE)
+    except cv2.error:
+        return False
+    canvas[y0:y1, x0:x1] = out.astype(np.float32)
+    return True
+
+
+def _label(placed: list[tuple[Placement, tuple]], W: int, Hh: int, min_visible: float) -> None:
+    """Set each placement's visible box, fraction and truncation, nearest first."""
+    cover = np.ones((Hh, W), np.float32)  # product of (1 - alpha) of nearer objects
+    for p, (alpha, x0, y0, full_area) in reversed(placed):
+        sl = _clip(x0, y0, alpha.shape, W, Hh)
+        ps, cs = sl
+        a = alpha[ps]
+        vis = a * cover[cs]
+        cover[cs] *= 1.0 - a
+        on = vis >= ALPHA_ON
+        n_vis = int(np.count_nonzero(on))
+        p.visible = n_vis / full_area
+        p.truncated = int(np.count_nonzero(a >= ALPHA_ON)) < full_area
+        if n_vis == 0:
+            continue
+        rows = np.nonzero(on.any(axis=1))[0]
+        cols = np.nonzero(on.any(axis=0))[0]
+        # 0-based pixel indices -> VOC's 1-based inclusive coordinates
+        p.bbox = (int(cols[0] + cs[1].start + 1), int(rows[0] + cs[0].start + 1),
+                  int(cols[-1] + cs[1].start + 1), int(rows[-1] + cs[0].start + 1))
+        p.labelled = (not p.distractor) and p.visible >= min_visible
+
+
+def compose(lib: Library, bank: SceneBank, opts: ComposeOptions,
+            rng: np.random.Generator, shadows: bool = True) -> Composite:
+    """Compose one image (RGB uint8, before camera effects) with its labelled objects."""
+    W, Hh = opts.size
+    preset = PRESETS[opts.view]
+    camera = sample_camera(opts.view, rng, W, Hh, opts.height_m, opts.pitch_deg, opts.fov_deg)
+    bg = render_background(bank, camera, preset, rng)
+    classes = lib.classes
+    n_obj = int(rng.integers(opts.objects[0], opts.objects[1] + 1))
+    n_dis = int(rng.integers(opts.distractors[0], opts.distractors[1] + 1)) if lib.distractors else 0
+    picks = []
+    for _ in range(n_obj):
+        members = lib.targets[classes[int(rng.integers(len(classes)))]]
+        picks.append(members[int(rng.integers(len(members)))])
+    picks += [lib.distractors[int(rng.integers(len(lib.distractors)))] for _ in range(n_dis)]
+
+    placed: list[Placement] = []
+    for idx in picks:
+        if preset.perspective:
+            p = _place_perspective(lib, idx, camera, bg, opts, placed, rng)
+        else:
+            p = _place_flat(lib, idx, camera, rng)
+        if p is not None:
+            p.blend = _choose_blend(opts.blend, rng)
+            placed.append(p)
+    if preset.perspective:
+        placed.sort(key=lambda p: -p.depth)  # far to near; the sort is stable for ties
+
+    light = None
+    strength = 0.0
+    if shadows and preset.perspective:
+        az, el = rng.uniform(0, 2 * math.pi), math.radians(rng.uniform(50, 80))
+        light = np.array([-math.cos(el) * math.cos(az), -math.cos(el) * math.sin(az), -math.sin(el)])
+        strength = float(rng.uniform(0.3, 0.55))
+    canvas = bg.rgb.astype(np.float32)
+    pasted = []
+    for p in placed:
+        out = _paste(canvas, p, lib, rng, camera, light, strength)
+        if out is not None:
+            pasted.append((p, out))
+    _label(pasted, W, Hh, opts.min_visible)
+    rgb = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
+    return Composite(rgb, camera, bg.id, [p for p, _ in pasted])

@@ -1,0 +1,453 @@
+"""`synth generate`: render a VOC set in parallel, reproducibly, resumably, in shards.
+
+Every image is a pure function of (settings, seed, index): its own random generator is
+seeded from the run's seed and its index, so the bytes do not depend on the number of
+workers, on sharding, or on being resumed. Files are written under temporary names and
+renamed; the annotation is written last, so an image counts as done once its XML exists.
+Finishing a run (any shard) gathers every image present into manifest.jsonl,
+ImageSets/Main/*.txt and labels.txt.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing as mp
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from . import fsio
+from .assets import load_subjects
+from .catalog import DEFAULT_ASSETS, DEFAULT_BACKGROUNDS, DEFAULT_CATALOG, load_catalog
+from .compose import Composite, ComposeOptions, Library, compose
+from .effects import apply_effects, camera_effects
+from .errors import InputError
+from .imageio import encode_jpeg
+from .scene import SceneBank, load_scene_bank
+from .voc import VocImage, VocObject, annotation_xml, write_labels, write_splits
+
+log = logging.getLogger(__name__)
+
+STATE_DIR = ".synth"
+
+
+@dataclass
+class GenerateConfig:
+    """Every setting of a `synth generate` run."""
+
+    view: str
+    out: Path
+    n: int = 200
+    assets: list[Path] = field(default_factory=lambda: [DEFAULT_ASSETS])
+    backgrounds: Path = DEFAULT_BACKGROUNDS
+    classes: Path = DEFAULT_CATALOG
+    size: tuple[int, int] = (640, 480)
+    objects: tuple[int, int] = (2, 4)
+    distractors: tuple[int, int] = (0, 1)
+    blend: str = "random"
+    only: list[str] | None = None
+    height_m: float | None = None
+    pitch_deg: float | None = None
+    fov_deg: float | None = None
+    split: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "val": 0.2})
+    seed: int = 0
+    workers: int = 1
+    shard: tuple[int, int] = (0, 1)
+    jpeg_quality: int = 95
+    min_visible: float = 0.25
+    effects: bool = True
+    shadows: bool = True
+    cache_dir: Path | None = None
+
+    def compose_options(self) -> ComposeOptions:
+        return ComposeOptions(view=self.view, size=self.size, objects=self.objects,
+                              distractors=self.distractors, blend=self.blend,
+                              min_visible=self.min_visible, height_m=self.height_m,
+                              pitch_deg=self.pitch_deg, fov_deg=self.fov_deg)
+
+
+@dataclass
+class GenerateResult:
+    """What a run did."""
+
+    out: Path
+    written: int
+    skipped: int
+    present: int
+    total: int
+    finalized: bool
+
+
+def image_seed(seed: int, index: int) -> int:
+    """The 63-bit seed of one image, from the run's seed and the image's index."""
+    digest = hashlib.blake2b(f"{seed}:{index}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def image_stem(cfg: GenerateConfig, index: int) -> str:
+    """File stem of image `index`."""
+    return f"{cfg.view}_s{cfg.seed}_{index:06d}"
+
+
+def split_assignment(n: int, ratios: dict[str, float], seed: int) -> list[str]:
+    """Split name of each image index: exact counts (largest remainder), seeded order."""
+    names = list(ratios)
+    total = sum(ratios.values())
+    quotas = [n * ratios[k] / total for k in names]
+    counts = [int(q) for q in quotas]
+    for i in sorted(range(len(names)), key=lambda i: -(quotas[i] - counts[i]))[: n - sum(counts)]:
+        counts[i] += 1
+    order = np.random.default_rng(seed).permutation(n)
+    out = [""] * n
+    pos = 0
+    for name, c in zip(names, counts):
+        for idx in order[pos:pos + c]:
+            out[int(idx)] = name
+        pos += c
+    return out
+
+
+def _hash_arrays(arrays) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(str(a.shape).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _fingerprint(cfg: GenerateConfig, lib: Library, bank: SceneBank) -> dict:
+    """The settings and inputs that decide the output bytes (not workers, shard or paths)."""
+    d = asdict(cfg)
+    for k in ("out", "workers", "shard", "assets", "backgrounds", "classes", "cache_dir"):
+        d.pop(k)
+    d["size"] = list(cfg.size)
+    d["objects"] = list(cfg.objects)
+    d["distractors"] = list(cfg.distractors)
+    d["subjects"] = _hash_arrays(s.rgba for s in lib.subjects)
+    d["subject_names"] = _hash_arrays([np.frombuffer(
+        "\n".join(f"{s.name}|{s.cls}|{s.pose}" for s in lib.subjects).encode(), np.uint8)])
+    d["catalog"] = _hash_arrays([np.frombuffer(repr(sorted(lib.catalog.items())).encode(), np.uint8)])
+    d["backgrounds"] = _hash_arrays([f.mips[0] for f in bank.floors] +
+                                    [b for _, b in bank.backdrops] + [p.rgb for p in bank.photos])
+    return d
+
+
+@dataclass
+class _Worker:
+    """What each worker process needs to render images (built once, inherited by fork)."""
+
+    cfg: GenerateConfig
+    lib: Library
+    bank: SceneBank
+    splits: list[str]
+    dirs: dict[str, Path]
+
+    def render(self, index: int) -> int:
+        cfg = self.cfg
+        seed = image_seed(cfg.seed, index)
+        rng = np.random.default_rng(seed)
+        comp = compose(self.lib, self.bank, cfg.compose_options(), rng, shadows=cfg.shadows)
+        rgb = comp.rgb
+        if cfg.effects:
+            rgb = apply_effects(_effects_pipeline(), rgb, seed)
+        stem = image_stem(cfg, index)
+        fsio.write_bytes(self.dirs["images"] / f"{stem}.jpg", encode_jpeg(rgb, cfg.jpeg_quality))
+        record = manifest_record(stem, seed, cfg.view, comp, self.splits[index])
+        fsio.write_text(self.dirs["records"] / f"{stem}.json", json.dumps(record) + "\n")
+        fsio.write_text(self.dirs["annotations"] / f"{stem}.xml",
+                        annotation_xml(voc_image(stem, comp), folder=cfg.out.name))
+        return index
+
+
+_EFFECTS = None
+_WORKER: _Worker | None = None
+
+
+def _effects_pipeline():
+    global _EFFECTS
+    if _EFFECTS is None:
+        _EFFECTS = camera_effects()
+    return _EFFECTS
+
+
+def _render_in_worker(index: int) -> int:
+    assert _WORKER is not None
+    return _WORKER.render(index)
+
+
+def manifest_record(stem: str, seed: int, view: str, comp: Composite, split: str) -> dict:
+    """One line of manifest.jsonl."""
+    return {"image": stem, "seed": seed, "view": view, "camera": comp.camera.summary(),
+            "background": comp.background, "split": split,
+            "objects": [p.record() for p in comp.objects]}
+
+
+def voc_image(stem: str, comp: Composite) -> VocImage:
+    """The VOC annotation of a composite: its labelled objects only."""
+    objects = [VocObject(p.cls, p.bbox, pose=p.pose, truncated=p.truncated)
+               for p in comp.objects if p.labelled]
+    return VocImage(stem=stem, filename=f"{stem}.jpg", width=comp.camera.width,
+                    height=comp.camera.height, depth=3, objects=objects)
+
+
+def build_library(cfg: GenerateConfig) -> Library:
+    """Load the catalog and the subjects a run draws from."""
+    catalog = load_catalog(cfg.classes)
+    only = set(cfg.only) if cfg.only else None
+    subjects = load_subjects(cfg.assets, catalog, only=only, cache_dir=cfg.cache_dir)
+    lib = Library(subjects, catalog)
+    if not lib.targets:
+        raise InputError(f"{', '.join(map(str, cfg.assets))}: no subjects of a target class found")
+    return lib
+
+
+def _check_config(cfg: GenerateConfig) -> None:
+    if cfg.view not in ("topdown", "robot", "human", "flat"):
+        raise InputError(f"--view: unknown view {cfg.view!r} (topdown, robot, human, flat)")
+    if cfg.n < 1:
+        raise InputError("-n: must be at least 1")
+    lo, hi = cfg.objects
+    if not (0 <= lo <= hi) or hi < 1:
+        raise InputError(f"--objects: need 0 <= MIN <= MAX and MAX >= 1, got {lo}-{hi}")
+    if not (0 <= cfg.distractors[0] <= cfg.distractors[1]):
+        raise InputError(f"--distractors: need 0 <= MIN <= MAX, got {cfg.distractors}")
+    if cfg.blend not in ("alpha", "feather", "poisson", "random"):
+        raise InputError(f"--blend: unknown mode {cfg.blend!r}")
+    k, n = cfg.shard
+    if not (n >= 1 and 0 <= k < n):
+        raise InputError(f"--shard: need K/N with 0 <= K < N, got {k}/{n}")
+    w, h = cfg.size
+    if w < 32 or h < 32:
+        raise InputError(f"--size: {w}x{h} is too small (at least 32x32)")
+    if not cfg.split or any(v < 0 for v in cfg.split.values()) or sum(cfg.split.values()) <= 0:
+        raise InputError(f"--split: ratios must be non-negative and not all zero: {cfg.split}")
+    if cfg.pitch_deg is not None and not (0 < cfg.pitch_deg <= 90):
+        raise InputError(f"--pitch: must lie in (0, 90] degrees, got {cfg.pitch_deg}")
+    if cfg.height_m is not None and cfg.height_m <= 0:
+        raise InputError(f"--height: must be positive, got {cfg.height_m}")
+    if cfg.fov_deg is not None and not (1 <= cfg.fov_deg < 179):
+        raise InputError(f"--fov: must lie in [1, 179) degrees, got {cfg.fov_deg}")
+
+
+def _prepare_out(cfg: GenerateConfig, fingerprint: dict) -> dict[str, Path]:
+    out = cfg.out
+    state = out / STATE_DIR
+    config_file = state / "config.json"
+    if config_file.is_file():
+        old = json.loads(config_file.read_text(encoding="utf-8"))
+        if old != fingerprint:
+            diff = sorted(k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k))
+            raise InputError(f"{out}: holds a set made with other settings ({', '.join(diff)}); "
+                             "use another --out or delete it")
+    elif out.exists() and any(out.iterdir()):
+        raise InputError(f"{out}: exists, is not empty and was not made by synth generate")
+    dirs = {"images": out / "JPEGImages", "annotations": out / "Annotations",
+            "records": state / "records"}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+        fsio.remove_stale_temps(d)
+    if not config_file.is_file():
+        fsio.write_text(config_file, json.dumps(fingerprint, indent=1, sort_keys=True) + "\n")
+    return dirs
+
+
+def _done(dirs: dict[str, Path], stem: str) -> bool:
+    return ((dirs["annotations"] / f"{stem}.xml").is_file()
+            and (dirs["images"] / f"{stem}.jpg").is_file()
+            and (dirs["records"] / f"{stem}.json").is_file())
+
+
+def finalize(cfg: GenerateConfig, dirs: dict[str, Path], classes: list[str]) -> int:
+    """Write manifest.jsonl, the split files and labels.txt from every image present."""
+    lines: list[str] = []
+    splits: dict[str, list[str]] = {name: [] for name in cfg.split}
+    for index in range(cfg.n):
+        stem = image_stem(cfg, index)
+        if not _done(dirs, stem):
+            continue
+        line = (dirs["records"] / f"{stem}.json").read_text(encoding="utf-8")
+        lines.append(line if line.endswith("\n") else line + "\n")
+        splits[json.loads(line)["split"]].append(stem)
+    fsio.write_text(cfg.out / "manifest.jsonl", "".join(lines))
+    write_splits(cfg.out, splits)
+    write_labels(cfg.out, classes)
+    return len(lines)
+
+
+def generate(cfg: GenerateConfig, progress: bool = True) -> GenerateResult:
+    """Render (or resume) the images of this run's shard, then gather the set's index files."""
+    _check_config(cfg)
+    cfg.out = Path(cfg.out)
+    lib = build_library(cfg)
+    bank = load_scene_bank(cfg.backgrounds)
+    dirs = _prepare_out(cfg, _fingerprint(cfg, lib, bank))
+    k, n_shards = cfg.shard
+    mine = [i for i in range(cfg.n) if i % n_shards == k]
+    pending = [i for i in mine if not _done(dirs, image_stem(cfg, i))]
+    if len(pending) < len(mine):
+        log.info("resuming: %d of %d images already done", len(mine) - len(pending), len(mine))
+    global _WORKER
+    _WORKER = _Worker(cfg, lib, bank, split_assignment(cfg.n, cfg.split, cfg.seed), dirs)
+    bar = tqdm(total=len(pending), unit="img", desc=f"synth {cfg.view}", disable=not progress)
+    try:
+        if cfg.workers <= 1 or len(pending) <= 1:
+            for i in pending:
+                _WORKER.render(i)
+                bar.update()
+        else:
+            with mp.get_context("fork").Pool(cfg.workers) as pool:
+                for _ in pool.imap_unordered(_render_in_worker, pending, chunksize=4):
+                    bar.update()
+    finally:
+        bar.close()
+        _WORKER = None
+    present = finalize(cfg, dirs, lib.classes)
+    return GenerateResult(cfg.out, len(pending), len(mine) - len(pending), present, cfg.n,
+                          finalized=present == cfg.n)
+
+
+def default_workers() -> int:
+    """Worker processes by default: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def parse_range(text: str | list | tuple, flag: str) -> tuple[int, int]:
+    """'2-4' (or '3', or [2, 4]) -> (2, 4)."""
+    if isinstance(text, (list, tuple)) and len(text) == 2:
+        lo, hi = text
+    else:
+        parts = str(text).split("-")
+        if len(parts) == 1:
+            parts = parts * 2
+        if len(parts) != 2:
+            raise InputError(f"{flag}: expected MIN-MAX, got {text!r}")
+        lo, hi = parts
+    try:
+        return int(lo), int(hi)
+    except ValueError:
+        raise InputError(f"{flag}: expected whole numbers MIN-MAX, got {text!r}") from None
+
+
+def parse_size(text: str | list | tuple) -> tuple[int, int]:
+    """'640x480' -> (640, 480)."""
+    parts = list(text) if isinstance(text, (list, tuple)) else str(text).lower().split("x")
+    try:
+        w, h = (int(p) for p in parts)
+    except ValueError:
+        raise InputError(f"--size: expected WxH, got {text!r}") from None
+    return w, h
+
+
+def parse_split(text: str | dict) -> dict[str, float]:
+    """'train=0.8,val=0.2' -> {'train': 0.8, 'val': 0.2}."""
+    if isinstance(text, dict):
+        items = list(text.items())
+    else:
+        items = []
+        for part in str(text).split(","):
+            if "=" not in part:
+                raise InputError(f"--split: expected NAME=RATIO,..., got {text!r}")
+            k, v = part.split("=", 1)
+            items.append((k.strip(), v))
+    try:
+        out = {str(k): float(v) for k, v in items}
+    except ValueError:
+        raise InputError(f"--split: ratios must be numbers, got {text!r}") from None
+    if any(not k or not k.replace("_", "").isalnum() for k in out):
+        raise InputError(f"--split: split names must be plain words, got {text!r}")
+    return out
+
+
+def parse_shard(text: str | list | tuple) -> tuple[int, int]:
+    """'0/2' -> (0, 2)."""
+    parts = list(text) if isinstance(text, (list, tuple)) else str(text).split("/")
+    try:
+        k, n = (int(p) for p in parts)
+    except ValueError:
+        raise InputError(f"--shard: expected K/N, got {text!r}") from None
+    return k, n
+
+
+RECIPE_KEYS = {"view", "assets", "backgrounds", "classes", "n", "out", "size", "objects",
+               "blend", "distractors", "only", "height", "pitch", "fov", "split", "seed",
+               "workers", "shard", "jpeg_quality", "min_visible", "effects", "shadows"}
+
+
+def load_recipe(path: str | os.PathLike) -> dict:
+    """Read a YAML recipe: any `synth generate` flag by name; paths relative to the file."""
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: recipe not found") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: recipe is not valid YAML ({exc.__class__.__name__})") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: recipe must be a mapping of flag names to values")
+    out = {}
+    for key, value in raw.items():
+        k = str(key).lstrip("-").replace("-", "_")
+        if k not in RECIPE_KEYS:
+            raise InputError(f"{path}: unknown recipe key {key!r} (known: {', '.join(sorted(RECIPE_KEYS))})")
+        if k in ("assets",):
+            value = [str(path.parent / v) for v in (value if isinstance(value, list) else [value])]
+        elif k in ("backgrounds", "classes", "out"):
+            value = str(path.parent / value)
+        out[k] = value
+    return out
+
+
+def config_from_options(opts: dict) -> GenerateConfig:
+    """Build a GenerateConfig from flag values (strings as typed, or recipe values)."""
+    view = opts.get("view")
+    if not view:
+        raise InputError("--view is required (topdown, robot, human or flat)")
+    only = opts.get("only")
+    if isinstance(only, str):
+        only = [c.strip() for c in only.split(",") if c.strip()]
+    cfg = GenerateConfig(view=str(view), out=Path(opts.get("out") or f"data/synth-{view}"))
+    if opts.get("assets"):
+        cfg.assets = [Path(p) for p in opts["assets"]]
+    for key in ("backgrounds", "classes"):
+        if opts.get(key):
+            setattr(cfg, key, Path(opts[key]))
+    for key, conv in (("n", int), ("seed", int), ("workers", int), ("jpeg_quality", int),
+                      ("min_visible", float)):
+        if opts.get(key) is not None:
+            try:
+                setattr(cfg, key, conv(opts[key]))
+            except (TypeError, ValueError):
+                raise InputError(f"--{key.replace('_', '-')}: not a number: {opts[key]!r}") from None
+    for key, attr in (("height", "height_m"), ("pitch", "pitch_deg"), ("fov", "fov_deg")):
+        if opts.get(key) is not None:
+            setattr(cfg, attr, float(opts[key]))
+    if opts.get("size"):
+        cfg.size = parse_size(opts["size"])
+    if opts.get("objects") is not None:
+        cfg.objects = parse_range(opts["objects"], "--objects")
+    if opts.get("distractors") is not None:
+        cfg.distractors = parse_range(opts["distractors"], "--distractors")
+    if opts.get("blend"):
+        cfg.blend = str(opts["blend"])
+    if opts.get("split"):
+        cfg.split = parse_split(opts["split"])
+    if opts.get("shard"):
+        cfg.shard = parse_shard(opts["shard"])
+    for key in ("effects", "shadows"):
+        if opts.get(key) is not None:
+            setattr(cfg, key, bool(opts[key]))
+    cfg.only = only or None
+    if opts.get("workers") is None:
+        cfg.workers = default_workers()
+    return cfg

@@ -1,0 +1,235 @@
+"""Backgrounds: floor textures seen through the camera, room backdrops, and scene photos.
+
+A backgrounds directory holds any of:
+  floors/*.jpg|png      tileable floor textures; floors/scale.yaml maps a file name to the
+                        metres its width covers (default 2 m), so the floor has a true scale
+  backdrops/*.jpg|png   what stands above the floor (walls, furniture); the image's bottom
+                        edge is where the wall meets the floor
+  scenes/*.jpg|png      photos used as they are (also plain images directly in the directory);
+                        `NAME_floor.png` beside `NAME.jpg` marks where subjects may stand
+With a perspective view the floor texture is projected through the floor homography, so it
+recedes to the horizon; a wall carrying a backdrop stands at a sampled distance.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+from .camera import Camera, ViewPreset
+from .errors import InputError
+from .imageio import read_image
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+MIP_LEVELS = 6
+WALL_HEIGHT_M = 2.6  # physical height a backdrop image shows, unless the view needs more
+
+
+@dataclass
+class FloorTexture:
+    """A tileable floor texture with its physical width and a box-filtered mip pyramid."""
+
+    name: str
+    width_m: float
+    mips: list[np.ndarray]
+
+
+@dataclass
+class ScenePhoto:
+    """A background photo used as is, with an optional mask of where subjects may stand."""
+
+    name: str
+    rgb: np.ndarray
+    floor_mask: np.ndarray | None
+
+
+@dataclass
+class SceneBank:
+    """Everything a backgrounds directory offers."""
+
+    floors: list[FloorTexture] = field(default_factory=list)
+    backdrops: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    photos: list[ScenePhoto] = field(default_factory=list)
+
+
+@dataclass
+class Background:
+    """A rendered background: pixels, where subjects may stand, and its manifest id."""
+
+    rgb: np.ndarray
+    floor_mask: np.ndarray | None  # bool HxW, None = everywhere the floor is visible
+    id: str
+    wall_distance_m: float
+
+
+def _images_in(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in IMAGE_EXTS and not p.stem.endswith("_floor"))
+
+
+def _mip_pyramid(rgb: np.ndarray) -> list[np.ndarray]:
+    mips = [rgb]
+    for _ in range(MIP_LEVELS - 1):
+        if min(mips[-1].shape[:2]) < 8:
+            break
+        mips.append(cv2.pyrDown(mips[-1]))
+    return mips
+
+
+def load_scene_bank(directory: str | os.PathLike) -> SceneBank:
+    """Load a backgrounds directory (see the module docstring)."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise InputError(f"{root}: backgrounds directory not found")
+    bank = SceneBank()
+    scales: dict[str, float] = {}
+    scale_file = root / "floors" / "scale.yaml"
+    if scale_file.is_file():
+        try:
+            raw = yaml.safe_load(scale_file.read_text(encoding="utf-8")) or {}
+            scales = {str(k): float(v) for k, v in raw.items()}
+        except (yaml.YAMLError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"{scale_file}: not a mapping of file name to metres ({exc})") from None
+    for path in _images_in(root / "floors"):
+        width_m = scales.get(path.name, scales.get(path.stem, 2.0))
+        if width_m <= 0:
+            raise InputError(f"{scale_file}: {path.name} must cover a positive width")
+        bank.floors.append(FloorTexture(f"floors/{path.name}", width_m,
+                                        _mip_pyramid(read_image(path))))
+    for path in _images_in(root / "backdrops"):
+        bank.backdrops.append((f"backdrops/{path.name}", read_image(path)))
+    for folder, prefix in ((root / "scenes", "scenes/"), (root, "")):
+        for path in _images_in(folder):
+            rgb = read_image(path)
+            mask_path = path.with_name(path.stem + "_floor.png")
+            mask = None
+            if mask_path.is_file():
+                m = read_image(mask_path)
+                if m.shape[:2] != rgb.shape[:2]:
+                    raise InputError(f"{mask_path}: floor mask is {m.shape[1]}x{m.shape[0]}, "
+                                     f"its photo is {rgb.shape[1]}x{rgb.shape[0]}")
+                mask = m.mean(axis=2) > 127
+                if not mask.any():
+                    raise InputError(f"{mask_path}: floor mask marks no pixel")
+            bank.photos.append(ScenePhoto(prefix + path.name, rgb, mask))
+    if not bank.floors and not bank.photos:
+        raise InputError(f"{root}: no backgrounds found (expected floors/*.jpg textures or "
+                         "scene photos)")
+    return bank
+
+
+def _warp_floor(tex: FloorTexture, camera: Camera, rows: tuple[int, int], offset: np.ndarray,
+                angle: float) -> np.ndarray:
+    """Project the floor texture into image rows [r0, r1), blending mip levels per row."""
+    r0, r1 = rows
+    W = camera.width
+    out = np.zeros((r1 - r0, W, 3), np.float32)
+    base = tex.mips[0]
+    px_per_m = base.shape[1] / tex.width_m
+    c, s = math.cos(angle), math.sin(angle)
+    # texture pixel (level 0) -> floor metres: rotate, scale, shift
+    T = np.array([[c / px_per_m, -s / px_per_m, offset[0]],
+                  [s / px_per_m, c / px_per_m, offset[1]],
+                  [0.0, 0.0, 1.0]])
+    H_tex_to_img = camera.floor_homography() @ T
+    shift = np.array([[1.0, 0, 0], [0, 1.0, -r0], [0, 0, 1.0]])
+    # Minification (texture pixels per image pixel) along the centre column, per row.
+    v = np.arange(r0, r1, dtype=float)
+    cx = (W - 1) / 2.0
+    f0 = camera.pixel_to_floor(np.column_stack([np.full_like(v, cx), v]))
+    f1 = camera.pixel_to_floor(np.column_stack([np.full_like(v, cx), v + 1]))
+    f2 = camera.pixel_to_floor(np.column_stack([np.full_like(v, cx + 1), v]))
+    dv = np.linalg.norm(f1 - f0, axis=1) * px_per_m
+    du = np.linalg.norm(f2 - f0, axis=1) * px_per_m
+    mag = np.sqrt(np.maximum(du * dv, 1e-12))
+    level = np.clip(np.nan_to_num(np.log2(np.maximum(mag, 1.0)), nan=len(tex.mips) - 1),
+                    0, len(tex.mips) - 1)
+    lo = np.floor(level).astype(int)
+    frac = (level - lo).astype(np.float32)
+    for k in range(lo.min(), min(lo.max() + 2, len(tex.mips))):
+        w = np.where(lo == k, 1.0 - frac, 0.0) + np.where(lo + 1 == k, frac, 0.0)
+        band = np.nonzero(w > 0)[0]
+        if band.size == 0:
+            continue
+        b0, b1 = band[0], band[-1] + 1
+        scale_k = np.diag([2.0 ** k, 2.0 ** k, 1.0])  # level-k pixel -> level-0 pixel
+        H = np.array([[1.0, 0, 0], [0, 1.0, -b0], [0, 0, 1.0]]) @ shift @ H_tex_to_img @ scale_k
+        warped = cv2.warpPerspective(tex.mips[k], H, (W, int(b1 - b0)), flags=cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_WRAP)
+        out[b0:b1] += warped.astype(np.float32) * w[b0:b1, None, None].astype(np.float32)
+    return out
+
+
+def _warp_wall(backdrop: np.ndarray, camera: Camera, rows: int, distance_m: float,
+               shift_m: float) -> np.ndarray:
+    """Project a backdrop onto the wall Y = distance_m, into image rows [0, rows)."""
+    bh, bw = backdrop.shape[:2]
+    # The wall must reach as high as the top image row can see at that distance.
+    vfov_half = math.atan((camera.height - 1) / 2.0 / camera.focal)
+    elev = math.radians(max(0.0, math.degrees(vfov_half) - camera.pitch_deg))
+    need = camera.height_m + distance_m * math.tan(elev)
+    s = max(WALL_HEIGHT_M, 1.05 * need) / bh  # metres per backdrop pixel
+    # backdrop pixel (u, v) -> world (X, Y, Z) = ((u - bw/2) s + shift, D, (bh - 0.5 - v) s)
+    M = np.array([[s, 0.0, -(bw - 1) / 2.0 * s + shift_m],
+                  [0.0, 0.0, distance_m],
+                  [0.0, -s, (bh - 0.5) * s],
+                  [0.0, 0.0, 1.0]])
+    H = camera.P @ M
+    return cv2.warpPerspective(backdrop, H, (camera.width, rows), flags=cv2.INTER_AREA,
+                               borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+
+
+def render_background(bank: SceneBank, camera: Camera, preset: ViewPreset,
+                      rng: np.random.Generator) -> Background:
+    """Render one background for `camera`: a scene photo, or a textured floor and wall."""
+    W, H = camera.width, camera.height
+    n_photo, n_floor = len(bank.photos), len(bank.floors)
+    pick = int(rng.integers(n_photo + n_floor))
+    wall_d = float(rng.uniform(*preset.wall_distance_m))
+    if pick < n_photo:
+        photo = bank.photos[pick]
+        ph, pw = photo.rgb.shape[:2]
+        scale = max(W / pw, H / ph)
+        x0 = rng.uniform(0, pw * scale - W)
+        y0 = rng.uniform(0, ph * scale - H)
+        A = np.array([[scale, 0.0, -x0], [0.0, scale, -y0]])
+        rgb = cv2.warpAffine(photo.rgb, A, (W, H), flags=cv2.INTER_AREA,
+                             borderMode=cv2.BORDER_REFLECT)
+        mask = None
+        if photo.floor_mask is not None:
+            mask = cv2.warpAffine(photo.floor_mask.astype(np.uint8), A, (W, H),
+                                  flags=cv2.INTER_NEAREST) > 0
+        return Background(rgb, mask, photo.name, math.inf)
+
+    tex = bank.floors[pick - n_photo]
+    offset = rng.uniform(-50.0, 50.0, size=2)
+    angle = float(rng.uniform(0, 2 * math.pi))
+    horizon = camera.horizon_row()
+    wall_row = camera.row_of_distance(wall_d) if math.isfinite(horizon) else -math.inf
+    first_floor_row = int(np.clip(math.floor(wall_row) + 1, 0, H)) if math.isfinite(wall_row) else 0
+    img = np.empty((H, W, 3), np.float32)
+    if first_floor_row < H:
+        img[first_floor_row:] = _warp_floor(tex, camera, (first_floor_row, H), offset, angle)
+    bg_id = tex.name
+    if first_floor_row > 0:
+        if bank.backdrops:
+            name, backdrop = bank.backdrops[int(rng.integers(len(bank.backdrops)))]
+            img[:first_floor_row] = _warp_wall(backdrop, camera, first_floor_row, wall_d,
+                                               float(rng.uniform(-2.0, 2.0)))
+            bg_id = f"{tex.name}+{name}"
+        else:  # no backdrop: a plain wall in the floor's average colour
+            img[:first_floor_row] = tex.mips[-1].reshape(-1, 3).mean(axis=0) * 0.9
+    # Room lighting varies between shots: a global gain and a mild colour cast.
+    gain = rng.uniform(0.75, 1.15) * (1.0 + rng.uniform(-0.06, 0.06, size=3))
+    rgb = np.clip(img * gain.astype(np.float32), 0, 255).astype(np.uint8)
+    return Background(rgb, None, bg_id, wall_d)
