@@ -1,0 +1,508 @@
+"""Loading cut-out subjects: layered PSDs, folders of RGBA PNGs, and photo + mask pairs."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from PIL import Image
+
+from . import fsio
+from .catalog import ClassSpec, class_of, match_class, parse_tags
+from .errors import InputError
+from .imageio import read_image
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+MASK_SUFFIX = "_mask"
+# Layer kinds that carry their own pixels; adjustment and fill layers do not make subjects.
+_PIXEL_KINDS = {"pixel", "smartobject", "shape", "type"}
+_CACHE_VERSION = 1
+TINY_PX = 16
+
+
+@dataclass
+class Subject:
+    """One cut-out: straight-alpha RGBA uint8 cropped to its alpha box, and its class."""
+
+    cls: str
+    name: str
+    rgba: np.ndarray
+    source: str
+    pose: str | None = None  # "[upright]"/"[flat]" tag override; None = the catalog's pose
+
+
+@dataclass
+class _Raw:
+    """A decoded PSD subject before its class is resolved (what the cache stores)."""
+
+    group: str | None  # enclosing top-level group's name, None for a top-level layer
+    layer: str
+    rgba: np.ndarray
+
+
+def default_cache_dir() -> Path:
+    """Where decoded PSDs are cached: $FLOORSYNTH_CACHE/psd or ~/.cache/floorsynth/psd."""
+    root = os.environ.get("FLOORSYNTH_CACHE")
+    base = Path(root) if root else Path.home() / ".cache" / "floorsynth"
+    return base / "psd"
+
+
+def crop_to_alpha(rgba: np.ndarray) -> np.ndarray | None:
+    """Crop an RGBA array to the bounding box of its non-zero alpha; None if all transparent."""
+    alpha = rgba[..., 3]
+    rows = np.flatnonzero(alpha.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(alpha.any(axis=0))
+    return np.ascontiguousarray(rgba[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1])
+
+
+# ----------------------------------------------------------------------------- PSD decoding
+
+def _cmyk_to_rgb(inverted: np.ndarray, icc: bytes | None) -> np.ndarray:
+    """PSD CMYK (stored as 1 - ink, floats in [0, 1]) to 8-bit sRGB; via the ICC profile if any."""
+    if icc:
+        from PIL import ImageCms
+        ink = np.round((1.0 - inverted) * 255).astype(np.uint8)
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            out = ImageCms.profileToProfile(Image.fromarray(ink, "CMYK"), src,
+                                            ImageCms.createProfile("sRGB"), outputMode="RGB")
+            return np.asarray(out).copy()
+        except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+            log.debug("ICC conversion failed (%s); using the naive CMYK formula", exc)
+    rgb = inverted[..., :3] * inverted[..., 3:4]
+    return np.round(rgb * 255).astype(np.uint8)
+
+
+def _apply_icc(rgb: np.ndarray, icc: bytes | None) -> np.ndarray:
+    """Convert RGB pixels from the document's embedded profile to sRGB (no-op without one)."""
+    if not icc:
+        return rgb
+    from PIL import ImageCms
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if src.profile.xcolor_space.strip() != "RGB":
+            return rgb
+        out = ImageCms.profileToProfile(Image.fromarray(rgb, "RGB"), src,
+                                        ImageCms.createProfile("sRGB"), outputMode="RGB")
+        return np.asarray(out).copy()
+    except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+        log.debug("ICC conversion failed (%s); keeping the raw values", exc)
+        return rgb
+
+
+def _render(layer, psd, icc: bytes | None) -> np.ndarray:
+    """Composite one layer or group (its own mask, opacity, clipping) to RGBA uint8, uncropped."""
+    # psd-tools (and the scipy it pulls in) takes ~0.5 s to import: only pay it when decoding.
+    from psd_tools.composite import composite
+    from psd_tools.constants import ColorMode
+
+    # as_layer=True makes a group apply its own opacity and mask, like a pixel layer does.
+    color, _, alpha = composite(layer, as_layer=layer.is_group())
+    mode = psd.color_mode
+    channels = color.shape[2]
+    if mode == ColorMode.CMYK and channels == 4:
+        rgb = _cmyk_to_rgb(color, icc)
+    elif mode in (ColorMode.GRAYSCALE, ColorMode.BITMAP, ColorMode.DUOTONE) and channels == 1:
+        grey = np.round(color[..., 0] * 255).astype(np.uint8)
+        rgb = np.repeat(grey[..., None], 3, axis=2)
+    elif mode in (ColorMode.RGB, ColorMode.INDEXED) and channels == 3:  # indexed: via palette
+        rgb = _apply_icc(np.round(color * 255).astype(np.uint8), icc)
+    else:
+        raise InputError(f"unsupported colour mode {psd.color_mode.name} "
+                         "(convert the document to RGB, CMYK or greyscale)")
+    a = np.round(np.clip(alpha[..., 0], 0, 1) * 255).astype(np.uint8)
+    rgb = np.where(a[..., None] > 0, rgb, 0).astype(np.uint8)  # no colour under zero alpha
+    return np.concatenate([rgb, a[..., None]], axis=2)
+
+
+def _truncation(data: bytes) -> str | None:
+    """Say how a PSD/PSB is cut short, or None if its sections are all there.
+
+    psd-tools reads the merged-image section lazily and its RLE decoder pads a short
+    section, so a file truncated there would load without complaint.
+    """
+    if len(data) < 26 or data[:4] != b"8BPS":
+        return "no PSD signature"
+    version, channels, height, width, depth = struct.unpack(">H6xHIIH", data[4:24])
+    if version not in (1, 2):
+        return f"unknown PSD version {version}"
+    pos = 26
+    for size_fmt in (">I", ">I", ">I" if version == 1 else ">Q"):  # mode data, resources, layers
+        n = struct.calcsize(size_fmt)
+        if pos + n > len(data):
+            return "file ends inside its section table"
+        pos += n + struct.unpack(size_fmt, data[pos: pos + n])[0]
+    if pos + 2 > len(data):
+        return "file ends before the merged image data"
+    compression = struct.unpack(">H", data[pos: pos + 2])[0]
+    pos += 2
+    row = (width * depth + 7) // 8
+    rows = height * channels
+    if compression == 0:
+        need = row * rows
+    elif compression == 1:
+        fmt = f">{rows}{'H' if version == 1 else 'I'}"
+        table = struct.calcsize(fmt)
+        if pos + table > len(data):
+            return "file ends inside the merged image's row table"
+        need = table + sum(struct.unpack(fmt, data[pos: pos + table]))
+    else:
+        return None  # ZIP: psd-tools checks the decompressed size itself
+    if len(data) - pos < need:
+        return f"file is truncated ({need - (len(data) - pos)} bytes missing)"
+    return None
+
+
+def _decode_psd(path: Path, data: bytes) -> tuple[list[_Raw], list[str]]:
+    """Decode every subject of a PSD per the naming rule; return (subjects, warnings)."""
+    from psd_tools import PSDImage
+    from psd_tools.constants import Resource
+
+    problem = _truncation(data)
+    if problem:
+        raise InputError(f"not a readable PSD file ({problem})")
+    psd = PSDImage.open(io.BytesIO(data))
+    icc = None
+    if Resource.ICC_PROFILE in psd.image_resources:
+        icc = psd.image_resources.get_data(Resource.ICC_PROFILE)
+    raws: list[_Raw] = []
+    warnings: list[str] = []
+
+    def take(layer, group: str | None) -> None:
+        label = f"{group}/{layer.name}" if group is not None else layer.name
+        if not layer.is_group() and layer.kind not in _PIXEL_KINDS:
+            log.debug("%s: layer '%s': %s layer skipped", path, label, layer.kind)
+            return
+        if layer.width <= 0 or layer.height <= 0:
+            warnings.append(f"layer '{label}' is empty; skipped")
+            return
+        rgba = crop_to_alpha(_render(layer, psd, icc))
+        if rgba is None:
+            warnings.append(f"layer '{label}' is fully transparent; skipped")
+            return
+        raws.append(_Raw(group, layer.name, rgba))
+
+    for top in psd:
+        if not top.visible:
+            continue
+        if top.is_group():
+            for child in top:
+                # A clipped layer is shading on the layer below it and renders with it.
+                if child.visible and not child.clipping:
+                    take(child, top.name)
+        elif top.name.strip().lower() == "background":
+            log.debug("%s: top-level 'Background' layer skipped", path)
+        elif not top.clipping:
+            take(top, None)
+    return raws, warnings
+
+
+# ----------------------------------------------------------------------------- PSD cache
+
+def _cache_file(cache_dir: Path, digest: str) -> Path:
+    return cache_dir / f"{digest}.v{_CACHE_VERSION}.npz"
+
+
+def _read_cache(file: Path) -> tuple[list[_Raw], list[str]] | None:
+    """Read one cached PSD decode; None if absent or unreadable (it is then rebuilt)."""
+    if not file.is_file():
+        return None
+    try:
+        with np.load(file, allow_pickle=False) as npz:
+            meta = json.loads(npz["meta"].tobytes().decode("utf-8"))
+            raws = []
+            for i, (group, layer) in enumerate(meta["layers"]):
+                rgba = npz[f"rgba{i}"]
+                if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
+                    raise ValueError(f"bad array rgba{i}")
+                raws.append(_Raw(group, layer, rgba))
+            return raws, list(meta["warnings"])
+    except Exception as exc:  # any damage means "not cached"; the PSD is decoded again
+        log.warning("%s: unreadable cache entry (%s); rebuilding it", file,
+                    f"{exc.__class__.__name__}: {exc}".splitlines()[0])
+        return None
+
+
+def _write_cache(file: Path, raws: list[_Raw], warnings: list[str]) -> None:
+    meta = {"layers": [[r.group, r.layer] for r in raws], "warnings": warnings}
+    arrays = {f"rgba{i}": r.rgba for i, r in enumerate(raws)}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    try:
+        with fsio.atomic_path(file) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+    except OSError as exc:
+        log.debug("cannot write PSD cache %s: %s", file, exc)
+
+
+def _load_psd_raws(path: Path, cache_dir: Path | None) -> list[_Raw]:
+    """Decode a PSD (or fetch it from the cache keyed by its content hash); warn per bad layer."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    file = _cache_file(cache_dir, hashlib.sha256(data).hexdigest()) if cache_dir else None
+    cached = _read_cache(file) if file else None
+    if cached is not None:
+        raws, warnings = cached
+        log.debug("%s: %d subject(s) from cache", path, len(raws))
+    else:
+        try:
+            raws, warnings = _decode_psd(path, data)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
+        except MemoryError:
+            raise InputError(f"{path}: too large to decode in memory") from None
+        except Exception as exc:  # psd-tools raises many types on damaged files
+            reason = f"{exc.__class__.__name__}: {exc}".splitlines()[0][:200]
+            raise InputError(f"{path}: not a readable PSD file ({reason})") from None
+        if file and raws:
+            _write_cache(file, raws, warnings)
+    for w in warnings:  # stored without the path: the same bytes may sit under another name
+        log.warning("%s: %s", path, w)
+    if not raws:
+        raise InputError(f"{path}: no visible subject layer (every layer is hidden, empty "
+                         "or transparent)")
+    return raws
+
+
+def _psd_subjects(path: Path, catalog: dict[str, ClassSpec],
+                  cache_dir: Path | None) -> list[Subject]:
+    file_name, file_pose = parse_tags(path.stem)
+    out = []
+    for raw in _load_psd_raws(path, cache_dir):
+        group_pose = parse_tags(raw.group)[1] if raw.group is not None else None
+        layer_pose = parse_tags(raw.layer)[1]
+        if raw.group is None:
+            cls = class_of(raw.layer, catalog, where=f"{path}: layer '{raw.layer}'")
+            name = f"{path.name}:{raw.layer}"
+        else:
+            cls = class_of(raw.group, catalog, where=f"{path}: group '{raw.group}'")
+            name = f"{path.name}:{raw.group}/{raw.layer}"
+        pose = layer_pose or group_pose or file_pose
+        out.append(Subject(cls=cls, name=name, rgba=raw.rgba, source=str(path), pose=pose))
+    return out
+
+
+# ----------------------------------------------------------------------------- images
+
+def _image_class(path: Path, catalog: dict[str, ClassSpec]) -> str:
+    """Class of a PNG/photo: its folder's name if that is a class, else the file name's prefix."""
+    return match_class(path.parent.name, catalog) or class_of(
+        path.stem, catalog, where=f"{path}")
+
+
+def _image_subject(path: Path, mask: Path | None, catalog: dict[str, ClassSpec]) -> Subject | None:
+    """One subject from an RGBA cut-out, or from a photo and its mask (alpha = mask value)."""
+    if mask is None:
+        rgba = read_image(path, alpha=True)
+    else:
+        rgb = read_image(path)
+        m = read_image(mask).max(axis=2)
+        if m.shape != rgb.shape[:2]:
+            raise InputError(f"{mask}: mask is {m.shape[1]}x{m.shape[0]} but its photo "
+                             f"{path.name} is {rgb.shape[1]}x{rgb.shape[0]}")
+        rgba = np.concatenate([rgb, m[..., None]], axis=2)
+        rgba[m == 0, :3] = 0
+    cls = _image_class(path, catalog)
+    cropped = crop_to_alpha(rgba)
+    if cropped is None:
+        log.warning("%s: fully transparent%s; skipped", path,
+                    f" (mask {mask.name} is all black)" if mask else "")
+        return None
+    return Subject(cls=cls, name=f"{path.parent.name}/{path.name}", rgba=cropped,
+                   source=str(path), pose=parse_tags(path.stem)[1])
+
+
+def _image_subjects(files: list[Path], catalog: dict[str, ClassSpec]) -> list[Subject]:
+    """Pair photos with their `_mask` files; every other image is an RGBA cut-out."""
+    stems = {}
+    for f in files:
+        stems.setdefault((f.parent, f.stem), []).append(f)
+    out = []
+    for f in files:
+        if f.stem.endswith(MASK_SUFFIX):
+            if (f.parent, f.stem[: -len(MASK_SUFFIX)]) not in stems:
+                log.warning("%s: mask without a photo (expected %s.*); skipped",
+                            f, f.stem[: -len(MASK_SUFFIX)])
+            continue
+        masks = stems.get((f.parent, f.stem + MASK_SUFFIX), [])
+        if len(masks) > 1:
+            raise InputError(f"{f}: several masks for one photo: "
+                             f"{', '.join(m.name for m in sorted(masks))}")
+        s = _image_subject(f, masks[0] if masks else None, catalog)
+        if s is not None:
+            out.append(s)
+    return out
+
+
+# ----------------------------------------------------------------------------- entry point
+
+def _collect(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """Expand the given files/directories into (PSD files, image files), sorted."""
+    psds, images = set(), set()
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found = 0
+            for f in p.rglob("*"):
+                rel = f.relative_to(p).parts
+                if any(part.startswith(".") for part in rel) or not f.is_file():
+                    continue
+                suffix = f.suffix.lower()
+                if suffix == ".psd":
+                    psds.add(f)
+                elif suffix in IMAGE_SUFFIXES:
+                    images.add(f)
+                else:
+                    continue
+                found += 1
+            if not found:
+                raise InputError(f"{p}: no subjects found (expected .psd files, CLASS/*.png "
+                                 "cut-outs or photo + _mask.png pairs)")
+        elif p.is_file():
+            suffix = p.suffix.lower()
+            if suffix == ".psd":
+                psds.add(p)
+            elif suffix in IMAGE_SUFFIXES:
+                images.add(p)
+                if not p.stem.endswith(MASK_SUFFIX):
+                    for m in p.parent.glob(f"{p.stem}{MASK_SUFFIX}.*"):
+                        if m.suffix.lower() in IMAGE_SUFFIXES:
+                            images.add(m)
+            else:
+                raise InputError(f"{p}: not a subject file (expected .psd, or an image "
+                                 f"{'/'.join(sorted(IMAGE_SUFFIXES))})")
+        else:
+            raise InputError(f"{p}: no such file or directory")
+    return sorted(psds), sorted(images)
+
+
+def load_subjects(paths: Iterable[str | os.PathLike], catalog: dict[str, ClassSpec],
+                  only: Iterable[str] | None = None,
+                  cache_dir: str | os.PathLike | None = None,
+                  use_cache: bool = True) -> list[Subject]:
+    """Load every subject under `paths`, sorted by (class, name); `only` keeps those classes
+    plus the catalog's distractors."""
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("no subject paths given")
+    keep = None
+    if only is not None:
+        keep = set()
+        by_lower = {c.lower(): c for c in catalog}
+        for c in only:
+            if c.strip().lower() not in by_lower:
+                raise InputError(f"--only: class '{c}' is not in the catalog "
+                                 f"(known: {', '.join(sorted(catalog))})")
+            keep.add(by_lower[c.strip().lower()])
+    cache = None
+    if use_cache:
+        cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+
+    psds, images = _collect(paths)
+    subjects: list[Subject] = []
+    for psd in psds:
+        subjects += _psd_subjects(psd, catalog, cache)
+    subjects += _image_subjects(images, catalog)
+
+    if keep is not None:
+        subjects = [s for s in subjects if s.cls in keep or catalog[s.cls].distractor]
+        missing = sorted(keep - {s.cls for s in subjects})
+        if missing:
+            raise InputError(f"{', '.join(map(str, paths))}: no subjects of class "
+                             f"{', '.join(missing)}")
+    if not subjects:
+        raise InputError(f"{', '.join(map(str, paths))}: no usable subjects")
+
+    # Names must be unique: two files with one name in different folders get "#2", "#3".
+    seen: dict[str, int] = {}
+    for s in subjects:
+        n = seen.get(s.name, 0) + 1
+        seen[s.name] = n
+        if n > 1:
+            s.name = f"{s.name}#{n}"
+    subjects.sort(key=lambda s: (s.cls, s.name))
+    return subjects
+
+
+def effective_pose(subject: Subject, catalog: dict[str, ClassSpec]) -> str:
+    """The subject's pose: its tag override, else its class's catalog pose."""
+    return subject.pose or catalog[subject.cls].pose
+
+
+def subject_problems(subject: Subject) -> list[str]:
+    """Problems visible in a loaded cut-out: too small, or not cut out at all."""
+    h, w = subject.rgba.shape[:2]
+    problems = []
+    if max(h, w) < TINY_PX:
+        problems.append(f"tiny ({w}x{h} px)")
+    if subject.rgba[..., 3].min() == 255:
+        problems.append("fully opaque (not cut out)")
+    return problems
+
+
+def summarize_subjects(subjects: list[Subject],
+                       catalog: dict[str, ClassSpec]) -> list[dict]:
+    """One row per catalog class: subject count, poses, size range, cut-out pixel sizes,
+    problems, and the per-subject lines."""
+    rows = []
+    for name in sorted(catalog, key=lambda c: (catalog[c].distractor, c)):
+        spec = catalog[name]
+        mine = [s for s in subjects if s.cls == name]
+        poses: dict[str, int] = {}
+        for s in mine:
+            p = effective_pose(s, catalog)
+            poses[p] = poses.get(p, 0) + 1
+        sizes = [(s.rgba.shape[1], s.rgba.shape[0]) for s in mine]
+        problems = [] if mine else ["no subjects"]
+        items = []
+        for s in mine:
+            sp = subject_problems(s)
+            problems += [f"{s.name}: {p}" for p in sp]
+            items.append({"name": s.name, "pose": effective_pose(s, catalog),
+                          "width": s.rgba.shape[1], "height": s.rgba.shape[0],
+                          "problems": sp})
+        rows.append({
+            "class": name,
+            "count": len(mine),
+            "distractor": spec.distractor,
+            "pose": ", ".join(f"{p} x{n}" if len(poses) > 1 else p
+                              for p, n in sorted(poses.items())) or spec.pose,
+            "size_m": spec.size_m,
+            "min_px": min((max(wh) for wh in sizes), default=0),
+            "max_px": max((max(wh) for wh in sizes), default=0),
+            "problems": problems,
+            "subjects": items,
+        })
+    return rows
+
+
+def format_summary(rows: list[dict], problems: Iterable[str] = ()) -> str:
+    """Render summarize_subjects() rows (and load-time problems) as a plain-text table."""
+    labels = [r["class"] + (" (distractor)" if r["distractor"] else "") for r in rows]
+    w = max([len("class")] + [len(x) for x in labels])
+    lines = [f"{'class':<{w}} {'n':>3}  {'pose':<20} {'size (m)':<11} cut-out px (longer side)"]
+    for label, r in zip(labels, rows):
+        px = f"{r['min_px']}-{r['max_px']}" if r["count"] else "-"
+        size = f"{r['size_m'][0]:g}-{r['size_m'][1]:g}"
+        lines.append(f"{label:<{w}} {r['count']:>3}  {r['pose']:<20} {size:<11} {px}")
+        for s in r["subjects"]:
+            flag = f"  <- {'; '.join(s['problems'])}" if s["problems"] else ""
+            lines.append(f"    {s['name']:<40} {s['pose']:<8} {s['width']}x{s['height']}{flag}")
+    found = list(problems) + [f"{r['class']}: {p}" for r in rows for p in r["problems"]]
+    lines.append("")
+    lines.append(f"problems: {len(found)}" if found else "problems: none")
+    lines += [f"  {p}" for p in found]
+    return "\n".join(lines)

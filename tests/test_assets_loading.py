@@ -1,0 +1,575 @@
+"""Loading subjects from PSDs (built here with psd-tools or byte by byte), PNGs and photo+mask
+pairs: masks, opacity, colour modes, bit depths, cropping, errors, the cache and the CLI."""
+from __future__ import annotations
+
+import logging
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from psd_tools import PSDImage
+from psd_tools.api.layers import Group, PixelLayer
+
+from synth import assets as assets_mod
+from synth.assets import crop_to_alpha, load_subjects, summarize_subjects
+from synth.catalog import load_catalog
+from synth.cli import main
+from synth.errors import InputError
+from synth.imageio import encode_png
+
+CLASSES = """\
+classes:
+  shoe: {size_m: [0.22, 0.32], pose: flat}
+  sock: {size_m: [0.15, 0.30], pose: flat}
+  fan: {size_m: [0.30, 0.60], pose: upright}
+  pet_waste: {size_m: [0.05, 0.12], pose: flat}
+  plant: {size_m: [0.3, 0.8], pose: upright, distractor: true}
+"""
+
+
+@pytest.fixture
+def catalog_path(tmp_path) -> Path:
+    p = tmp_path / "classes.yaml"
+    p.write_text(CLASSES, encoding="utf-8")
+    return p
+
+
+@pytest.fixture
+def catalog(catalog_path):
+    return load_catalog(catalog_path)
+
+
+@pytest.fixture
+def cache(tmp_path) -> Path:
+    return tmp_path / "cache"
+
+
+def solid(h: int, w: int, rgb=(200, 60, 20), alpha: int = 255) -> np.ndarray:
+    a = np.empty((h, w, 4), np.uint8)
+    a[..., :3] = rgb
+    a[..., 3] = alpha
+    return a
+
+
+def add(parent, name: str, rgba: np.ndarray, top: int = 0, left: int = 0) -> PixelLayer:
+    return PixelLayer.frompil(Image.fromarray(rgba), parent, name=name, top=top, left=left)
+
+
+def new_psd(size=(64, 48), mode="RGBA", depth=8) -> PSDImage:
+    return PSDImage.new(mode, size, depth=depth)
+
+
+def load_one(path: Path, catalog, cache_dir):
+    subjects = load_subjects([path], catalog, cache_dir=cache_dir)
+    return {s.name: s for s in subjects}
+
+
+# ------------------------------------------------------------------ a tiny independent PSD writer
+
+def write_min_psd(path: Path, mode: int, depth: int, layers: list[dict],
+                  size: tuple[int, int] = (16, 12)) -> None:
+    """Write a version-1 PSD byte by byte (raw channel data), independent of psd-tools.
+
+    layers: dicts with name, top, left, channels {channel id: HxW array in file encoding},
+    and optionally opacity (0-255) and hidden.
+    """
+    w, h = size
+    base_channels = {1: 1, 3: 3, 4: 4}[mode]
+    fmt = {8: ">u1", 16: ">u2"}[depth]
+    records, data = b"", b""
+    for lay in layers:
+        chans = lay["channels"]
+        ch, cw = next(iter(chans.values())).shape if chans else (0, 0)
+        top, left = lay.get("top", 0), lay.get("left", 0)
+        rec = struct.pack(">iiiiH", top, left, top + ch, left + cw, len(chans))
+        for cid, arr in chans.items():
+            raw = np.ascontiguousarray(arr, dtype=fmt).tobytes()
+            rec += struct.pack(">hI", cid, 2 + len(raw))
+            data += struct.pack(">H", 0) + raw
+        name = lay["name"].encode("latin-1")
+        pascal = bytes([len(name)]) + name
+        pascal += b"\0" * (-len(pascal) % 4)
+        extra = struct.pack(">II", 0, 0) + pascal
+        flags = 0x02 if lay.get("hidden") else 0x00
+        rec += b"8BIMnorm" + struct.pack(">BBBB", lay.get("opacity", 255), 0, flags, 0)
+        rec += struct.pack(">I", len(extra)) + extra
+        records += rec
+    layer_info = struct.pack(">h", len(layers)) + records + data
+    layer_info += b"\0" * (len(layer_info) % 2)
+    layer_block = struct.pack(">I", len(layer_info)) + layer_info + struct.pack(">I", 0)
+    merged = struct.pack(">H", 0) + np.zeros((base_channels, h, w), fmt).tobytes()
+    header = b"8BPS" + struct.pack(">H6xHIIHH", 1, base_channels, h, w, depth, mode)
+    path.write_bytes(header + struct.pack(">II", 0, 0) + struct.pack(">I", len(layer_block))
+                     + layer_block + merged)
+
+
+def block(h, w, value) -> np.ndarray:
+    return np.full((h, w), value)
+
+
+# ------------------------------------------------------------------ PSD structure and naming
+
+def test_groups_and_top_level_layers(tmp_path, catalog, cache):
+    psd = new_psd()
+    shoe = Group.new(psd, name="shoe")
+    add(shoe, "runner", solid(10, 12, (200, 50, 0)), top=5, left=7)
+    add(shoe, "boot", solid(8, 6, (10, 20, 30)), top=1, left=1)
+    nested = Group.new(shoe, name="sandal")  # a sub-group is one composited subject
+    add(nested, "sole", solid(4, 10, (0, 0, 255)), top=30, left=20)
+    add(nested, "strap", solid(6, 2, (0, 255, 0)), top=26, left=24)
+    add(psd, "sock_1", solid(7, 9, (1, 2, 3)), top=40, left=50)
+    add(psd, "Fan-2", solid(9, 3), top=2, left=40)
+    add(psd, "pet_waste_03", solid(3, 3), top=0, left=60)
+    psd.save(tmp_path / "mixed.psd")
+
+    subjects = load_subjects([tmp_path / "mixed.psd"], catalog, cache_dir=cache)
+    got = [(s.cls, s.name, s.rgba.shape[:2]) for s in subjects]
+    assert got == [  # sorted by class, then name
+        ("fan", "mixed.psd:Fan-2", (9, 3)),
+        ("pet_waste", "mixed.psd:pet_waste_03", (3, 3)),
+        ("shoe", "mixed.psd:shoe/boot", (8, 6)),
+        ("shoe", "mixed.psd:shoe/runner", (10, 12)),
+        ("shoe", "mixed.psd:shoe/sandal", (8, 10)),  # rows 26..33, cols 20..29
+        ("sock", "mixed.psd:sock_1", (7, 9)),
+    ]
+    by = {s.name: s for s in subjects}
+    assert by["mixed.psd:shoe/runner"].rgba.dtype == np.uint8
+    assert (by["mixed.psd:shoe/runner"].rgba == solid(10, 12, (200, 50, 0))).all()
+    sandal = by["mixed.psd:shoe/sandal"].rgba
+    assert tuple(sandal[0, 4]) == (0, 255, 0, 255)      # strap pixel (row 26, col 24)
+    assert tuple(sandal[0, 0]) == (0, 0, 0, 0)          # outside both layers
+    assert tuple(sandal[6, 0]) == (0, 0, 255, 255)      # sole pixel (row 32, col 20)
+    assert all(s.source == str(tmp_path / "mixed.psd") for s in subjects)
+
+
+def test_hidden_layers_and_groups_are_skipped(tmp_path, catalog, cache):
+    psd = new_psd()
+    shoe = Group.new(psd, name="shoe")
+    add(shoe, "seen", solid(5, 5))
+    add(shoe, "hidden", solid(5, 5)).visible = False
+    ghost = Group.new(psd, name="sock")
+    add(ghost, "in hidden group", solid(5, 5))
+    ghost.visible = False
+    add(psd, "fan_hidden", solid(5, 5)).visible = False
+    add(psd, "Background", solid(48, 64))  # Photoshop's background layer is not a subject
+    psd.save(tmp_path / "h.psd")
+    assert list(load_one(tmp_path / "h.psd", catalog, cache)) == ["h.psd:shoe/seen"]
+
+
+def test_layer_mask_is_honoured(tmp_path, catalog, cache):
+    psd = new_psd()
+    layer = add(psd, "shoe", solid(10, 12, (90, 100, 110)), top=3, left=4)
+    mask = np.full((10, 12), 255, np.uint8)
+    mask[:, :5] = 0          # hide the 5 left columns
+    mask[:, 5] = 128         # and half-hide one
+    layer.create_mask(Image.fromarray(mask))
+    psd.save(tmp_path / "m.psd")
+    rgba = load_one(tmp_path / "m.psd", catalog, cache)["m.psd:shoe"].rgba
+    assert rgba.shape == (10, 7, 4)  # cropped to the unmasked part
+    assert (rgba[:, 0, 3] == 128).all() and (rgba[:, 1:, 3] == 255).all()
+    assert (rgba[..., :3] == (90, 100, 110)).all()
+
+
+def test_opacity_halves_alpha(tmp_path, catalog, cache):
+    psd = new_psd()
+    rgba = solid(6, 6, (40, 80, 120))
+    rgba[:3, :, 3] = 200
+    layer = add(psd, "sock", rgba)
+    layer.opacity = 128
+    psd.save(tmp_path / "o.psd")
+    got = load_one(tmp_path / "o.psd", catalog, cache)["o.psd:sock"].rgba
+    expected = rgba[..., 3].astype(float) * 128 / 255
+    np.testing.assert_allclose(got[..., 3].astype(float), expected, atol=1)
+    assert (got[..., :3] == (40, 80, 120)).all()  # straight alpha: colour unchanged
+
+
+def test_group_opacity_is_honoured_for_a_composited_sub_group(tmp_path, catalog, cache):
+    psd = new_psd()
+    shoe = Group.new(psd, name="shoe")
+    sub = Group.new(shoe, name="pair")
+    add(sub, "left", solid(4, 4))
+    sub.opacity = 51
+    psd.save(tmp_path / "g.psd")
+    got = load_one(tmp_path / "g.psd", catalog, cache)["g.psd:shoe/pair"].rgba
+    assert (got[..., 3] == 51).all()
+
+
+def test_clipped_layer_renders_with_its_base_not_alone(tmp_path, catalog, cache):
+    psd = new_psd()
+    shoe = Group.new(psd, name="shoe")
+    base = solid(6, 8, (200, 0, 0))
+    base[:, :4, 3] = 0
+    add(shoe, "base", base, top=2, left=3)
+    add(shoe, "shade", solid(10, 20, (0, 255, 0))).clipping = True
+    psd.save(tmp_path / "clip.psd")
+    got = load_one(tmp_path / "clip.psd", catalog, cache)
+    assert list(got) == ["clip.psd:shoe/base"]
+    assert (got["clip.psd:shoe/base"].rgba == solid(6, 4, (0, 255, 0))).all()
+
+
+def test_tags_override_pose(tmp_path, catalog, cache):
+    psd = new_psd()
+    shoe = Group.new(psd, name="shoe")
+    add(shoe, "boot [upright]", solid(4, 4))
+    add(shoe, "runner", solid(4, 4))
+    fan = Group.new(psd, name="[flat] fan")
+    add(fan, "lying", solid(4, 4))
+    add(fan, "standing[upright]", solid(4, 4))
+    add(psd, "sock_7 [upright]", solid(4, 4))
+    psd.save(tmp_path / "t.psd")
+    poses = {n: s.pose for n, s in load_one(tmp_path / "t.psd", catalog, cache).items()}
+    assert poses == {"t.psd:shoe/boot [upright]": "upright", "t.psd:shoe/runner": None,
+                     "t.psd:[flat] fan/lying": "flat",
+                     "t.psd:[flat] fan/standing[upright]": "upright",
+                     "t.psd:sock_7 [upright]": "upright"}
+    (tmp_path / "t.psd").rename(tmp_path / "shoes [upright].psd")
+    poses = {n: s.pose for n, s in
+             load_one(tmp_path / "shoes [upright].psd", catalog, cache).items()}
+    assert poses["shoes [upright].psd:shoe/runner"] == "upright"  # file tag, innermost wins
+    assert poses["shoes [upright].psd:[flat] fan/lying"] == "flat"
+
+
+def test_transparent_and_empty_layers_warn_and_are_skipped(tmp_path, catalog, cache, caplog):
+    psd = new_psd()
+    add(psd, "shoe_ok", solid(4, 4))
+    add(psd, "shoe_clear", solid(4, 4, alpha=0))
+    psd.save(tmp_path / "e.psd")
+    with caplog.at_level(logging.WARNING, logger="synth.assets"):
+        names = list(load_one(tmp_path / "e.psd", catalog, cache))
+    assert names == ["e.psd:shoe_ok"]
+    assert any("e.psd" in r.getMessage() and "'shoe_clear'" in r.getMessage()
+               and "transparent" in r.getMessage() for r in caplog.records)
+
+    # a zero-size layer (no pixels at all), written byte by byte
+    path = tmp_path / "zero.psd"
+    write_min_psd(path, 3, 8, [
+        {"name": "sock_a", "top": 2, "left": 2,
+         "channels": {i: block(3, 4, 50) for i in (-1, 0, 1, 2)}},
+        {"name": "sock_empty", "channels": {i: np.zeros((0, 0)) for i in (-1, 0, 1, 2)}},
+    ])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="synth.assets"):
+        names = list(load_one(path, catalog, cache))
+    assert names == ["zero.psd:sock_a"]
+    assert any("zero.psd" in r.getMessage() and "'sock_empty'" in r.getMessage()
+               and "empty" in r.getMessage() for r in caplog.records)
+    # the warning is repeated when the decode comes from the cache
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="synth.assets"):
+        load_one(path, catalog, cache)
+    assert any("'sock_empty'" in r.getMessage() for r in caplog.records)
+
+
+def test_no_visible_subject_is_an_error(tmp_path, catalog, cache):
+    psd = new_psd()
+    add(psd, "shoe", solid(4, 4)).visible = False
+    add(psd, "sock", solid(4, 4, alpha=0))
+    psd.save(tmp_path / "none.psd")
+    with pytest.raises(InputError) as info:
+        load_subjects([tmp_path / "none.psd"], catalog, cache_dir=cache)
+    assert str(info.value).startswith(f"{tmp_path / 'none.psd'}: no visible subject")
+
+    PSDImage.new("RGBA", (8, 8)).save(tmp_path / "layerless.psd")
+    with pytest.raises(InputError, match="layerless.psd: no visible subject"):
+        load_subjects([tmp_path / "layerless.psd"], catalog, cache_dir=cache)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "last-byte", "garbage", "empty", "bad-header"])
+def test_corrupt_psd_names_the_file(tmp_path, catalog, cache, damage):
+    psd = new_psd()
+    add(psd, "shoe", solid(20, 20))
+    psd.save(tmp_path / "good.psd")
+    data = (tmp_path / "good.psd").read_bytes()
+    bad = {"truncated": data[: len(data) // 2], "last-byte": data[:-1],
+           "garbage": bytes(range(256)) * 10, "empty": b"",
+           "bad-header": data[:26] + b"\xff" * 40 + data[66:]}[damage]
+    path = tmp_path / "bad.psd"
+    path.write_bytes(bad)
+    with pytest.raises(InputError) as info:
+        load_subjects([path], catalog, cache_dir=cache)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: ") and "\n" not in msg
+
+
+def test_unknown_class_lists_known_classes(tmp_path, catalog, cache):
+    psd = new_psd()
+    add(psd, "sneaker_2", solid(4, 4))
+    psd.save(tmp_path / "u.psd")
+    with pytest.raises(InputError) as info:
+        load_subjects([tmp_path / "u.psd"], catalog, cache_dir=cache)
+    assert str(info.value) == (f"{tmp_path / 'u.psd'}: layer 'sneaker_2': class 'sneaker' is "
+                               "not in the catalog (known: fan, pet_waste, plant, shoe, sock)")
+    psd = new_psd()
+    add(Group.new(psd, name="sneakers"), "a", solid(4, 4))
+    psd.save(tmp_path / "g.psd")
+    with pytest.raises(InputError, match=r"g.psd: group 'sneakers': class 'sneakers' is not in "
+                                         r"the catalog \(known: fan, pet_waste, plant, shoe"):
+        load_subjects([tmp_path / "g.psd"], catalog, cache_dir=cache)
+
+
+# ------------------------------------------------------------------ colour modes and depths
+
+def test_cmyk_psd_hand_computed_colours(tmp_path, catalog, cache):
+    """PSD stores CMYK as 255 - ink; no ICC profile: R = (1-C)(1-K) etc."""
+    ink = {"C": 0, "M": 255, "Y": 255, "K": 0}                       # pure red
+    ink2 = {"C": 0, "M": 0, "Y": 0, "K": 128}                         # 50 % grey
+    a = {i: block(2, 3, 255 - ink[c]) for i, c in enumerate("CMYK")}
+    b = {i: block(2, 3, 255 - ink2[c]) for i, c in enumerate("CMYK")}
+    alpha = block(2, 3, 255)
+    alpha[0, 0] = 0
+    write_min_psd(tmp_path / "cmyk.psd", 4, 8, [
+        {"name": "shoe_red", "channels": {**a, -1: alpha}},
+        {"name": "shoe_grey", "top": 5, "left": 5, "channels": {**b, -1: block(2, 3, 255)}},
+    ])
+    got = load_one(tmp_path / "cmyk.psd", catalog, cache)
+    red = got["cmyk.psd:shoe_red"].rgba
+    assert red.dtype == np.uint8 and red.shape == (2, 3, 4)
+    assert tuple(red[1, 1]) == (255, 0, 0, 255)
+    assert tuple(red[0, 0]) == (0, 0, 0, 0)  # transparent corner keeps alpha 0
+    assert tuple(got["cmyk.psd:shoe_grey"].rgba[0, 0]) == (127, 127, 127, 255)
+
+
+def test_greyscale_16bit_psd(tmp_path, catalog, cache):
+    grey = block(3, 4, 0x8080)           # 32896 / 65535 * 255 = 128.0
+    grey[0] = 0xFFFF
+    alpha = block(3, 4, 0xFFFF)
+    alpha[2] = 0x8000                    # 32768 / 65535 * 255 = 127.5 -> 128 (or 127)
+    write_min_psd(tmp_path / "grey16.psd", 1, 16,
+                  [{"name": "sock", "channels": {0: grey, -1: alpha}}])
+    rgba = load_one(tmp_path / "grey16.psd", catalog, cache)["grey16.psd:sock"].rgba
+    assert rgba.dtype == np.uint8 and rgba.shape == (3, 4, 4)
+    assert (rgba[0, :, :3] == 255).all() and (rgba[1, :, :3] == 128).all()
+    assert (rgba[:2, :, 3] == 255).all() and np.isin(rgba[2, :, 3], (127, 128)).all()
+
+
+def test_rgb_16bit_psd_with_opacity(tmp_path, catalog, cache):
+    chans = {0: block(2, 2, 0xFFFF), 1: block(2, 2, 0x3333), 2: block(2, 2, 0), -1:
+             block(2, 2, 0xFFFF)}
+    write_min_psd(tmp_path / "rgb16.psd", 3, 16,
+                  [{"name": "fan", "opacity": 102, "channels": chans}])
+    rgba = load_one(tmp_path / "rgb16.psd", catalog, cache)["rgb16.psd:fan"].rgba
+    assert (rgba == (255, 51, 0, 102)).all()
+
+
+@pytest.mark.parametrize("mode, depth", [("L", 8), ("RGB", 16), ("RGB", 32), ("CMYK", 16),
+                                         ("L", 32)])
+def test_psd_tools_written_modes_round_trip(tmp_path, catalog, cache, mode, depth):
+    psd = new_psd(mode=mode, depth=depth)
+    rgba = solid(5, 6, (200, 200, 200) if mode == "L" else (200, 100, 50))
+    rgba[0, 0, 3] = 0
+    add(psd, "shoe", rgba, top=1, left=2)
+    psd.save(tmp_path / "x.psd")
+    got = load_one(tmp_path / "x.psd", catalog, cache)["x.psd:shoe"].rgba
+    assert got.dtype == np.uint8 and got.shape == (5, 6, 4)
+    assert np.abs(got[1:, 1:].astype(int) - rgba[1:, 1:]).max() <= 1
+    assert got[0, 0, 3] == 0
+
+
+# ------------------------------------------------------------------ cropping, PNGs, photos
+
+def test_crop_to_alpha_box_exact(tmp_path, catalog, cache):
+    rgba = np.zeros((30, 40, 4), np.uint8)
+    rgba[7:19, 11:33] = (10, 20, 30, 255)
+    rgba[7, 11, 3] = 1                      # a faint corner still counts
+    assert crop_to_alpha(rgba).shape == (12, 22, 4)
+    assert (crop_to_alpha(rgba) == rgba[7:19, 11:33]).all()
+    assert crop_to_alpha(np.zeros((4, 4, 4), np.uint8)) is None
+
+    psd = new_psd()
+    add(psd, "sock", rgba, top=3, left=2)
+    psd.save(tmp_path / "c.psd")
+    assert (load_one(tmp_path / "c.psd", catalog, cache)["c.psd:sock"].rgba
+            == rgba[7:19, 11:33]).all()
+
+
+def test_png_folders_and_photo_mask_pairs(tmp_path, catalog, cache, caplog):
+    root = tmp_path / "cutouts"
+    (root / "shoe").mkdir(parents=True)
+    (root / "misc").mkdir()
+    png = np.zeros((20, 30, 4), np.uint8)
+    png[5:15, 10:20] = (1, 2, 3, 255)
+    (root / "shoe" / "a.png").write_bytes(encode_png(png))
+    (root / "misc" / "sock_blue [upright].png").write_bytes(encode_png(png))
+    photo = np.full((12, 16, 3), 77, np.uint8)
+    photo[..., 0] = np.arange(16)
+    Image.fromarray(photo).save(root / "shoe" / "robot.png")
+    mask = np.zeros((12, 16), np.uint8)
+    mask[2:6, 3:9] = 255
+    mask[6, 3] = 100
+    Image.fromarray(mask).save(root / "shoe" / "robot_mask.png")
+    Image.fromarray(photo).save(root / "misc" / "fan_01.jpg", quality=100)
+    Image.fromarray(mask).save(root / "misc" / "fan_01_mask.png")
+    Image.fromarray(mask).save(root / "misc" / "orphan_mask.png")
+
+    with caplog.at_level(logging.WARNING, logger="synth.assets"):
+        subjects = load_subjects([root], catalog, cache_dir=cache)
+    assert any("orphan_mask.png" in r.getMessage() for r in caplog.records)
+    by = {s.name: s for s in subjects}
+    assert [(s.cls, s.name, s.pose) for s in subjects] == [
+        ("fan", "misc/fan_01.jpg", None), ("shoe", "shoe/a.png", None),
+        ("shoe", "shoe/robot.png", None), ("sock", "misc/sock_blue [upright].png", "upright")]
+    assert (by["shoe/a.png"].rgba == png[5:15, 10:20]).all()
+    robot = by["shoe/robot.png"].rgba
+    assert robot.shape == (5, 6, 4)
+    assert (robot[:4, :, 3] == 255).all() and robot[4, 0, 3] == 100 and robot[4, 1, 3] == 0
+    assert (robot[:4, :, 0] == np.arange(3, 9)).all() and (robot[:4, :, 1] == 77).all()
+    assert by["misc/fan_01.jpg"].rgba.shape == (5, 6, 4)
+
+    # one file given directly finds its mask
+    one = load_subjects([root / "shoe" / "robot.png"], catalog, cache_dir=cache)
+    assert [s.name for s in one] == ["shoe/robot.png"] and (one[0].rgba == robot).all()
+
+
+def test_mask_size_mismatch_and_unknown_png_class(tmp_path, catalog, cache):
+    d = tmp_path / "shoe"
+    d.mkdir()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(d / "x.png")
+    Image.fromarray(np.zeros((5, 4), np.uint8)).save(d / "x_mask.png")
+    with pytest.raises(InputError, match=r"x_mask.png: mask is 4x5 but its photo x.png is 4x4"):
+        load_subjects([d], catalog, cache_dir=cache)
+    e = tmp_path / "stuff"
+    e.mkdir()
+    Image.fromarray(solid(4, 4)).save(e / "vase_1.png")
+    with pytest.raises(InputError, match=r"vase_1.png: class 'vase' is not in the catalog"):
+        load_subjects([e], catalog, cache_dir=cache)
+
+
+def test_non_ascii_paths(tmp_path, catalog, cache):
+    d = tmp_path / "données" / "chaussure"
+    d.mkdir(parents=True)
+    psd = new_psd()
+    add(Group.new(psd, name="shoe"), "éte", solid(4, 5))
+    psd.save(d / "chaussure.psd")
+    Image.fromarray(solid(3, 3)).save(d / "sock_été.png")
+    subjects = load_subjects([tmp_path / "données"], catalog, cache_dir=cache)
+    assert [s.name for s in subjects] == ["chaussure.psd:shoe/éte", "chaussure/sock_été.png"]
+
+
+def test_missing_paths_and_empty_dirs(tmp_path, catalog, cache):
+    with pytest.raises(InputError, match="nope: no such file or directory"):
+        load_subjects([tmp_path / "nope"], catalog, cache_dir=cache)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="empty: no subjects found"):
+        load_subjects([tmp_path / "empty"], catalog, cache_dir=cache)
+    (tmp_path / "notes.txt").write_text("hi")
+    with pytest.raises(InputError, match="notes.txt: not a subject file"):
+        load_subjects([tmp_path / "notes.txt"], catalog, cache_dir=cache)
+
+
+def test_only_keeps_classes_plus_distractors_and_names_are_unique(tmp_path, catalog, cache):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        psd = new_psd()
+        add(psd, "shoe", solid(4, 4))
+        add(psd, "sock", solid(4, 4))
+        add(psd, "plant_1", solid(4, 4))
+        psd.save(tmp_path / sub / "pack.psd")
+    subjects = load_subjects([tmp_path], catalog, only={"SOCK"}, cache_dir=cache)
+    assert [(s.cls, s.name) for s in subjects] == [
+        ("plant", "pack.psd:plant_1"), ("plant", "pack.psd:plant_1#2"),
+        ("sock", "pack.psd:sock"), ("sock", "pack.psd:sock#2")]
+    with pytest.raises(InputError, match=r"--only: class 'rag' is not in the catalog \(known: "):
+        load_subjects([tmp_path], catalog, only=["rag"], cache_dir=cache)
+    with pytest.raises(InputError, match="no subjects of class fan"):
+        load_subjects([tmp_path], catalog, only=["fan"], cache_dir=cache)
+
+
+# ------------------------------------------------------------------ cache
+
+def test_cache_hit_returns_equal_arrays_and_corrupt_cache_is_rebuilt(tmp_path, catalog, cache,
+                                                                    monkeypatch, caplog):
+    psd = new_psd()
+    g = Group.new(psd, name="shoe")
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        add(g, f"v{i}", rng.integers(1, 256, (9, 11, 4), dtype=np.uint8), top=i, left=2 * i)
+    psd.save(tmp_path / "p.psd")
+    first = load_subjects([tmp_path / "p.psd"], catalog, cache_dir=cache)
+    files = list(cache.glob("*.npz"))
+    assert len(files) == 1 and not list(cache.glob(".*.tmp"))
+
+    calls = []
+    real = assets_mod._decode_psd
+    monkeypatch.setattr(assets_mod, "_decode_psd", lambda *a: calls.append(a) or real(*a))
+    second = load_subjects([tmp_path / "p.psd"], catalog, cache_dir=cache)
+    assert calls == []  # served from the cache
+    assert [(s.cls, s.name, s.pose) for s in first] == [(s.cls, s.name, s.pose) for s in second]
+    for a, b in zip(first, second):
+        assert a.rgba.dtype == b.rgba.dtype and (a.rgba == b.rgba).all()
+
+    files[0].write_bytes(files[0].read_bytes()[:100])  # damage the cache entry
+    with caplog.at_level(logging.WARNING, logger="synth.assets"):
+        third = load_subjects([tmp_path / "p.psd"], catalog, cache_dir=cache)
+    assert len(calls) == 1 and any("rebuilding" in r.getMessage() for r in caplog.records)
+    for a, b in zip(first, third):
+        assert (a.rgba == b.rgba).all()
+    load_subjects([tmp_path / "p.psd"], catalog, cache_dir=cache)
+    assert len(calls) == 1  # the rebuilt entry is good again
+
+    # the key is the content: an edited file misses, and the class is not cached
+    psd.opacity = 255
+    add(psd, "sock", solid(3, 3))
+    psd.save(tmp_path / "p.psd")
+    assert len(load_subjects([tmp_path / "p.psd"], catalog, cache_dir=cache)) == 4
+    assert len(calls) == 2 and len(list(cache.glob("*.npz"))) == 2
+
+
+def test_cache_dir_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOORSYNTH_CACHE", str(tmp_path / "c"))
+    assert assets_mod.default_cache_dir() == tmp_path / "c" / "psd"
+    monkeypatch.delenv("FLOORSYNTH_CACHE")
+    assert assets_mod.default_cache_dir() == Path.home() / ".cache" / "floorsynth" / "psd"
+
+
+# ------------------------------------------------------------------ summary and CLI
+
+def test_summary_flags_problems(tmp_path, catalog, cache):
+    psd = new_psd()
+    add(psd, "shoe_tiny", solid(10, 15))  # longer side 15 < 16, opaque
+    big = solid(20, 40)
+    big[0, 0, 3] = 0
+    add(psd, "shoe_big [upright]", big, top=20)
+    psd.save(tmp_path / "s.psd")
+    rows = {r["class"]: r for r in summarize_subjects(
+        load_subjects([tmp_path / "s.psd"], catalog, cache_dir=cache), catalog)}
+    shoe = rows["shoe"]
+    assert shoe["count"] == 2 and shoe["min_px"] == 15 and shoe["max_px"] == 40
+    assert shoe["pose"] == "flat x1, upright x1" and shoe["size_m"] == (0.22, 0.32)
+    assert shoe["problems"] == ["s.psd:shoe_tiny: tiny (15x10 px)",
+                                "s.psd:shoe_tiny: fully opaque (not cut out)"]
+    assert rows["fan"]["count"] == 0 and rows["fan"]["problems"] == ["no subjects"]
+    assert list(rows)[-1] == "plant"  # distractors last
+
+
+def test_cli_lists_subjects_and_fails_cleanly(tmp_path, catalog_path, monkeypatch):
+    monkeypatch.setenv("FLOORSYNTH_CACHE", str(tmp_path / "cache"))
+    psd = new_psd()
+    g = Group.new(psd, name="fan")
+    add(g, "tower", solid(40, 20))
+    add(g, "gone", solid(4, 4, alpha=0))
+    psd.save(tmp_path / "fans.psd")
+    runner = CliRunner()
+    res = runner.invoke(main, ["assets", str(tmp_path / "fans.psd"), "--classes",
+                               str(catalog_path)])
+    assert res.exit_code == 0, res.output
+    assert "fans.psd:fan/tower" in res.output and "upright" in res.output
+    assert "fans.psd: layer 'fan/gone' is fully transparent" in res.output
+    assert "fully opaque" in res.output and "shoe: no subjects" in res.output
+
+    (tmp_path / "broken.psd").write_bytes((tmp_path / "fans.psd").read_bytes()[:300])
+    res = runner.invoke(main, ["assets", str(tmp_path / "broken.psd"), "--classes",
+                               str(catalog_path)])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'broken.psd'}: ")
+    assert "Traceback" not in res.output
+
+    res = runner.invoke(main, ["assets", str(tmp_path / "fans.psd"), "--classes",
+                               str(tmp_path / "none.yaml")])
+    assert res.exit_code == 2 and "none.yaml: no such class catalog" in res.output
+
+    res = runner.invoke(main, ["assets", "--help"])
+    assert res.exit_code == 0 and "[upright]" in res.output and "prefix" in res.output
