@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .catalog import DEFAULT_ASSETS, DEFAULT_CATALOG, NAMING_RULE
 from .errors import cli_errors
 
 
@@ -122,3 +123,50 @@ def split(directory: Path, ratio: float, mode: str | None, block: int, seed: int
                f"({100 * len(splits['val']) / n:.1f}%)")
     click.echo(format_shares(shares, flagged, tolerance))
     click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+# --------------------------------------------------------------------------- assets
+
+
+@main.command("assets", epilog="\b\n" + NAMING_RULE + "\n\n\b\nExamples:\n"
+              "  synth assets\n  synth assets my_subjects/ shoes.psd --only shoe,sock\n"
+              "  synth assets photos/ --classes my_classes.yaml")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--classes", "classes_file", type=click.Path(path_type=Path),
+              default=DEFAULT_CATALOG, show_default="the embedded assets/classes.yaml",
+              help="Class catalog (YAML).")
+@click.option("--only", default=None, metavar="CLASS,...",
+              help="Only these classes (distractor classes are always listed).")
+@cli_errors
+def assets_command(paths: tuple[Path, ...], classes_file: Path, only: str | None) -> None:
+    """List subjects per class with their pose, size range, cut-out sizes and problems.
+
+    PATH is a .psd file, a folder of them, a folder of CLASS/*.png cut-outs, or
+    photos with masks (x.jpg + x_mask.png). Default: the embedded subject pack.
+    """
+    from .assets import format_summary, load_subjects, summarize_subjects
+    from .catalog import load_catalog
+
+    catalog = load_catalog(classes_file)
+    wanted = [c for c in only.split(",") if c.strip()] if only else None
+    problems: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            problems.append(record.getMessage())
+
+    # Load warnings go to the problems list of the report instead of scrolling past on stderr.
+    asset_log = logging.getLogger("synth.assets")
+    handler = Collect(logging.WARNING)
+    asset_log.addHandler(handler)
+    asset_log.propagate = False
+    try:
+        subjects = load_subjects(list(paths) or [DEFAULT_ASSETS], catalog, only=wanted)
+    finally:
+        asset_log.removeHandler(handler)
+        asset_log.propagate = True
+    rows = summarize_subjects(subjects, catalog)
+    if wanted:
+        rows = [r for r in rows if r["count"] or r["class"] in wanted]
+    click.echo(f"{len(subjects)} subjects from {', '.join(map(str, paths or [DEFAULT_ASSETS]))}")
+    click.echo(format_summary(rows, problems))
