@@ -159,7 +159,7 @@ class _Worker:
         record = manifest_record(stem, seed, cfg.view, comp, self.splits[index])
         fsio.write_text(self.dirs["records"] / f"{stem}.json", json.dumps(record) + "\n")
         fsio.write_text(self.dirs["annotations"] / f"{stem}.xml",
-                        annotation_xml(voc_image(stem, comp), folder=cfg.out.name))
+                        annotation_xml(voc_image(stem, comp)))
         return index
 
 
