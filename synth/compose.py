@@ -139,7 +139,7 @@ def _floor_sampler_rows(camera: Camera, max_distance: float) -> tuple[float, flo
 
 def _place_perspective(lib: Library, idx: int, camera: Camera, bg: Background,
                        opts: ComposeOptions, placed: list[Placement],
-                       rng: np.random.Generator) -> Placement | None:
+                       rng: np.random.Generator, mask_pts: np.ndarray | None) -> Placement | None:
     subject = lib.subjects[idx]
     spec = lib.catalog[subject.cls]
     pose = effective_pose(subject, lib.catalog)
@@ -148,9 +148,16 @@ def _place_perspective(lib: Library, idx: int, camera: Camera, bg: Background,
     max_d = min(preset.max_distance_m, 0.9 * bg.wall_distance_m)
     top, bottom = _floor_sampler_rows(camera, max_d)
     W, Hh = camera.width, camera.height
+    if mask_pts is not None:
+        mask_pts = mask_pts[mask_pts[:, 0] > top]
+        if len(mask_pts) == 0:
+            return None
     for _ in range(40):
-        x = rng.uniform(-0.15 * W, 1.15 * W)
-        y = rng.uniform(top, bottom)
+        if mask_pts is None:
+            x = rng.uniform(-0.15 * W, 1.15 * W)
+            y = rng.uniform(top, bottom)
+        else:  # a pixel of the floor mask, jittered within the pixel
+            y, x = mask_pts[int(rng.integers(len(mask_pts)))] + rng.uniform(-0.5, 0.5, size=2)
         size = rng.uniform(*spec.size_m)
         yaw = rng.uniform(*spec.yaw_deg)
         roll = rng.uniform(*spec.roll_deg)
@@ -188,7 +195,8 @@ def _place_perspective(lib: Library, idx: int, camera: Camera, bg: Background,
     return None
 
 
-def _place_flat(lib: Library, idx: int, camera: Camera, rng: np.random.Generator) -> Placement:
+def _place_flat(lib: Library, idx: int, camera: Camera, rng: np.random.Generator,
+                mask_pts: np.ndarray | None) -> Placement:
     """The naive 2-D paste: uniform random scale and in-plane rotation, anywhere."""
     subject = lib.subjects[idx]
     h, w = subject.rgba.shape[:2]
@@ -196,7 +204,10 @@ def _place_flat(lib: Library, idx: int, camera: Camera, rng: np.random.Generator
     long_px = rng.uniform(0.08, 0.45) * min(W, Hh)
     k = long_px / max(w, h)
     angle = rng.uniform(-180.0, 180.0)
-    cx, cy = rng.uniform(0.05 * W, 0.95 * W), rng.uniform(0.05 * Hh, 0.95 * Hh)
+    if mask_pts is not None and len(mask_pts):
+        cy, cx = mask_pts[int(rng.integers(len(mask_pts)))]
+    else:
+        cx, cy = rng.uniform(0.05 * W, 0.95 * W), rng.uniform(0.05 * Hh, 0.95 * Hh)
     a = math.radians(angle)
     A = np.array([[k * math.cos(a), -k * math.sin(a), 0.0],
                   [k * math.sin(a), k * math.cos(a), 0.0], [0.0, 0.0, 1.0]])
@@ -387,11 +398,12 @@ def compose(lib: Library, bank: SceneBank, opts: ComposeOptions,
     picks += [lib.distractors[int(rng.integers(len(lib.distractors)))] for _ in range(n_dis)]
 
     placed: list[Placement] = []
+    mask_pts = np.argwhere(bg.floor_mask) if bg.floor_mask is not None else None
     for idx in picks:
         if preset.perspective:
-            p = _place_perspective(lib, idx, camera, bg, opts, placed, rng)
+            p = _place_perspective(lib, idx, camera, bg, opts, placed, rng, mask_pts)
         else:
-            p = _place_flat(lib, idx, camera, rng)
+            p = _place_flat(lib, idx, camera, rng, mask_pts)
         if p is not None:
             p.blend = _choose_blend(opts.blend, rng)
             placed.append(p)

@@ -216,3 +216,51 @@ def test_recipe_and_non_ascii_paths(tiny_pack, tmp_path):
     bad.write_text("view: topdown\nfrobnicate: 3\n")
     code, text = _invoke(["--recipe", str(bad)])
     assert code == 2 and "frobnicate" in text
+
+
+def test_psd_without_visible_subject_is_one_line_exit_2(tiny_pack, tmp_path):
+    from PIL import Image
+    from psd_tools import PSDImage
+    from psd_tools.api.layers import PixelLayer
+
+    psd = PSDImage.new("RGBA", (32, 32))
+    layer = PixelLayer.frompil(Image.new("RGBA", (16, 16), (200, 10, 10, 255)), psd, "box_1")
+    psd.append(layer)
+    layer.visible = False
+    empty = PixelLayer.frompil(Image.new("RGBA", (16, 16), (0, 0, 0, 0)), psd, "box_2")
+    psd.append(empty)
+    path = tmp_path / "hidden.psd"
+    psd.save(path)
+    out = tmp_path / "out"
+    code, text = _invoke(["--view", "robot", "--assets", str(path), "--classes",
+                          str(tiny_pack["classes"]), "--backgrounds", str(tiny_pack["backgrounds"]),
+                          "--out", str(out), "-n", "2"])
+    assert code == 2 and "hidden.psd" in text and len(text.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_floor_mask_bounds_where_subjects_stand(tiny_pack, tmp_path):
+    from synth.compose import ComposeOptions, compose
+    from synth.generate import build_library
+    from synth.imageio import encode_jpeg, encode_png
+    from synth.scene import load_scene_bank
+
+    photo = np.full((480, 640, 3), 120, np.uint8)
+    mask = np.zeros((480, 640), np.uint8)
+    mask[300:, :320] = 255  # subjects may stand only in the bottom-left quarter
+    (tmp_path / "scenes").mkdir()
+    (tmp_path / "scenes" / "kitchen.jpg").write_bytes(encode_jpeg(photo))
+    (tmp_path / "scenes" / "kitchen_floor.png").write_bytes(encode_png(np.dstack([mask] * 3)))
+    bank = load_scene_bank(tmp_path)
+    assert len(bank.photos) == 1 and not bank.floors
+    lib = build_library(_cfg(tiny_pack, tmp_path / "unused"))
+    n = 0
+    for seed in range(10):
+        comp = compose(lib, bank, ComposeOptions(view="robot", objects=(2, 3)),
+                       np.random.default_rng(seed))
+        assert comp.background == "scenes/kitchen.jpg"
+        for p in comp.objects:
+            u, v = comp.camera.project(np.array([[*p.floor_xy, 0.0]]))[0]
+            assert 300 <= round(v) < 480 and 0 <= round(u) < 320
+            n += 1
+    assert n >= 10
