@@ -6,7 +6,9 @@ that the detections-only paths start fast.
 """
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import click
 
@@ -19,6 +21,63 @@ def main(verbose: bool) -> None:
     """Train and diagnose YOLOv3 detectors on synthetic floor-object data."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(message)s")
+
+
+@main.command("evaluate")
+@click.option("--data", required=True, type=click.Path(path_type=Path),
+              help="VOC set directory (Annotations/, JPEGImages/, labels.txt).")
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="Checkpoint to run over the set (at confidence 0.001).")
+@click.option("--detections", type=click.Path(path_type=Path), default=None,
+              help="Detections JSON: COCO results keyed by VOC stem and class name.")
+@click.option("--split", default=None, help="Evaluate only ImageSets/Main/SPLIT.txt "
+              "(default: every annotation).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Report directory [default: ./evaluate-<data dir name>].")
+@click.option("--voc07", is_flag=True, help="11-point VOC2007 AP instead of all-point.")
+@click.option("--conf", type=float, default=0.25, show_default=True,
+              help="Operating confidence: confusion matrix, error counts, gallery.")
+@click.option("--iou", type=float, default=0.5, show_default=True,
+              help="IoU for the confusion matrix.")
+@click.option("--gallery", type=int, default=12, show_default=True,
+              help="How many worst images to draw.")
+@cli_errors
+def evaluate(data: Path, model: Path | None, detections: Path | None, split: str | None,
+             out: Path | None, voc07: bool, conf: float, iou: float, gallery: int) -> None:
+    """VOC mAP50, the 12 COCO numbers, per-class errors and a report (json, md, html).
+
+    \b
+    Example:
+      pipeline evaluate --data data/real --detections dets.json --out reports/real
+      pipeline evaluate --data data/val --split val --model runs/exp1/best.pt --voc07
+    """
+    from detector.evaluation import evaluate as run_evaluation, load_inputs
+    from synth.errors import InputError
+
+    if not 0 < iou <= 1:
+        raise InputError(f"--iou {iou}: must be in (0, 1]")
+    out = out if out is not None else Path(f"evaluate-{data.resolve().name}")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    voc_set, dets = load_inputs(data, split=split, detections=detections, model=model)
+    ev = run_evaluation(voc_set, dets, voc07=voc07, conf=conf, iou=iou)
+
+    from detector.detections import detections_to_list
+    from detector.report import render_report, write_files
+
+    source = f"detections: {detections}" if detections else f"model: {model} (conf 0.001)"
+    lines = [f"data: {data}" + (f" (split {split})" if split else ""), source]
+    files = render_report(ev, title=f"Evaluation of {data.resolve().name}", lines=lines,
+                          n_gallery=gallery,
+                          extra_json={"data": str(data), "split": split,
+                                      "detections": str(detections) if detections else None,
+                                      "model": str(model) if model else None})
+    if model is not None:
+        files["detections.json"] = json.dumps(detections_to_list(dets, voc_set)).encode()
+    write_files(out, files)
+    click.echo(f"mAP50 {ev.map50:.4f}  mAP {ev.map:.4f}  ({len(voc_set.images)} images, "
+               f"{len(ev.gt)} objects, {len(dets)} detections)")
+    click.echo(f"report: {out / 'report.html'}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ makes scale fall with distance and flat subjects foreshorten as a real camera se
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,19 +30,19 @@ class Camera:
     width: int
     height: int
 
-    @property
+    @cached_property
     def focal(self) -> float:
         """Focal length in pixels (square pixels)."""
         return (self.width / 2.0) / math.tan(math.radians(self.fov_deg) / 2.0)
 
-    @property
+    @cached_property
     def K(self) -> np.ndarray:
         f = self.focal
         return np.array([[f, 0.0, (self.width - 1) / 2.0],
                          [0.0, f, (self.height - 1) / 2.0],
                          [0.0, 0.0, 1.0]])
 
-    @property
+    @cached_property
     def R(self) -> np.ndarray:
         """World-to-camera rotation: its rows are the camera's x, y, z axes in world terms."""
         s, c = math.sin(math.radians(self.pitch_deg)), math.cos(math.radians(self.pitch_deg))
@@ -49,11 +50,11 @@ class Camera:
                          [0.0, -s, -c],
                          [0.0, c, -s]])
 
-    @property
+    @cached_property
     def centre(self) -> np.ndarray:
         return np.array([0.0, 0.0, self.height_m])
 
-    @property
+    @cached_property
     def P(self) -> np.ndarray:
         """3x4 projection matrix K [R | -R C]."""
         return self.K @ np.hstack([self.R, (-self.R @ self.centre)[:, None]])

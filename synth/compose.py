@@ -260,24 +260,35 @@ def _cast_shadow(canvas: np.ndarray, p: Placement, alpha_level: np.ndarray, scal
     if not np.all(np.isfinite(quad)):
         return
     span = max(np.ptp(quad[:, 0]), np.ptp(quad[:, 1]))
-    if span > 3 * max(camera.width, camera.height):
+    if span > 10 * max(camera.width, camera.height):
         return
     sigma = 1.0 + 0.04 * span
     pad = int(3 * sigma) + 1
-    quad_pad = np.vstack([quad, quad.min(axis=0) - pad, quad.max(axis=0) + pad])
-    patch, x0, y0 = _warp_roi(alpha_level, Hs, quad_pad)
-    patch = cv2.GaussianBlur(patch, (0, 0), sigma)
-    sl = _clip(x0, y0, patch.shape[:2], camera.width, camera.height)
+    W, Hh = camera.width, camera.height
+    # Only the part near the image matters; a soft shadow can be rendered at low resolution.
+    x0 = int(max(math.floor(quad[:, 0].min()) - pad, -pad))
+    y0 = int(max(math.floor(quad[:, 1].min()) - pad, -pad))
+    x1 = int(min(math.ceil(quad[:, 0].max()) + pad, W + pad))
+    y1 = int(min(math.ceil(quad[:, 1].max()) + pad, Hh + pad))
+    if x1 <= max(x0, 0) or y1 <= max(y0, 0) or x0 >= W or y0 >= Hh:
+        return
+    ds = max(1.0, sigma / 2.0)
+    sw, sh = max(1, math.ceil((x1 - x0) / ds)), max(1, math.ceil((y1 - y0) / ds))
+    T = np.array([[1.0 / ds, 0, -x0 / ds], [0, 1.0 / ds, -y0 / ds], [0, 0, 1.0]])
+    small = cv2.warpPerspective(alpha_level, T @ Hs, (sw, sh), flags=cv2.INTER_LINEAR)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / ds)
+    patch = cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    sl = _clip(x0, y0, patch.shape[:2], W, Hh)
     if sl is None:
         return
     ps, cs = sl
-    shade = 1.0 - strength * (patch[ps].astype(np.float32) / 255.0)
-    canvas[cs] *= shade[..., None]
+    shade = 1.0 - (strength / 255.0) * patch[ps].astype(np.float32)
+    canvas[cs] = (canvas[cs] * shade[..., None] + 0.5).astype(np.uint8)
 
 
 def _match_colour(canvas: np.ndarray, cs, pm_rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Scale a premultiplied subject's colour towards the light of the background around it."""
-    local = canvas[cs].reshape(-1, 3).mean(axis=0) + 1e-3
+    local = np.asarray(cv2.mean(canvas[cs])[:3]) + 1e-3
     lum = float(local @ np.array([0.299, 0.587, 0.114]))
     tint = (local / local.mean()) ** 0.35
     gain = np.clip((lum / 120.0) ** 0.35, 0.7, 1.2) * rng.uniform(0.92, 1.08)
@@ -308,16 +319,18 @@ def _paste(canvas: np.ndarray, p: Placement, lib: Library, rng: np.random.Genera
     ps, cs = sl
     a = alpha[ps]
     pm = _match_colour(canvas, cs, patch[ps][..., :3].astype(np.float32), rng)
+    if p.blend == "poisson" and _poisson(canvas, cs, pm, a):
+        return alpha, x0, y0, full_area
+    dst = canvas[cs].astype(np.float32)
     if p.blend == "feather":
         # Soften the edge inwards only, so no background-coloured fringe appears.
         soft = cv2.GaussianBlur(a, (0, 0), rng.uniform(0.6, 1.4))
         a_new = np.minimum(a, soft)
         ratio = np.divide(a_new, a, out=np.zeros_like(a), where=a > 1e-4)
-        canvas[cs] = pm * ratio[..., None] + canvas[cs] * (1.0 - a_new[..., None])
-    elif p.blend == "poisson" and _poisson(canvas, cs, pm, a):
-        pass
+        out = pm * ratio[..., None] + dst * (1.0 - a_new[..., None])
     else:
-        canvas[cs] = pm + canvas[cs] * (1.0 - a[..., None])
+        out = pm + dst * (1.0 - a[..., None])
+    canvas[cs] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
     return alpha, x0, y0, full_area
 
 
@@ -330,14 +343,13 @@ def _poisson(canvas: np.ndarray, cs, pm: np.ndarray, a: np.ndarray) -> bool:
     if ys.start < 1 or xs.start < 1 or ys.stop > Hh - 1 or xs.stop > W - 1 or mask.sum() == 0:
         return False
     colour = np.divide(pm, np.maximum(a, 1e-4)[..., None])
-    dst_roi = canvas[cs]
-    src = np.where(a[..., None] > 1e-4, colour, dst_roi)
+    src = np.where(a[..., None] > 1e-4, colour, canvas[cs].astype(np.float32))
     src8 = np.clip(src, 0, 255).astype(np.uint8)
     # Work on the ROI grown by a margin so the solver has a border of real background.
     m = 4
     y0, y1 = max(ys.start - m, 0), min(ys.stop + m, Hh)
     x0, x1 = max(xs.start - m, 0), min(xs.stop + m, W)
-    big_dst = np.clip(canvas[y0:y1, x0:x1], 0, 255).astype(np.uint8)
+    big_dst = canvas[y0:y1, x0:x1].copy()
     big_src = big_dst.copy()
     big_mask = np.zeros(big_dst.shape[:2], np.uint8)
     oy, ox = ys.start - y0, xs.start - x0
@@ -354,7 +366,7 @@ def _poisson(canvas: np.ndarray, cs, pm: np.ndarray, a: np.ndarray) -> bool:
                                 big_mask[by:by + bh, bx:bx + bw], center, cv2.NORMAL_CLONE)
     except cv2.error:
         return False
-    canvas[y0:y1, x0:x1] = out.astype(np.float32)
+    canvas[y0:y1, x0:x1] = out
     return True
 
 
@@ -416,12 +428,11 @@ def compose(lib: Library, bank: SceneBank, opts: ComposeOptions,
         az, el = rng.uniform(0, 2 * math.pi), math.radians(rng.uniform(50, 80))
         light = np.array([-math.cos(el) * math.cos(az), -math.cos(el) * math.sin(az), -math.sin(el)])
         strength = float(rng.uniform(0.3, 0.55))
-    canvas = bg.rgb.astype(np.float32)
+    canvas = bg.rgb.copy()
     pasted = []
     for p in placed:
         out = _paste(canvas, p, lib, rng, camera, light, strength)
         if out is not None:
             pasted.append((p, out))
     _label(pasted, W, Hh, opts.min_visible)
-    rgb = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
-    return Composite(rgb, camera, bg.id, [p for p, _ in pasted])
+    return Composite(canvas, camera, bg.id, [p for p, _ in pasted])

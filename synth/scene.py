@@ -133,7 +133,7 @@ def _warp_floor(tex: FloorTexture, camera: Camera, rows: tuple[int, int], offset
     """Project the floor texture into image rows [r0, r1), blending mip levels per row."""
     r0, r1 = rows
     W = camera.width
-    out = np.zeros((r1 - r0, W, 3), np.float32)
+    out = np.zeros((r1 - r0, W, 3), np.float32)  # used when rows blend two mip levels
     base = tex.mips[0]
     px_per_m = base.shape[1] / tex.width_m
     c, s = math.cos(angle), math.sin(angle)
@@ -156,6 +156,11 @@ def _warp_floor(tex: FloorTexture, camera: Camera, rows: tuple[int, int], offset
                     0, len(tex.mips) - 1)
     lo = np.floor(level).astype(int)
     frac = (level - lo).astype(np.float32)
+    if lo.min() == lo.max() and np.all(frac < 1e-3):  # one level serves every row
+        k = int(lo[0])
+        scale_k = np.diag([2.0 ** k, 2.0 ** k, 1.0])
+        return cv2.warpPerspective(tex.mips[k], shift @ H_tex_to_img @ scale_k, (W, r1 - r0),
+                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
     for k in range(lo.min(), min(lo.max() + 2, len(tex.mips))):
         w = np.where(lo == k, 1.0 - frac, 0.0) + np.where(lo + 1 == k, frac, 0.0)
         band = np.nonzero(w > 0)[0]
@@ -167,7 +172,7 @@ def _warp_floor(tex: FloorTexture, camera: Camera, rows: tuple[int, int], offset
         warped = cv2.warpPerspective(tex.mips[k], H, (W, int(b1 - b0)), flags=cv2.INTER_LINEAR,
                                      borderMode=cv2.BORDER_WRAP)
         out[b0:b1] += warped.astype(np.float32) * w[b0:b1, None, None].astype(np.float32)
-    return out
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def _warp_wall(backdrop: np.ndarray, camera: Camera, rows: int, distance_m: float,
@@ -185,8 +190,8 @@ def _warp_wall(backdrop: np.ndarray, camera: Camera, rows: int, distance_m: floa
                   [0.0, -s, (bh - 0.5) * s],
                   [0.0, 0.0, 1.0]])
     H = camera.P @ M
-    return cv2.warpPerspective(backdrop, H, (camera.width, rows), flags=cv2.INTER_AREA,
-                               borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+    return cv2.warpPerspective(backdrop, H, (camera.width, rows), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REFLECT)
 
 
 def render_background(bank: SceneBank, camera: Camera, preset: ViewPreset,
@@ -217,7 +222,7 @@ def render_background(bank: SceneBank, camera: Camera, preset: ViewPreset,
     horizon = camera.horizon_row()
     wall_row = camera.row_of_distance(wall_d) if math.isfinite(horizon) else -math.inf
     first_floor_row = int(np.clip(math.floor(wall_row) + 1, 0, H)) if math.isfinite(wall_row) else 0
-    img = np.empty((H, W, 3), np.float32)
+    img = np.empty((H, W, 3), np.uint8)
     if first_floor_row < H:
         img[first_floor_row:] = _warp_floor(tex, camera, (first_floor_row, H), offset, angle)
     bg_id = tex.name
@@ -228,8 +233,8 @@ def render_background(bank: SceneBank, camera: Camera, preset: ViewPreset,
                                                float(rng.uniform(-2.0, 2.0)))
             bg_id = f"{tex.name}+{name}"
         else:  # no backdrop: a plain wall in the floor's average colour
-            img[:first_floor_row] = tex.mips[-1].reshape(-1, 3).mean(axis=0) * 0.9
+            img[:first_floor_row] = np.round(tex.mips[-1].reshape(-1, 3).mean(axis=0) * 0.9)
     # Room lighting varies between shots: a global gain and a mild colour cast.
     gain = rng.uniform(0.75, 1.15) * (1.0 + rng.uniform(-0.06, 0.06, size=3))
-    rgb = np.clip(img * gain.astype(np.float32), 0, 255).astype(np.uint8)
+    rgb = cv2.multiply(img, (*gain.tolist(), 0.0), dtype=cv2.CV_8U)
     return Background(rgb, None, bg_id, wall_d)
