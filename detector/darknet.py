@@ -167,9 +167,11 @@ def _read_darknet(path: Path) -> tuple[np.ndarray, int]:
     major, minor, _revision = (int(v) for v in np.frombuffer(data[:12], dtype="<i4"))
     if not (0 <= major < 1000 and 0 <= minor < 1000):
         raise InputError(f"{path}: not a darknet weights file (header version {major}.{minor})")
-    wide = major * 10 + minor >= 2
-    seen = int(np.frombuffer(data[12:20 if wide else 16], dtype="<i8" if wide else "<i4")[0])
-    body = data[20 if wide else 16:]
+    header = 20 if major * 10 + minor >= 2 else 16  # `seen` is int64 from version 0.2 on
+    if len(data) < header:
+        raise InputError(f"{path}: {len(data)} bytes is too short for a darknet weights file")
+    seen = int(np.frombuffer(data[12:header], dtype="<i8" if header == 20 else "<i4")[0])
+    body = data[header:]
     if len(body) % 4:
         raise InputError(f"{path}: not a darknet weights file (body is not whole float32s)")
     return np.frombuffer(body, dtype="<f4"), seen

@@ -295,8 +295,11 @@ class YOLOv3(nn.Module):
         return heads
 
     def decode(self, raw: list[torch.Tensor]) -> torch.Tensor:
-        """Decode raw head outputs into [B, N, 5+C] (x1, y1, x2, y2 px, obj, cls probs)."""
-        return torch.cat([h.decode(p) for h, p in zip(self.heads, raw)], 1)
+        """Decode raw head outputs into float32 [B, N, 5+C] (x1, y1, x2, y2 px, obj, cls probs).
+
+        Always float32: under bf16 autocast pixel coordinates would be rounded to ~2 px.
+        """
+        return torch.cat([h.decode(p.float()) for h, p in zip(self.heads, raw)], 1)
 
     def backbone_parameters(self) -> Iterator[nn.Parameter]:
         """Parameters of the layers darknet's partial backbone file covers (for freezing)."""

@@ -187,6 +187,9 @@ def test_wrong_model_weights_raise_one_line_input_error(tiny80, tmp_path):
     with pytest.raises(InputError, match="variance at layer 0"):
         load_weights(build_model("yolov3-tiny", 80), tmp_path / "bad.weights")
 
+    (tmp_path / "header.weights").write_bytes(np.array([0, 2, 0, 0], "<i4").tobytes())
+    with pytest.raises(InputError, match="too short"):  # int64 `seen` cut in half
+        load_weights(build_model("yolov3-tiny", 80), tmp_path / "header.weights")
     (tmp_path / "empty.weights").write_bytes(b"")
     with pytest.raises(InputError, match="too short"):
         load_weights(build_model("yolov3-tiny", 80), tmp_path / "empty.weights")
