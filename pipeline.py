@@ -54,6 +54,9 @@ def evaluate(data: Path, model: Path | None, detections: Path | None, split: str
     from detector.evaluation import evaluate as run_evaluation, load_inputs
     from synth.errors import InputError
 
+    for noisy in ("matplotlib", "PIL"):   # their debug output drowns ours under -v
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
     if not 0 < iou <= 1:
         raise InputError(f"--iou {iou}: must be in (0, 1]")
     out = out if out is not None else Path(f"evaluate-{data.resolve().name}")

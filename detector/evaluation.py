@@ -1,0 +1,118 @@
+"""Everything `pipeline evaluate` measures for one VOC set and one set of detections."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from synth.errors import InputError
+from synth.voc import VocSet, read_voc_set
+
+from .detections import Detections, detections_from_list, gc_paused, read_detections
+from .metrics import (CocoResult, GroundTruth, VocResult, coco_evaluate, confusion_matrix,
+                      ground_truth, overlapping_pairs, voc_evaluate)
+from .tide import ErrorBreakdown, error_breakdown
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Evaluation:
+    """VOC and COCO metrics, PR curves, confusion matrix and error breakdown of one run."""
+
+    voc_set: VocSet
+    gt: GroundTruth
+    dets: Detections
+    voc: VocResult
+    coco: CocoResult
+    errors: ErrorBreakdown
+    confusion: np.ndarray  # (K+1, K+1): rows true, columns predicted, last = background
+    conf: float            # operating confidence of confusion matrix, counts and gallery
+    iou: float             # IoU of the confusion matrix
+    voc07: bool
+
+    @property
+    def classes(self) -> list[str]:
+        return self.gt.classes
+
+    @property
+    def map50(self) -> float:
+        """PASCAL VOC mAP at IoU 0.5 over the classes that have objects."""
+        return self.voc.map
+
+    @property
+    def map(self) -> float:
+        """COCO AP@[.5:.95] (pycocotools' first number)."""
+        return float(self.coco.stats[0])
+
+    def per_image(self) -> tuple[np.ndarray, np.ndarray]:
+        """(missed objects, false positives) per image at the operating confidence."""
+        active = self.dets.score >= self.conf
+        found = np.zeros(len(self.gt), bool)
+        found[self.voc.best_gt[active & self.voc.tp]] = True
+        missed = ~self.gt.difficult & ~found
+        n = self.gt.n_images
+        return (np.bincount(self.gt.image[missed], minlength=n),
+                np.bincount(self.dets.image[active & self.voc.fp], minlength=n))
+
+    def worst_images(self, n: int = 12) -> list[int]:
+        """Indices of the images with the most misses + false positives (ties: most misses)."""
+        missed, false_pos = self.per_image()
+        bad = missed + false_pos
+        order = np.lexsort((-missed, -bad))
+        return [int(i) for i in order[:n] if bad[i] > 0]
+
+
+def evaluate(voc_set: VocSet, dets: Detections, voc07: bool = False, conf: float = 0.25,
+             iou: float = 0.5) -> Evaluation:
+    """Measure detections against a VOC set (which must have objects to find)."""
+    gt = ground_truth(voc_set)
+    if len(gt) == 0:
+        raise InputError(f"{voc_set.root}: the VOC set has no objects to evaluate against")
+    if gt.difficult.all():
+        raise InputError(f"{voc_set.root}: every object is marked difficult, so there is "
+                         f"nothing to evaluate against")
+    t0 = time.perf_counter()
+    pairs = overlapping_pairs(gt, dets)
+    voc = voc_evaluate(gt, dets, pairs, use_07=voc07)
+    coco = coco_evaluate(gt, dets, pairs)
+    errors = error_breakdown(gt, dets, pairs, voc, conf=conf, use_07=voc07)
+    confusion = confusion_matrix(gt, dets, pairs, conf=conf, iou_threshold=iou)
+    log.debug("metrics: %d objects, %d detections, %d overlapping pairs in %.2fs",
+              len(gt), len(dets), len(pairs.det), time.perf_counter() - t0)
+    return Evaluation(voc_set=voc_set, gt=gt, dets=dets, voc=voc, coco=coco, errors=errors,
+                      confusion=confusion, conf=conf, iou=iou, voc07=voc07)
+
+
+def model_detections(model: str | os.PathLike, voc_set: VocSet) -> Detections:
+    """Run a checkpoint over a VOC set at confidence 0.001 (AP needs the whole PR curve)."""
+    try:
+        from .predict import predict_voc_set  # lazy: the only path here that needs torch
+    except ImportError as exc:
+        raise InputError(f"{model}: --model needs the detector's inference module "
+                         f"(detector.predict: {exc}); pass --detections FILE instead") from None
+    items = predict_voc_set(model, voc_set, conf=0.001)
+    return detections_from_list(items, voc_set, source=f"{model} (predictions)")
+
+
+def load_inputs(data: str | os.PathLike, split: str | None = None,
+                detections: str | os.PathLike | None = None,
+                model: str | os.PathLike | None = None) -> tuple[VocSet, Detections]:
+    """Read the VOC set and its detections (from a file, or by running a model)."""
+    if (detections is None) == (model is None):
+        raise InputError("give exactly one of --model CKPT or --detections FILE")
+    t0 = time.perf_counter()
+    with gc_paused():
+        voc_set = read_voc_set(data, split=split)
+    if not voc_set.images:
+        raise InputError(f"{data}: the VOC set{f' split {split!r}' if split else ''} has no "
+                         f"images")
+    log.info("read %d annotations in %.1fs", len(voc_set.images), time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    dets = read_detections(detections, voc_set) if detections is not None \
+        else model_detections(model, voc_set)
+    log.info("read %d detections in %.1fs", len(dets), time.perf_counter() - t0)
+    return voc_set, dets
