@@ -37,7 +37,10 @@ _IOU_LOSS = {"giou": generalized_box_iou_loss, "diou": distance_box_iou_loss,
 @dataclass
 class LossConfig:
     """Loss settings (see module doc)."""
-    box_loss: str = "mse"  # darknet tx,ty,tw,th with its 2 - w*h scale | giou | diou | ciou
+    # mse: darknet tx,ty,tw,th with its 2 - w*h scale (default: robust from step one) |
+    # giou | diou | ciou: with exp-sized boxes their gradient fades for far-off sizes, so
+    # they want a warm-up before full learning rates.
+    box_loss: str = "mse"
     ignore_thresh: float = 0.5
     label_smoothing: float = 0.0  # class targets 1 - eps/2 and eps/2
     focal_gamma: float = 0.0  # > 0: focal BCE (no alpha) for objectness and classes
