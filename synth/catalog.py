@@ -202,3 +202,14 @@ def class_of(name: str, catalog: dict[str, ClassSpec], where: str = "") -> str:
         raise InputError(f"{prefix}class '{name_prefix(name) or name}' is not in the catalog "
                          f"(known: {', '.join(sorted(catalog))})")
     return cls
+
+
+def pose_ranges(spec: ClassSpec, pose: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Yaw and roll ranges for a subject of this class posed `pose`.
+
+    A subject whose tag overrides its class's pose (a side-view shoe among shoes shot from
+    above) takes that pose's default ranges: a side view turned by 180 degrees is wrong.
+    """
+    if pose == spec.pose:
+        return spec.yaw_deg, spec.roll_deg
+    return _DEFAULT_YAW[pose], _DEFAULT_ROLL[pose]

@@ -17,7 +17,7 @@ import numpy as np
 from .assets import Subject, effective_pose
 from .camera import (PRESETS, Camera, apply_homography, cutout_corners, sample_camera,
                      shadow_homography, subject_homography, subject_plane)
-from .catalog import ClassSpec
+from .catalog import ClassSpec, pose_ranges
 from .scene import Background, SceneBank, render_background
 
 BLENDS = ("alpha", "feather", "poisson")
@@ -144,6 +144,7 @@ def _place_perspective(lib: Library, idx: int, camera: Camera, bg: Background,
     spec = lib.catalog[subject.cls]
     pose = effective_pose(subject, lib.catalog)
     h, w = subject.rgba.shape[:2]
+    yaw_range, roll_range = pose_ranges(spec, pose)
     preset = PRESETS[opts.view]
     max_d = min(preset.max_distance_m, 0.9 * bg.wall_distance_m)
     top, bottom = _floor_sampler_rows(camera, max_d)
@@ -159,8 +160,8 @@ def _place_perspective(lib: Library, idx: int, camera: Camera, bg: Background,
         else:  # a pixel of the floor mask, jittered within the pixel
             y, x = mask_pts[int(rng.integers(len(mask_pts)))] + rng.uniform(-0.5, 0.5, size=2)
         size = rng.uniform(*spec.size_m)
-        yaw = rng.uniform(*spec.yaw_deg)
-        roll = rng.uniform(*spec.roll_deg)
+        yaw = rng.uniform(*yaw_range)
+        roll = rng.uniform(*roll_range)
         xy = camera.pixel_to_floor(np.array([[x, y]]))[0]
         if not np.all(np.isfinite(xy)):
             continue
