@@ -133,7 +133,6 @@ def _warp_floor(tex: FloorTexture, camera: Camera, rows: tuple[int, int], offset
     """Project the floor texture into image rows [r0, r1), blending mip levels per row."""
     r0, r1 = rows
     W = camera.width
-    out = np.zeros((r1 - r0, W, 3), np.float32)  # used when rows blend two mip levels
     base = tex.mips[0]
     px_per_m = base.shape[1] / tex.width_m
     c, s = math.cos(angle), math.sin(angle)
@@ -156,23 +155,29 @@ def _warp_floor(tex: FloorTexture, camera: Camera, rows: tuple[int, int], offset
                     0, len(tex.mips) - 1)
     lo = np.floor(level).astype(int)
     frac = (level - lo).astype(np.float32)
-    if lo.min() == lo.max() and np.all(frac < 1e-3):  # one level serves every row
-        k = int(lo[0])
-        scale_k = np.diag([2.0 ** k, 2.0 ** k, 1.0])
-        return cv2.warpPerspective(tex.mips[k], shift @ H_tex_to_img @ scale_k, (W, r1 - r0),
-                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    for k in range(lo.min(), min(lo.max() + 2, len(tex.mips))):
-        w = np.where(lo == k, 1.0 - frac, 0.0) + np.where(lo + 1 == k, frac, 0.0)
-        band = np.nonzero(w > 0)[0]
-        if band.size == 0:
-            continue
-        b0, b1 = band[0], band[-1] + 1
+    out = np.empty((r1 - r0, W, 3), np.uint8)
+
+    def warp(k: int, b0: int, b1: int) -> np.ndarray:
         scale_k = np.diag([2.0 ** k, 2.0 ** k, 1.0])  # level-k pixel -> level-0 pixel
         H = np.array([[1.0, 0, 0], [0, 1.0, -b0], [0, 0, 1.0]]) @ shift @ H_tex_to_img @ scale_k
-        warped = cv2.warpPerspective(tex.mips[k], H, (W, int(b1 - b0)), flags=cv2.INTER_LINEAR,
-                                     borderMode=cv2.BORDER_WRAP)
-        out[b0:b1] += warped.astype(np.float32) * w[b0:b1, None, None].astype(np.float32)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        return cv2.warpPerspective(tex.mips[k], H, (W, b1 - b0), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_WRAP)
+
+    # The level falls monotonically down the image, so each level's rows form one band.
+    for k in np.unique(lo):
+        band = np.nonzero(lo == k)[0]
+        b0, b1 = int(band[0]), int(band[-1]) + 1
+        f = frac[b0:b1]
+        if k + 1 >= len(tex.mips) or np.all(f < 1e-3):
+            out[b0:b1] = warp(int(k), b0, b1)
+        else:  # blend with the next level by the row's fraction, in 1/16 steps (trilinear)
+            a, b = warp(int(k), b0, b1), warp(int(k) + 1, b0, b1)
+            q = np.round(f * 16).astype(int)
+            edges = np.flatnonzero(np.diff(q)) + 1
+            for s0, s1 in zip(np.r_[0, edges], np.r_[edges, len(q)]):
+                t = q[s0] / 16.0
+                out[b0 + s0:b0 + s1] = cv2.addWeighted(a[s0:s1], 1.0 - t, b[s0:s1], t, 0.0)
+    return out
 
 
 def _warp_wall(backdrop: np.ndarray, camera: Camera, rows: int, distance_m: float,
