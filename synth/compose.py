@@ -24,7 +24,8 @@ BLENDS = ("alpha", "feather", "poisson")
 # `random` draws a blend per object; poisson is costly, so it is drawn less often.
 RANDOM_BLEND_WEIGHTS = (0.45, 0.45, 0.10)
 ALPHA_ON = 0.5  # a pixel belongs to an object where its alpha is at least this
-MIN_SIDE_PX = 6  # subjects whose image would be thinner than this are not placed
+MIN_SIDE_PX = 6
+POISSON_EDGE_PX = 4.0  # width of the gradient-domain seam of `poisson` blending  # subjects whose image would be thinner than this are not placed
 
 
 @dataclass
@@ -367,7 +368,16 @@ def _poisson(canvas: np.ndarray, cs, pm: np.ndarray, a: np.ndarray) -> bool:
                                 big_mask[by:by + bh, bx:bx + bw], center, cv2.NORMAL_CLONE)
     except cv2.error:
         return False
+    # Plain Poisson cloning drifts the whole subject towards the floor's colour (thin or
+    # translucent subjects all but vanish). Keep the gradient-domain seam at the edge and
+    # the subject's own colours inside: blend to the alpha paste over POISSON_EDGE_PX.
+    h, w = mask.shape
+    inner = np.minimum(cv2.distanceTransform(mask, cv2.DIST_L2, 3) / POISSON_EDGE_PX, 1.0)
+    plain = pm + canvas[cs].astype(np.float32) * (1.0 - a[..., None])
+    cloned = out[oy:oy + h, ox:ox + w].astype(np.float32)
+    mixed = cloned + (plain - cloned) * inner[..., None]
     canvas[y0:y1, x0:x1] = out
+    canvas[cs] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
     return True
 
 
