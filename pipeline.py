@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import click
@@ -51,23 +52,38 @@ def evaluate(data: Path, model: Path | None, detections: Path | None, split: str
       pipeline evaluate --data data/real --detections dets.json --out reports/real
       pipeline evaluate --data data/val --split val --model runs/exp1/best.pt --voc07
     """
-    from detector.evaluation import evaluate as run_evaluation, load_inputs
     from synth.errors import InputError
 
     for noisy in ("matplotlib", "PIL"):   # their debug output drowns ours under -v
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
+    if (detections is None) == (model is None):
+        raise InputError("give exactly one of --model CKPT or --detections FILE")
     if not 0 < iou <= 1:
         raise InputError(f"--iou {iou}: must be in (0, 1]")
     out = out if out is not None else Path(f"evaluate-{data.resolve().name}")
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory")
-    voc_set, dets = load_inputs(data, split=split, detections=detections, model=model)
+    # The JSON is parsed in a child forked before numpy loads, while this process reads
+    # the XML and imports the report's plotting libraries.
+    from detector.jsoncolumns import BackgroundParse
+
+    pending = BackgroundParse(detections) if detections is not None else None
+    try:
+        from detector.evaluation import evaluate as run_evaluation, get_detections, read_set
+
+        voc_set = read_set(data, split)
+        import detector.report  # noqa: F401  (matplotlib: imported while the child works)
+
+        dets = get_detections(voc_set, detections, model, pending)
+    finally:
+        if pending is not None:
+            pending.cancel()
     ev = run_evaluation(voc_set, dets, voc07=voc07, conf=conf, iou=iou)
 
     from detector.detections import detections_to_list
     from detector.report import render_report, write_files
 
+    t0 = time.perf_counter()
     source = f"detections: {detections}" if detections else f"model: {model} (conf 0.001)"
     lines = [f"data: {data}" + (f" (split {split})" if split else ""), source]
     files = render_report(ev, title=f"Evaluation of {data.resolve().name}", lines=lines,
@@ -78,6 +94,7 @@ def evaluate(data: Path, model: Path | None, detections: Path | None, split: str
     if model is not None:
         files["detections.json"] = json.dumps(detections_to_list(dets, voc_set)).encode()
     write_files(out, files)
+    logging.getLogger(__name__).debug("report written in %.2fs", time.perf_counter() - t0)
     click.echo(f"mAP50 {ev.map50:.4f}  mAP {ev.map:.4f}  ({len(voc_set.images)} images, "
                f"{len(ev.gt)} objects, {len(dets)} detections)")
     click.echo(f"report: {out / 'report.html'}")

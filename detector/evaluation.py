@@ -11,7 +11,8 @@ import numpy as np
 from synth.errors import InputError
 from synth.voc import VocSet, read_voc_set
 
-from .detections import Detections, detections_from_list, gc_paused, read_detections
+from .detections import BackgroundParse, Detections, detections_from_list, read_detections
+from .jsoncolumns import gc_paused
 from .metrics import (CocoResult, GroundTruth, VocResult, coco_evaluate, confusion_matrix,
                       ground_truth, overlapping_pairs, voc_evaluate)
 from .tide import ErrorBreakdown, error_breakdown
@@ -98,12 +99,8 @@ def model_detections(model: str | os.PathLike, voc_set: VocSet) -> Detections:
     return detections_from_list(items, voc_set, source=f"{model} (predictions)")
 
 
-def load_inputs(data: str | os.PathLike, split: str | None = None,
-                detections: str | os.PathLike | None = None,
-                model: str | os.PathLike | None = None) -> tuple[VocSet, Detections]:
-    """Read the VOC set and its detections (from a file, or by running a model)."""
-    if (detections is None) == (model is None):
-        raise InputError("give exactly one of --model CKPT or --detections FILE")
+def read_set(data: str | os.PathLike, split: str | None = None) -> VocSet:
+    """Read the VOC set to evaluate on (it must have images)."""
     t0 = time.perf_counter()
     with gc_paused():
         voc_set = read_voc_set(data, split=split)
@@ -111,8 +108,25 @@ def load_inputs(data: str | os.PathLike, split: str | None = None,
         raise InputError(f"{data}: the VOC set{f' split {split!r}' if split else ''} has no "
                          f"images")
     log.info("read %d annotations in %.1fs", len(voc_set.images), time.perf_counter() - t0)
+    return voc_set
+
+
+def get_detections(voc_set: VocSet, detections: str | os.PathLike | None = None,
+                   model: str | os.PathLike | None = None,
+                   pending: BackgroundParse | None = None) -> Detections:
+    """Detections from a file (maybe already being parsed: `pending`) or by running a model."""
     t0 = time.perf_counter()
-    dets = read_detections(detections, voc_set) if detections is not None \
+    dets = read_detections(detections, voc_set, pending) if detections is not None \
         else model_detections(model, voc_set)
     log.info("read %d detections in %.1fs", len(dets), time.perf_counter() - t0)
-    return voc_set, dets
+    return dets
+
+
+def load_inputs(data: str | os.PathLike, split: str | None = None,
+                detections: str | os.PathLike | None = None,
+                model: str | os.PathLike | None = None) -> tuple[VocSet, Detections]:
+    """Read the VOC set and its detections (from a file, or by running a model)."""
+    if (detections is None) == (model is None):
+        raise InputError("give exactly one of --model CKPT or --detections FILE")
+    voc_set = read_set(data, split)
+    return voc_set, get_detections(voc_set, detections, model)

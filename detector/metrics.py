@@ -48,7 +48,7 @@ COCO_STAT_NAMES = (
 COCO_STAT_KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl",
                   "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 
-_PAIR_CHUNK = 2_000_000  # candidate (detection, object) pairs built at once: bounds memory
+_PAIR_CHUNK = 250_000  # candidate pairs built at once: small arrays keep memory hot
 
 
 # ----------------------------------------------------------------------------- ground truth
@@ -172,16 +172,48 @@ def _rank_in_group(sorted_keys: np.ndarray) -> np.ndarray:
 
 
 def _count_before(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """How many earlier elements of the same run have a flag set (runs start where `first`)."""
-    c = np.cumsum(flags, dtype=np.int64) - flags
+    """How many earlier elements of the same run have a flag set, along the last axis.
+
+    Runs start where `first` is True.
+    """
+    c = np.cumsum(flags, axis=-1, dtype=np.int32) - flags   # int32: half the memory traffic
     starts = np.flatnonzero(first)
-    return c - c[starts][np.cumsum(first) - 1]
+    return c - c[..., starts][..., np.cumsum(first) - 1]
 
 
-def _stable_order(primary: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Indices sorted by `primary`, then by score descending, then by input order."""
-    order = np.argsort(-score, kind="stable")
-    return order[np.argsort(primary[order], kind="stable")]
+def _compact(keys: np.ndarray) -> np.ndarray:
+    """Small non-negative integer keys as int16 when they fit (numpy radix-sorts those)."""
+    return keys.astype(np.int16) if len(keys) and keys.max() < 2 ** 15 else keys
+
+
+def stable_order(primary: np.ndarray, by_score: np.ndarray) -> np.ndarray:
+    """Indices sorted by `primary`, then by score descending, then by input order.
+
+    `by_score` is the score order (Detections.by_score()).
+    """
+    return by_score[np.argsort(_compact(primary[by_score]), kind="stable")]
+
+
+def best_per_detection(det: np.ndarray, iou: np.ndarray, gt: np.ndarray, n: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Each detection's highest IoU over the given pairs and its object (-1 if none).
+
+    Ties go to the first pair of the detection (pairs come in file order of the objects).
+    """
+    best, arg = np.zeros(n), np.full(n, -1, np.int64)
+    if len(det) == 0:
+        return best, arg
+    if (det[1:] < det[:-1]).any():
+        o = np.argsort(det, kind="stable")
+        det, iou, gt = det[o], iou[o], gt[o]
+    first = _first_per_group(det)
+    seg = np.cumsum(first) - 1
+    top = np.maximum.reduceat(iou, np.flatnonzero(first))
+    cand = np.flatnonzero(iou == top[seg])
+    pick = cand[_first_per_group(seg[cand])]
+    best[det[pick]] = iou[pick]
+    arg[det[pick]] = gt[pick]
+    return best, arg
 
 
 # ----------------------------------------------------------------------------- COCO
@@ -293,7 +325,7 @@ def coco_evaluate(gt: GroundTruth, dets: Detections, pairs: Pairs | None = None)
 
     # Per (image, class): score order, ties in file order; keep the best maxDets[-1].
     group = dets.image * K + dets.cls
-    order = _stable_order(group, dets.score)
+    order = stable_order(group, dets.by_score())
     rank = np.empty(n, np.int64)
     rank[order] = _rank_in_group(group[order])
     kept = rank < MAX_DETS[-1]
@@ -303,64 +335,70 @@ def coco_evaluate(gt: GroundTruth, dets: Detections, pairs: Pairs | None = None)
     # order, then rank) and reads precision at the first index reaching each recall
     # threshold. That index is always a true positive, and the running precision only
     # peaks at true positives, so only matched detections need walking; the false
-    # positives before each one are counted from positions.
-    idx = np.flatnonzero(kept)
-    idx = idx[np.lexsort((rank[idx], dets.image[idx], -dets.score[idx], dets.cls[idx]))]
-    class_first = _first_per_group(dets.cls[idx])
+    # positives before each one are counted from positions in the class's sequence.
+    seq = order[kept[order]]                            # by image, class, rank
+    seq = seq[np.argsort(-dets.score[seq], kind="stable")]
+    seq = seq[np.argsort(_compact(dets.cls[seq]), kind="stable")]
+    where = np.empty(n, np.int64)
+    where[seq] = np.arange(len(seq))
+    class_first = _first_per_group(dets.cls[seq])
+    inside = rank[seq][None] < np.array(MAX_DETS)[:, None]                  # (M, s)
+    pos = _count_before(inside, class_first)                                # (M, s)
     d_area = dets.boxes[:, 2] * dets.boxes[:, 3]
-    out_of_area = (d_area[None] < lo) | (d_area[None] > hi)                    # (A, n)
-    pos = np.zeros((M, n), np.int64)          # position in its class's sequence, per maxDets
-    out_before = np.zeros((A, M, n), np.int64)  # out-of-area detections before it, same
-    for m, max_det in enumerate(MAX_DETS):
-        inside = rank[idx] < max_det
-        pos[m, idx] = _count_before(inside, class_first)
-        for a in range(A):
-            out_before[a, m, idx] = _count_before(out_of_area[a, idx] & inside, class_first)
+    out_of_area = (d_area[None] < lo) | (d_area[None] > hi)                  # (A, n)
+    out_before = _count_before(out_of_area[:, None, seq] & inside[None], class_first)
 
-    # One row per (area, threshold, maxDets, matched detection), sorted into segments.
-    m_i = np.repeat(np.arange(M), len(hits.det))
-    a_i, t_i, d_i, ign = (np.tile(x, M) for x in (hits.area, hits.thr, hits.det, hits.ignored))
-    inside = rank[d_i] < np.array(MAX_DETS)[m_i]
-    a_i, t_i, m_i, d_i, ign = (x[inside] for x in (a_i, t_i, m_i, d_i, ign))
-    k_i, p_i = dets.cls[d_i], pos[m_i, d_i]
-    o = np.lexsort((p_i, k_i, m_i, t_i, a_i))
-    a_i, t_i, m_i, d_i, ign, k_i, p_i = (x[o] for x in (a_i, t_i, m_i, d_i, ign, k_i, p_i))
+    # Matched detections by (area, threshold), then sequence position; then one block
+    # per maxDets: segments (area, threshold, maxDets, class) come out contiguous.
+    sp = where[hits.det]
+    o = np.argsort(sp)
+    o = o[np.argsort(_compact(hits.area * T + hits.thr)[o], kind="stable")]
+    a_h, t_h, d_h, ign_h, sp_h = (x[o] for x in (hits.area, hits.thr, hits.det, hits.ignored, sp))
+    rows = [np.flatnonzero(rank[d_h] < max_det) for max_det in MAX_DETS]
+    m_i = np.repeat(np.arange(M), [len(r) for r in rows])
+    rows = np.concatenate(rows)
+    a_i, t_i, d_i, ign, s_i = a_h[rows], t_h[rows], d_h[rows], ign_h[rows], sp_h[rows]
+    k_i = dets.cls[d_i]
     seg_key = ((a_i * T + t_i) * M + m_i) * K + k_i
     start = _first_per_group(seg_key)
     matched_before = _count_before(np.ones(len(d_i), bool), start)
     out_matched_before = _count_before(out_of_area[a_i, d_i], start)
-    fp = (p_i - matched_before - (out_before[a_i, m_i, d_i] - out_matched_before)).astype(float)
+    fp = pos[m_i, s_i] - matched_before - (out_before[a_i, m_i, s_i] - out_matched_before)
     tp_rows = ~ign
-    tp = (_count_before(tp_rows, start) + 1).astype(float)
-    # Keep the true positives only; their precision, then its running max from the end.
-    seg_key, tp, fp = seg_key[tp_rows], tp[tp_rows], fp[tp_rows]
+    tp = _count_before(tp_rows, start) + 1
+    # Keep the true positives only, with their running precision.
+    seg_key, tp, fp = seg_key[tp_rows], tp[tp_rows].astype(float), fp[tp_rows].astype(float)
     a_i, t_i, m_i, k_i = a_i[tp_rows], t_i[tp_rows], m_i[tp_rows], k_i[tp_rows]
     pr = tp / (fp + tp + np.spacing(1))
-    # Segmented suffix maximum, exactly: work on value ranks with a per-segment offset.
-    values, pr_rank = np.unique(pr, return_inverse=True)
-    seg_rank = np.cumsum(_first_per_group(seg_key)) - 1
-    offset = (seg_rank.max(initial=0) - seg_rank) * (len(values) + 1)
-    env = values[np.maximum.accumulate((offset + pr_rank)[::-1])[::-1] - offset]
 
     # Fill pycocotools' arrays: classes without objects in an area range stay -1.
     precision = -np.ones((T, R, K, A, M))
     recall = -np.ones((T, K, A, M))
-    has_gt = (npig > 0).T                                                       # (K, A)
+    has_gt = (npig > 0).T                                                   # (K, A)
     precision[:, :, has_gt, :] = 0
     recall[:, has_gt, :] = 0
     first_tp = np.flatnonzero(_first_per_group(seg_key))
-    n_tp = np.diff(np.append(first_tp, len(seg_key)))
-    sa, st, sm, sk = a_i[first_tp], t_i[first_tp], m_i[first_tp], k_i[first_tp]
-    npig_s = npig[sa, sk].astype(float)
-    live = npig_s > 0
-    first_tp, n_tp, sa, st, sm, sk, npig_s = (x[live] for x in
-                                              (first_tp, n_tp, sa, st, sm, sk, npig_s))
-    recall[st, sk, sa, sm] = n_tp / npig_s
-    need = _first_integer_at_least(RECALL_THRESHOLDS[None], npig_s[:, None])   # (S, R)
-    j = np.maximum(need, 1).astype(np.int64) - 1                 # which TP reaches it
-    reached = j < n_tp[:, None]
-    q = np.where(reached, env[first_tp[:, None] + np.minimum(j, n_tp[:, None] - 1)], 0.0)
-    precision[st[:, None], np.arange(R)[None], sk[:, None], sa[:, None], sm[:, None]] = q
+    if len(first_tp):
+        n_tp = np.diff(np.append(first_tp, len(seg_key)))
+        sa, st, sm, sk = a_i[first_tp], t_i[first_tp], m_i[first_tp], k_i[first_tp]
+        npig_s = npig[sa, sk].astype(float)
+        live = npig_s > 0
+        recall[st[live], sk[live], sa[live], sm[live]] = n_tp[live] / npig_s[live]
+        # The j-th true positive (0-based) is the first to reach each recall threshold.
+        need = _first_integer_at_least(RECALL_THRESHOLDS[None], np.maximum(npig_s, 1)[:, None])
+        j = np.maximum(need, 1).astype(np.int64) - 1                         # (S, R)
+        reached = live[:, None] & (j < n_tp[:, None])
+        # Precision there is the max over all later true positives of the segment: maxima
+        # of the stretches between consecutive thresholds' indices, then a running max
+        # from the end. (Empty stretches give their first element, which the next
+        # stretch contains anyway.)
+        idx = first_tp[:, None] + np.minimum(j, n_tp[:, None] - 1)
+        stretch = np.maximum.reduceat(pr, idx.ravel()).reshape(idx.shape)
+        env = np.maximum.accumulate(stretch[:, ::-1], axis=1)[:, ::-1]
+        q = np.where(reached, env, 0.0)
+        sel = live
+        precision[st[sel, None], np.arange(R)[None], sk[sel, None], sa[sel, None],
+                  sm[sel, None]] = q[sel]
     return CocoResult(precision=precision, recall=recall, stats=_summarize(precision, recall))
 
 
@@ -425,7 +463,7 @@ def pr_curves(cls: np.ndarray, score: np.ndarray, tp: np.ndarray, fp: np.ndarray
     `order` may pass the detections already sorted by class, then score descending.
     """
     if order is None:
-        order = _stable_order(cls, score)
+        order = stable_order(cls, np.argsort(-score, kind="stable"))
     bounds = np.searchsorted(cls[order], np.arange(len(npos) + 1))
     curves = []
     for k in range(len(npos)):
@@ -473,17 +511,12 @@ def voc_evaluate(gt: GroundTruth, dets: Detections, pairs: Pairs | None = None,
         pairs = overlapping_pairs(gt, dets)
     p = pairs.subset(dets.cls[pairs.det] == gt.cls[pairs.gt])
     # Each detection's best object of its class: highest IoU, first in file order on ties.
-    o = np.lexsort((p.gt, -p.iou, p.det))
-    first = o[_first_per_group(p.det[o])]
-    best_gt = np.full(n, -1, np.int64)
-    best_iou = np.zeros(n)
-    best_gt[p.det[first]] = p.gt[first]
-    best_iou[p.det[first]] = p.iou[first]
+    best_iou, best_gt = best_per_detection(p.det, p.iou, p.gt, n)
 
     hit = best_iou >= iou_threshold
     on_difficult = hit & gt.difficult[np.maximum(best_gt, 0)] if len(gt) else np.zeros(n, bool)
     claims = hit & ~on_difficult
-    order = _stable_order(dets.cls, dets.score)
+    order = stable_order(dets.cls, dets.by_score())
     claimers = order[claims[order]]
     _, first_claim = np.unique(best_gt[claimers], return_index=True)
     tp = np.zeros(n, bool)

@@ -21,6 +21,7 @@ from typing import Iterable
 import cv2
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from synth import fsio
 from synth.errors import InputError
@@ -137,42 +138,53 @@ def _thin(x: np.ndarray, y: np.ndarray, n: int = 800) -> tuple[np.ndarray, np.nd
 
 
 def plot_pr_curves(ev: Evaluation, cols: int = 5) -> bytes:
-    """Precision-recall curve per class (IoU 0.5, interpolated), best-F1 point marked."""
+    """Precision-recall curve per class (IoU 0.5, interpolated), best-F1 point marked.
+
+    Small multiples drawn into one axes (panel k at an offset): one matplotlib axes instead
+    of K keeps this fast for many classes.
+    """
     K = len(ev.classes)
     cols = max(1, min(cols, K))
     rows = max(1, math.ceil(K / cols))
-    width, height = 2.5 * cols + 0.5, 2.1 * rows + 0.8
-    fig = Figure(figsize=(width, height))
-    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
-    fig.subplots_adjust(left=0.55 / width, right=1 - 0.1 / width, bottom=0.5 / height,
-                        top=1 - 0.65 / height, wspace=0.12, hspace=0.3)
-    for k, ax in enumerate(axes):
-        if k >= K:
-            ax.set_visible(False)
-            continue
-        c, name = ev.voc.curves[k], ev.classes[k]
+    gap_x, gap_y = 0.18, 0.36                      # between panels, in panel units
+    fig = Figure(figsize=(2.45 * cols + 0.4, 2.05 * rows + 0.75))
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.96))
+    ax.set_axis_off()
+    for k, name in enumerate(ev.classes):
+        x0 = (k % cols) * (1 + gap_x)
+        y0 = -(k // cols) * (1 + gap_y)
+        ax.add_patch(Rectangle((x0, y0), 1, 1, fill=False, lw=0.8, ec="#888"))
+        for v in (0.5,):
+            ax.plot([x0 + v, x0 + v], [y0, y0 + 1], color="#ddd", lw=0.6)
+            ax.plot([x0, x0 + 1], [y0 + v, y0 + v], color="#ddd", lw=0.6)
+        c = ev.voc.curves[k]
         if c.n_gt > 0 and len(c.recall):
             r, p = _thin(c.recall, np.maximum.accumulate(c.precision[::-1])[::-1])
-            ax.fill_between(r, p, step="post", alpha=0.15, color="#3182bd")
-            ax.step(r, p, where="post", color="#3182bd", lw=1.4)
+            r, p = np.concatenate(([0.0], r)), np.concatenate(([p[0]], p))
+            ax.fill_between(x0 + r, y0, y0 + p, step="post", alpha=0.15, color="#3182bd", lw=0)
+            ax.step(x0 + r, y0 + p, where="post", color="#3182bd", lw=1.3)
             best = c.best_f1()
-            ax.plot([best["recall"]], [best["precision"]], "o", color="#e6550d", ms=4)
-            ax.set_title(f"{name}  AP50 {ev.voc.ap[k]:.2f}", fontsize=9)
+            ax.plot([x0 + best["recall"]], [y0 + best["precision"]], "o", color="#e6550d", ms=4)
+            title = f"{name}  AP50 {ev.voc.ap[k]:.2f}"
         else:
-            ax.set_title(f"{name}  ({'no objects' if c.n_gt == 0 else 'no detections'})",
-                         fontsize=9)
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.02)
-        ax.set_xticks([0, 0.5, 1], ["0", ".5", "1"])
-        ax.set_yticks([0, 0.5, 1], ["0", ".5", "1"])
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
+            title = f"{name}  ({'no objects' if c.n_gt == 0 else 'no detections'})"
+        ax.text(x0 + 0.5, y0 + 1.04, title, ha="center", va="bottom", fontsize=9)
         if k % cols == 0:
-            ax.set_ylabel("precision", fontsize=8)
+            for v in (0, 0.5, 1):
+                ax.text(x0 - 0.03, y0 + v, f"{v:g}".lstrip("0") or "0", ha="right",
+                        va="center", fontsize=7, color="#555")
+            ax.text(x0 - 0.13, y0 + 0.5, "precision", rotation=90, ha="right", va="center",
+                    fontsize=8)
         if k >= K - cols:
-            ax.set_xlabel("recall", fontsize=8)
-            ax.xaxis.set_tick_params(labelbottom=True)
-    fig.suptitle("Precision–recall at IoU 0.5 (orange dot: best F1)", fontsize=11)
+            for v in (0, 0.5, 1):
+                ax.text(x0 + v, y0 - 0.03, f"{v:g}".lstrip("0") or "0", ha="center",
+                        va="top", fontsize=7, color="#555")
+            ax.text(x0 + 0.5, y0 - 0.1, "recall", ha="center", va="top", fontsize=8)
+    right = cols * (1 + gap_x) - gap_x
+    ax.text(right / 2, 1.24, "Precision–recall at IoU 0.5 (orange dot: best F1)",
+            ha="center", va="bottom", fontsize=11)
+    ax.set_xlim(-0.25, right + 0.02)
+    ax.set_ylim(-(rows - 1) * (1 + gap_y) - 0.22, 1.38)
     return png_bytes(fig)
 
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .detections import Detections
-from .metrics import GroundTruth, Pairs, VocResult, class_ap
+from .metrics import (GroundTruth, Pairs, VocResult, best_per_detection, class_ap,
+                      stable_order)
 
 ERROR_TYPES = ("cls", "loc", "both", "dupe", "bkg", "miss")
 POS_THRESHOLD = 0.5
@@ -51,20 +52,6 @@ class ErrorBreakdown:
         return self.kind == _CODE[name]
 
 
-def _best_per_det(det: np.ndarray, iou: np.ndarray, gt: np.ndarray, n: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Highest IoU per detection and its object (first in file order on ties)."""
-    o = np.lexsort((-gt, iou, det))
-    last = np.ones(len(o), bool)
-    last[:-1] = det[o][1:] != det[o][:-1]
-    o = o[last]
-    best = np.zeros(n)
-    arg = np.full(n, -1, np.int64)
-    best[det[o]] = iou[o]
-    arg[det[o]] = gt[o]
-    return best, arg
-
-
 def _missed(gt: GroundTruth, voc: VocResult, kind: np.ndarray, target: np.ndarray,
             active: np.ndarray) -> np.ndarray:
     """Non-difficult objects not found, nor explained by a loc/cls error, by active detections."""
@@ -80,8 +67,8 @@ def error_breakdown(gt: GroundTruth, dets: Detections, pairs: Pairs, voc: VocRes
     """Classify every false positive and miss; measure each type's AP50 cost with an oracle."""
     n, K = len(dets), len(gt.classes)
     same = dets.cls[pairs.det] == gt.cls[pairs.gt]
-    s_iou, s_arg = _best_per_det(pairs.det[same], pairs.iou[same], pairs.gt[same], n)
-    o_iou, o_arg = _best_per_det(pairs.det[~same], pairs.iou[~same], pairs.gt[~same], n)
+    s_iou, s_arg = best_per_detection(pairs.det[same], pairs.iou[same], pairs.gt[same], n)
+    o_iou, o_arg = best_per_detection(pairs.det[~same], pairs.iou[~same], pairs.gt[~same], n)
 
     fp = voc.fp
     loc = fp & (s_iou >= BKG_THRESHOLD) & (s_iou < POS_THRESHOLD)
@@ -115,7 +102,7 @@ def _oracle_costs(gt: GroundTruth, dets: Detections, voc: VocResult, kind: np.nd
     valid = voc.npos > 0
     found = np.zeros(len(gt), bool)
     found[voc.best_gt[voc.tp]] = True
-    order = np.argsort(-dets.score, kind="stable")
+    order = dets.by_score()
     delta_ap, delta_map = {}, {}
     for name in ERROR_TYPES:
         cls, tp, fp, npos = dets.cls, voc.tp, voc.fp, voc.npos
@@ -136,7 +123,7 @@ def _oracle_costs(gt: GroundTruth, dets: Detections, voc: VocResult, kind: np.nd
                     cls = cls.copy()
                     cls[winners] = gt.cls[target[winners]]
         ap = class_ap(cls, dets.score, tp, fp, np.maximum(npos, 0), use_07,
-                      order=None if name == "cls" else voc.order)
+                      order=stable_order(cls, order) if name == "cls" else voc.order)
         # A class whose every object was missed has nothing left to find: call its gain 0.
         ap = np.where(valid & (npos == 0), voc.ap, ap)
         delta_ap[name] = np.where(valid, ap - voc.ap, np.nan)
