@@ -107,7 +107,7 @@ def read_set(data: str | os.PathLike, split: str | None = None) -> VocSet:
     if not voc_set.images:
         raise InputError(f"{data}: the VOC set{f' split {split!r}' if split else ''} has no "
                          f"images")
-    log.info("read %d annotations in %.1fs", len(voc_set.images), time.perf_counter() - t0)
+    log.debug("read %d annotations in %.1fs", len(voc_set.images), time.perf_counter() - t0)
     return voc_set
 
 
@@ -118,7 +118,7 @@ def get_detections(voc_set: VocSet, detections: str | os.PathLike | None = None,
     t0 = time.perf_counter()
     dets = read_detections(detections, voc_set, pending) if detections is not None \
         else model_detections(model, voc_set)
-    log.info("read %d detections in %.1fs", len(dets), time.perf_counter() - t0)
+    log.debug("read %d detections in %.1fs", len(dets), time.perf_counter() - t0)
     return dets
 
 

@@ -181,3 +181,15 @@ def test_detections_path_never_imports_torch(tmp_path, data):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False"
     assert (tmp_path / "rep" / "report.html").is_file()
+
+
+def test_real_process_prints_exactly_one_line_on_bad_input(tmp_path, data):
+    voc, dets = data
+    bad = _bad_detections(dets, tmp_path, BAD["unknown class"][0])
+    out = subprocess.run([sys.executable, "-m", "pipeline", "evaluate", "--data", str(voc),
+                          "--detections", str(bad), "--out", str(tmp_path / "rep")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith(f"error: {bad}: detection #2")
+    assert "Traceback" not in out.stderr and out.stdout == ""
+    assert not (tmp_path / "rep").exists()
