@@ -89,14 +89,20 @@ def evaluate(voc_set: VocSet, dets: Detections, voc07: bool = False, conf: float
 
 
 def model_detections(model: str | os.PathLike, voc_set: VocSet) -> Detections:
-    """Run a checkpoint over a VOC set at confidence 0.001 (AP needs the whole PR curve)."""
+    """Run a checkpoint over a VOC set at confidence 0.001 (AP needs the whole PR curve).
+
+    Uses detector.predict.predict_voc_set(ckpt, voc_set, conf) -> Detections or a list of
+    detections-file dicts.
+    """
     try:
         from .predict import predict_voc_set  # lazy: the only path here that needs torch
     except ImportError as exc:
         raise InputError(f"{model}: --model needs the detector's inference module "
                          f"(detector.predict: {exc}); pass --detections FILE instead") from None
-    items = predict_voc_set(model, voc_set, conf=0.001)
-    return detections_from_list(items, voc_set, source=f"{model} (predictions)")
+    found = predict_voc_set(model, voc_set, conf=0.001)
+    if isinstance(found, Detections):
+        return found
+    return detections_from_list(found, voc_set, source=f"{model} (predictions)")
 
 
 def read_set(data: str | os.PathLike, split: str | None = None) -> VocSet:
