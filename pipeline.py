@@ -22,6 +22,8 @@ def main(verbose: bool) -> None:
     """Train and diagnose YOLOv3 detectors on synthetic floor-object data."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(message)s")
+    for noisy in ("matplotlib", "PIL"):  # their debug output drowns ours under -v
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @main.command("evaluate")

@@ -16,6 +16,8 @@ def main(verbose: bool) -> None:
     """Make viewpoint-correct synthetic floor-object datasets in PASCAL VOC format."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(message)s")
+    for noisy in ("matplotlib", "PIL"):  # their debug output drowns ours under -v
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @main.command()
