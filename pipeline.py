@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -100,6 +101,161 @@ def evaluate(data: Path, model: Path | None, detections: Path | None, split: str
     click.echo(f"mAP50 {ev.map50:.4f}  mAP {ev.map:.4f}  ({len(voc_set.images)} images, "
                f"{len(ev.gt)} objects, {len(dets)} detections)")
     click.echo(f"report: {out / 'report.html'}")
+
+
+_TRAIN_EPILOG = """\b
+Examples:
+  pipeline train --data data/topdown --model yolov3-tiny --img-size 416 --epochs 100
+  pipeline train --data data/a data/b --val data/real --weights darknet53.conv.74 \\
+      --freeze-epochs 5 --freeze-batch-size 64 --batch-size 16 --nominal-batch 64
+  pipeline train --resume runs/topdown-yolov3       (after a crash: continues exactly)
+  torchrun --nproc_per_node 4 -m pipeline train --data data/topdown --batch-size 64
+"""
+
+
+def _floats(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    from synth.errors import InputError
+
+    try:
+        return [float(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise InputError(f"--milestones {text!r}: expected epochs like 60,80") from None
+
+
+@main.command("train", epilog=_TRAIN_EPILOG)
+@click.option("--data", multiple=True, type=click.Path(path_type=Path),
+              help="VOC set(s) to train on (repeat; class lists merged by name).")
+@click.option("--split", default=None,
+              help="Training split of the --data sets [default: train if present, else all].")
+@click.option("--val", type=click.Path(path_type=Path), default=None,
+              help="VOC set to validate on [default: the --data sets' val split, if any].")
+@click.option("--val-split", default=None, help="Validation split [default: val if present].")
+@click.option("--classes", type=click.Path(path_type=Path), default=None,
+              help="Class list file (its order is the model's; other classes are skipped).")
+@click.option("--model", "model_name", type=click.Choice(["yolov3", "yolov3-tiny"]),
+              default="yolov3", show_default=True)
+@click.option("--img-size", type=int, default=416, show_default=True)
+@click.option("--epochs", type=int, default=100, show_default=True)
+@click.option("--batch-size", type=int, default=16, show_default=True,
+              help="Global batch (split over torchrun processes).")
+@click.option("--nominal-batch", type=int, default=None,
+              help="Optimiser step every this many images (gradient accumulation).")
+@click.option("--device", default=None, help="cpu, cuda or cuda:K [default: cuda if any].")
+@click.option("--run-dir", type=click.Path(path_type=Path), default=None,
+              help="Run directory [default: runs/<data>-<model>[-N]].")
+@click.option("--name", default=None, help="Run name: the run directory is runs/NAME.")
+@click.option("--weights", type=click.Path(path_type=Path), default=None,
+              help="Initial weights: darknet .weights (e.g. darknet53.conv.74) or a .pt; "
+                   "layers of other shapes (another class count) are re-initialised.")
+@click.option("--resume", type=click.Path(path_type=Path), default=None,
+              help="Continue the run in this directory from its last.pt.")
+@click.option("--augment", type=click.Choice(["default", "none"]), default="default",
+              show_default=True, help="none: letterbox only (the 'overfit a few images' check).")
+@click.option("--mosaic", type=float, default=1.0, show_default=True,
+              help="Probability of a 4-image mosaic.")
+@click.option("--mixup", type=float, default=0.0, show_default=True,
+              help="Probability of mixing two samples.")
+@click.option("--close-mosaic", type=int, default=0, show_default=True,
+              help="Switch mosaic/mixup off for the last N epochs.")
+@click.option("--multi-scale", is_flag=True, help="Input size drawn per batch, 0.75x-1.5x.")
+@click.option("--anchors", type=click.Choice(["default", "auto"]), default="default",
+              show_default=True, help="auto: k-means (IoU distance) on the training boxes.")
+@click.option("--optimizer", type=click.Choice(["sgd", "adam", "adamw"]), default="sgd",
+              show_default=True)
+@click.option("--lr", type=float, default=None,
+              help="Peak learning rate [default: 0.01 for sgd, 0.001 for adam/adamw].")
+@click.option("--momentum", type=float, default=0.937, show_default=True,
+              help="SGD momentum / Adam beta1.")
+@click.option("--weight-decay", type=float, default=5e-4, show_default=True)
+@click.option("--scheduler", type=click.Choice(["cosine", "multistep", "onecycle"]),
+              default="cosine", show_default=True)
+@click.option("--t-max", type=float, default=None, help="Cosine period in epochs [epochs].")
+@click.option("--milestones", default=None,
+              help="multistep: epochs where the lr is multiplied by --gamma [80%,90%].")
+@click.option("--gamma", type=float, default=0.1, show_default=True)
+@click.option("--warmup-epochs", type=float, default=3.0, show_default=True)
+@click.option("--ema/--no-ema", default=True, show_default=True,
+              help="Keep an exponential moving average of the weights (saved and validated).")
+@click.option("--amp/--no-amp", default=True, show_default=True,
+              help="Mixed precision on CUDA (bf16 where supported, else fp16).")
+@click.option("--freeze-epochs", type=int, default=0, show_default=True,
+              help="Train with the backbone frozen for the first N epochs.")
+@click.option("--freeze-batch-size", type=int, default=None,
+              help="Batch while the backbone is frozen [--batch-size].")
+@click.option("--val-every", type=int, default=1, show_default=True,
+              help="Validate every N epochs (and after the last).")
+@click.option("--box-loss", type=click.Choice(["mse", "giou", "diou", "ciou"]), default="mse",
+              show_default=True)
+@click.option("--label-smoothing", type=float, default=0.0, show_default=True)
+@click.option("--focal-gamma", type=float, default=0.0, show_default=True)
+@click.option("--workers", type=int, default=4, show_default=True, help="Loader processes.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--auto-batch", is_flag=True,
+              help="On CUDA out-of-memory halve the batch, double accumulation, go on.")
+@click.option("--deterministic", is_flag=True, help="Deterministic algorithms (slower).")
+@click.option("--stop-after", type=int, default=None,
+              help="Stop after this many epochs (continue later with --resume).")
+@click.option("--note", default="", help="Free text for the experiment log (runs/index.csv).")
+@cli_errors
+def train_cmd(**opts) -> None:
+    """Train YOLOv3 / YOLOv3-tiny on VOC sets; writes a run directory and logs the run.
+
+    The run directory holds config.yaml, metrics.csv, last.pt (every epoch), best.pt (best
+    validation mAP), plots/ and TensorBoard events/; runs/index.csv gets a row per run.
+    """
+    from click.core import ParameterSource
+
+    from detector.train import TrainConfig, resume_config, train
+
+    ctx = click.get_current_context()
+    rename = {"model_name": "model"}
+    values = {rename.get(k, k): v for k, v in opts.items()}
+    values["data"] = list(values["data"])
+    values["milestones"] = _floats(values["milestones"])
+    if values["resume"] is not None:
+        given = {rename.get(k, k) for k in opts
+                 if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE} - {"resume"}
+        cfg = resume_config(values["resume"], {k: values[k] for k in given})
+    else:
+        if not values["data"]:
+            from synth.errors import InputError
+
+            raise InputError("--data: give at least one VOC set (or --resume RUN_DIR)")
+        cfg = TrainConfig(**values)
+    result = train(cfg)
+    if int(os.environ.get("RANK", "0")) == 0:
+        best = (f"best mAP50 {result.map50:.4f}  mAP {result.map:.4f} (epoch "
+                f"{result.best_epoch})" if result.map50 is not None else "no validation set")
+        state = "finished" if result.finished else f"stopped after epoch {result.epochs_done}"
+        click.echo(f"{state}: {best}")
+        click.echo(f"run: {result.run_dir}")
+
+
+@main.command("runs")
+@click.argument("runs_dir", required=False, type=click.Path(path_type=Path),
+                default=Path("runs"))
+@click.option("--compare", nargs=2, default=None, metavar="RUN_A RUN_B",
+              help="Print what changed between two runs: settings and per-class AP50.")
+@cli_errors
+def runs(runs_dir: Path, compare: tuple[str, str] | None) -> None:
+    """The experiment log (RUNS_DIR/index.csv, default runs/) as a table, newest first.
+
+    \b
+    Example:
+      pipeline runs
+      pipeline runs runs --compare topdown-yolov3-tiny flat-yolov3-tiny
+    """
+    from detector.runlog import compare_runs, find_index, format_runs, read_runs
+
+    rows = read_runs(find_index(runs_dir))
+    if compare:
+        click.echo(compare_runs(rows, *compare))
+    elif not rows:
+        click.echo(f"{find_index(runs_dir)}: no runs yet")
+    else:
+        click.echo(format_runs(rows))
 
 
 if __name__ == "__main__":
