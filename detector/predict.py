@@ -1,0 +1,576 @@
+"""Inference: letterbox → model → class-aware NMS → boxes on the original pixels.
+
+Layers, each usable alone:
+- `non_max_suppression(pred, ...)`: decoded model output [B, N, 5+C] → per image [k, 6] rows
+  (x1, y1, x2, y2, score, class) in network-input pixels, score = objectness * class prob.
+- `predict_batch(model, images, ...)`: uint8 RGB images of any size → `Prediction`s in their
+  own pixels (the trainer's validation and `predict_voc_set` use it).
+- `predict_voc_set(model, voc_set, ...)`: a whole VOC set → `Detections` (what evaluate needs).
+- `run_predict(...)`: the `pipeline predict` loop over an image, a folder, a video or a camera,
+  writing annotated frames and `detections.json`, with per-stage timings.
+
+Candidates: with `multi_label=True` every (box, class) pair whose obj * cls reaches `conf` is
+a candidate, so one box may be reported for several classes (YOLOv5's choice for mAP: a
+second-best class still earns recall at low confidence); with `multi_label=False` each box
+keeps only its best class (one label per object, what a person looking at the picture
+expects). `predict_voc_set` (evaluation) defaults to multi-label, `pipeline predict` to best
+class. Boxes are continuous 0-based pixels, as in detector.letterbox.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, NamedTuple, Sequence
+
+import cv2
+import numpy as np
+import torch
+from torchvision.ops import batched_nms
+
+from synth import fsio
+from synth.errors import InputError
+from synth.imageio import image_size, read_image
+from synth.voc import VocImage, VocSet, find_image
+
+from .detections import Detections, write_detections
+from .letterbox import boxes_from_letterbox, letterbox
+
+log = logging.getLogger(__name__)
+
+MAX_CANDIDATES = 30000  # top-scoring candidates kept before NMS (bounds its cost at conf 0.001)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv",
+                  ".flv", ".ts"}
+
+
+class Prediction(NamedTuple):
+    """Detections of one image, in its own pixels (continuous, 0-based x1, y1, x2, y2)."""
+
+    boxes: np.ndarray    # (k, 4) float32
+    scores: np.ndarray   # (k,) float32, objectness * class probability
+    classes: np.ndarray  # (k,) int64, index into the model's class list
+
+
+# ----------------------------------------------------------------------------- NMS
+def non_max_suppression(pred: torch.Tensor, conf: float = 0.25, iou: float = 0.45,
+                        max_det: int = 300, multi_label: bool = False,
+                        max_candidates: int = MAX_CANDIDATES) -> list[torch.Tensor]:
+    """Class-aware NMS of decoded predictions [B, N, 5+C] → per image [k, 6] float32 rows
+    (x1, y1, x2, y2, score, class), highest score first, at most `max_det`."""
+    out = []
+    for x in pred:
+        x = x[x[:, 4] >= conf]  # obj * cls <= obj: a cheap first cut
+        scores = x[:, 5:] * x[:, 4:5]
+        if multi_label:
+            i, j = (scores >= conf).nonzero(as_tuple=True)
+            boxes, score, cls = x[i, :4], scores[i, j], j
+        else:
+            score, cls = scores.max(1) if len(x) else (scores.new_zeros(0),
+                                                        torch.zeros(0, dtype=torch.long,
+                                                                    device=x.device))
+            keep = score >= conf
+            boxes, score, cls = x[keep, :4], score[keep], cls[keep]
+        if len(score) > max_candidates:
+            top = score.topk(max_candidates).indices
+            boxes, score, cls = boxes[top], score[top], cls[top]
+        keep = batched_nms(boxes.float(), score.float(), cls, iou)[:max_det]
+        out.append(torch.cat([boxes[keep], score[keep, None], cls[keep, None].to(boxes.dtype)],
+                             1).float())
+    return out
+
+
+# ----------------------------------------------------------------------------- models
+@contextlib.contextmanager
+def _eval_mode(model):
+    """Run a torch module in eval mode (decoded output, running BN stats), then restore."""
+    was_training = isinstance(model, torch.nn.Module) and model.training
+    if was_training:
+        model.eval()
+    try:
+        yield
+    finally:
+        if was_training:
+            model.train()
+
+
+def model_device(model) -> torch.device:
+    """Where a torch module's weights live (CPU for an ONNX model)."""
+    if isinstance(model, torch.nn.Module):
+        for p in model.parameters():
+            return p.device
+    return torch.device("cpu")
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """`None` → CUDA when there is one, else CPU; a CUDA device that is absent is an error."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise InputError(f"--device {device}: not a device (cpu, cuda, cuda:K)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {device}: CUDA is not available on this machine")
+    return dev
+
+
+@dataclass
+class Predictor:
+    """A runnable model with its class names and input size (a checkpoint or an ONNX file)."""
+
+    model: Callable                 # float [B, 3, S, S] in [0, 1] → decoded [B, N, 5+C]
+    classes: list[str]
+    img_size: int
+    source: str
+    backend: str                    # "pytorch" | "onnxruntime"
+
+
+def load_predictor(path: str | os.PathLike, device: str | torch.device | None = None,
+                   img_size: int | None = None, threads: int | None = None) -> Predictor:
+    """Load a checkpoint (.pt) or an ONNX export (.onnx) for inference.
+
+    `threads`: CPU threads for the model (torch's global setting, or the ONNX session's).
+    """
+    path = Path(path)
+    if threads:
+        torch.set_num_threads(threads)
+    if path.suffix.lower() == ".onnx":
+        from .export import OnnxModel
+
+        onnx_model = OnnxModel(path, device=device, threads=threads)
+        size = onnx_model.check_size(img_size)
+        return Predictor(onnx_model, onnx_model.classes, size, str(path), "onnxruntime")
+    from .checkpoint import model_from_checkpoint
+
+    dev = resolve_device(device)
+    model, ckpt = model_from_checkpoint(path, dev)
+    size = check_img_size(img_size if img_size is not None else int(ckpt.get("img_size", 416)))
+    return Predictor(model, list(ckpt["classes"]), size, str(path), "pytorch")
+
+
+def check_img_size(size: int, stride: int = 32) -> int:
+    """An input size must be a positive multiple of the network's largest stride."""
+    if size <= 0 or size % stride:
+        raise InputError(f"--img-size {size}: must be a positive multiple of {stride}")
+    return int(size)
+
+
+# ----------------------------------------------------------------------------- one batch
+def preprocess(images: Sequence[np.ndarray], img_size: int
+               ) -> tuple[torch.Tensor, list[tuple[float, tuple[int, int]]]]:
+    """Letterbox uint8 RGB images → uint8 [B, 3, S, S] and each image's (scale, pad)."""
+    batch = np.empty((len(images), 3, img_size, img_size), np.uint8)
+    geometry = []
+    for k, img in enumerate(images):
+        boxed, scale, pad = letterbox(img, img_size)
+        batch[k] = boxed.transpose(2, 0, 1)
+        geometry.append((scale, pad))
+    return torch.from_numpy(batch), geometry
+
+
+@torch.inference_mode()
+def run_model(model, images_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 [B, 3, S, S] → decoded predictions [B, N, 5+C] (torch module or ONNX model)."""
+    x = images_uint8.to(model_device(model), non_blocking=True).float().div_(255.0)
+    with _eval_mode(model):
+        return model(x)
+
+
+def postprocess(pred: torch.Tensor, geometry: Sequence[tuple[float, tuple[int, int]]],
+                sizes: Sequence[tuple[int, int]], conf: float = 0.25, iou: float = 0.45,
+                max_det: int = 300, multi_label: bool = False) -> list[Prediction]:
+    """NMS, then boxes from letterboxed to original pixels, clipped to each (w, h) in `sizes`."""
+    out = []
+    for det, (scale, pad), wh in zip(non_max_suppression(pred, conf, iou, max_det, multi_label),
+                                     geometry, sizes):
+        det = det.cpu().numpy()
+        boxes = boxes_from_letterbox(det[:, :4], scale, pad, clip_to=wh).astype(np.float32)
+        out.append(Prediction(boxes, det[:, 4].copy(), det[:, 5].astype(np.int64)))
+    return out
+
+
+def predict_batch(model, images: Sequence[np.ndarray], img_size: int = 416, conf: float = 0.25,
+                  iou: float = 0.45, max_det: int = 300, multi_label: bool = False
+                  ) -> list[Prediction]:
+    """Detect objects in uint8 RGB images of any sizes; boxes come back in their pixels.
+
+    `model`: a YOLOv3 module (run in eval mode on its own device) or an `OnnxModel`.
+    """
+    if not len(images):
+        return []
+    batch, geometry = preprocess(images, img_size)
+    pred = run_model(model, batch)
+    sizes = [(im.shape[1], im.shape[0]) for im in images]
+    return postprocess(pred, geometry, sizes, conf, iou, max_det, multi_label)
+
+
+# ----------------------------------------------------------------------------- a VOC set
+def _annotation_boxes(boxes: np.ndarray, real_wh: tuple[int, int], im: VocImage,
+                      path: Path) -> np.ndarray:
+    """Map boxes on the EXIF-applied image to the pixels its annotation describes.
+
+    Same conventions as detector.data (where training put the labels): a <size> that is the
+    image's unrotated size means it was labelled without EXIF; any other mismatch is a
+    rescale; <size> 0 means the real pixels.
+    """
+    w, h = real_wh
+    aw, ah = int(im.width), int(im.height)
+    if aw <= 0 or ah <= 0 or (aw, ah) == (w, h):
+        return boxes
+    if (aw, ah) == (h, w):
+        from PIL import Image
+
+        from .data import _INVERSE_ORIENTATION, orient_boxes
+
+        with Image.open(path) as img:
+            o = int(img.getexif().get(0x0112, 1) or 1)
+        if o in (5, 6, 7, 8):
+            return orient_boxes(boxes, _INVERSE_ORIENTATION[o], w, h)
+    return boxes * np.array([aw / w, ah / h, aw / w, ah / h], boxes.dtype)
+
+
+def _load_letterboxed(path: Path, img_size: int):
+    img = read_image(path)
+    boxed, scale, pad = letterbox(img, img_size)
+    return boxed.transpose(2, 0, 1), (scale, pad), (img.shape[1], img.shape[0])
+
+
+def _prefetched(items: Sequence, load: Callable, batch_size: int, threads: int = 2) -> Iterator:
+    """Yield lists of `load(item)` per batch, loading the next batch while one is used."""
+    batches = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
+    with ThreadPoolExecutor(threads) as pool:
+        pending = [pool.submit(load, it) for it in batches[0]] if batches else []
+        for k in range(len(batches)):
+            current = pending
+            pending = ([pool.submit(load, it) for it in batches[k + 1]]
+                       if k + 1 < len(batches) else [])
+            yield [f.result() for f in current]
+
+
+def predict_voc_set(model, voc_set: VocSet, img_size: int | None = None, conf: float = 0.001,
+                    iou: float = 0.6, max_det: int = 300, batch_size: int = 8,
+                    device: str | torch.device | None = None, multi_label: bool = True,
+                    classes: Sequence[str] | None = None, progress: bool = True) -> Detections:
+    """Run a model over every image of a VOC set → Detections in annotation pixels.
+
+    `model`: a checkpoint or ONNX path, a `Predictor`, or a module/ONNX model (then
+    `classes` default to the set's and `img_size` to 416). Model classes are matched to the
+    set's by name; detections of classes the set lacks are dropped (logged).
+    """
+    if isinstance(model, (str, os.PathLike)):
+        model = load_predictor(model, device, img_size)
+    if isinstance(model, Predictor):
+        classes = classes or model.classes
+        img_size = img_size or model.img_size
+        model = model.model
+    classes = list(classes) if classes is not None else list(voc_set.classes)
+    img_size = check_img_size(img_size or 416)
+    to_set = {k: voc_set.classes.index(c) for k, c in enumerate(classes) if c in voc_set.classes}
+    if not to_set:
+        raise InputError(f"{voc_set.root}: none of the model's classes ({', '.join(classes)}) "
+                         f"is a class of the set ({', '.join(voc_set.classes)})")
+    unknown = [c for c in classes if c not in voc_set.classes]
+    if unknown:
+        log.warning("the set has no class %s: those detections are dropped", ", ".join(unknown))
+    class_map = np.full(len(classes), -1, np.int64)
+    class_map[list(to_set)] = list(to_set.values())
+
+    paths = [find_image(voc_set.root, im) for im in voc_set.images]
+    parts: list[tuple] = []
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(paths), desc="predict", unit="img", disable=not progress, leave=False)
+    index = 0
+    for loaded in _prefetched(paths, lambda p: _load_letterboxed(p, img_size), batch_size):
+        batch = torch.from_numpy(np.stack([x[0] for x in loaded]))
+        pred = run_model(model, batch)
+        found = postprocess(pred, [x[1] for x in loaded], [x[2] for x in loaded], conf, iou,
+                            max_det, multi_label)
+        for p, (_, _, wh) in zip(found, loaded):
+            im = voc_set.images[index]
+            cls = class_map[p.classes]
+            keep = cls >= 0
+            boxes = _annotation_boxes(p.boxes[keep].astype(np.float64), wh, im, paths[index])
+            if im.width > 0 and im.height > 0:
+                boxes[:, 0::2] = boxes[:, 0::2].clip(0, im.width)
+                boxes[:, 1::2] = boxes[:, 1::2].clip(0, im.height)
+            xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], 1)
+            parts.append((np.full(len(xywh), index, np.int64), cls[keep], xywh,
+                          p.scores[keep].astype(np.float64)))
+            index += 1
+        bar.update(len(loaded))
+    bar.close()
+    if not parts:
+        return Detections.empty()
+    image, cls, boxes, score = (np.concatenate(c) for c in zip(*parts))
+    return Detections(image=image, cls=cls, boxes=boxes.reshape(-1, 4), score=score)
+
+
+# ----------------------------------------------------------------------------- drawing
+def class_colour(k: int) -> tuple[int, int, int]:
+    """A distinct, stable RGB colour per class index."""
+    hue = int((k * 0.618034 % 1.0) * 180)
+    hsv = np.array([[[hue, 220, 230]]], np.uint8)
+    return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
+
+
+def draw_predictions(rgb: np.ndarray, pred: Prediction, classes: Sequence[str]) -> np.ndarray:
+    """A copy of the image with each box, its class and score drawn on it."""
+    out = rgb.copy()
+    h, w = out.shape[:2]
+    thick = max(1, round(max(h, w) / 400))
+    font = 0.4 * thick
+    for box, score, k in zip(pred.boxes, pred.scores, pred.classes):
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        colour = class_colour(int(k))
+        cv2.rectangle(out, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), colour, thick,
+                      cv2.LINE_AA)
+        label = f"{classes[int(k)] if 0 <= k < len(classes) else k} {score:.2f}"
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font, thick)
+        ty = y1 - 2 if y1 - th - base - 2 >= 0 else min(h - 1, y1 + th + base + 2)
+        cv2.rectangle(out, (x1, ty - th - base), (x1 + tw + 2, ty + 1), colour, -1)
+        cv2.putText(out, label, (x1 + 1, ty - base + 1), cv2.FONT_HERSHEY_SIMPLEX, font,
+                    (255, 255, 255), thick, cv2.LINE_AA)
+    return out
+
+
+# ----------------------------------------------------------------------------- sources
+@dataclass
+class Frame:
+    """One decoded image of a source: its image id (file stem or stem_000123) and pixels."""
+
+    image_id: str
+    rgb: np.ndarray
+    filename: str
+
+
+@dataclass
+class Source:
+    """Where frames come from: an image, a folder, a video file or a camera."""
+
+    kind: str                       # "image" | "folder" | "video" | "camera"
+    name: str                       # stem of the output video / description
+    frames: Iterator[Frame]
+    fps: float = 0.0                # video/camera only
+    release: Callable[[], None] = lambda: None
+
+
+def _image_frames(paths: list[Path]) -> Iterator[Frame]:
+    for p in paths:
+        yield Frame(p.stem, read_image(p), p.name)
+
+
+def _video_frames(cap, stem: str, max_frames: int | None) -> Iterator[Frame]:
+    i = 0
+    while max_frames is None or i < max_frames:
+        ok, bgr = cap.read()
+        if not ok:
+            return
+        yield Frame(f"{stem}_{i:06d}", cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), f"{stem}_{i:06d}")
+        i += 1
+
+
+def open_source(source: str, max_frames: int | None = None) -> Source:
+    """Open an image file, a folder of images (sorted), a video file or a camera index."""
+    path = Path(source)
+    if source.isdigit() and not path.exists():
+        cap = cv2.VideoCapture(int(source))
+        if not cap.isOpened():
+            raise InputError(f"camera {source}: cannot be opened")
+        return Source("camera", f"camera{source}", _video_frames(cap, f"camera{source}",
+                                                                 max_frames),
+                      fps=cap.get(cv2.CAP_PROP_FPS) or 30.0, release=cap.release)
+    if path.is_dir():
+        paths = sorted(p for p in path.iterdir()
+                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not paths:
+            raise InputError(f"{path}: no images in the folder ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        seen: dict[str, Path] = {}
+        for p in paths:
+            if p.stem in seen:
+                raise InputError(f"{p}: same stem as {seen[p.stem].name} (image ids are stems)")
+            seen[p.stem] = p
+            image_size(p)  # a file that is no image fails now, before anything is written
+        if max_frames is not None:
+            paths = paths[:max_frames]
+        return Source("folder", path.name, _image_frames(paths))
+    if not path.exists():
+        raise InputError(f"{path}: no such file, folder or camera index")
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        cap = cv2.VideoCapture(str(path))
+        if not cap.isOpened():
+            raise InputError(f"{path}: cannot open the video")
+        return Source("video", path.stem, _video_frames(cap, path.stem, max_frames),
+                      fps=cap.get(cv2.CAP_PROP_FPS) or 30.0, release=cap.release)
+    image_size(path)
+    return Source("image", path.stem, _image_frames([path]))
+
+
+# ----------------------------------------------------------------------------- sinks
+class VideoSink:
+    """An mp4 (mp4v) written beside its final name and renamed there when complete."""
+
+    def __init__(self, path: Path, fps: float):
+        self.path, self.fps = path, fps
+        self._ctx = fsio.atomic_path(path)
+        self._tmp = self._ctx.__enter__()
+        # VideoWriter picks the container from the suffix, so the temp name ends in .mp4.
+        self._video_tmp = self._tmp.with_name(self._tmp.name + ".mp4")
+        self._writer = None
+
+    def write(self, rgb: np.ndarray) -> None:
+        if self._writer is None:
+            h, w = rgb.shape[:2]
+            self._writer = cv2.VideoWriter(str(self._video_tmp), cv2.VideoWriter_fourcc(*"mp4v"),
+                                           self.fps, (w, h))
+            if not self._writer.isOpened():
+                raise InputError(f"{self.path}: cannot write an mp4v video here")
+        self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+    def close(self, ok: bool = True) -> None:
+        if self._writer is not None:
+            self._writer.release()
+        try:
+            if ok and self._writer is not None:
+                os.replace(self._video_tmp, self._tmp)
+                self._ctx.__exit__(None, None, None)
+            else:
+                exc = RuntimeError("aborted")
+                self._ctx.__exit__(type(exc), exc, None)
+        finally:
+            self._video_tmp.unlink(missing_ok=True)
+
+
+def _encode(rgb: np.ndarray, suffix: str) -> bytes:
+    ext = ".png" if suffix.lower() == ".png" else ".jpg"
+    ok, buf = cv2.imencode(ext, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise RuntimeError(f"{ext} encoding failed")
+    return buf.tobytes()
+
+
+# ----------------------------------------------------------------------------- the loop
+STAGES = ("decode", "preprocess", "model", "nms", "draw", "write")
+
+
+@dataclass
+class PredictRun:
+    """What `run_predict` did: frames, detections, output files and per-frame timings (ms)."""
+
+    frames: int = 0
+    detections: int = 0
+    outputs: list[Path] = field(default_factory=list)
+    times: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
+    interrupted: bool = False
+
+    def benchmark_table(self, warmup: int, backend: str = "", device: str = "") -> str:
+        """Median milliseconds per stage and FPS over the frames after the warm-up."""
+        n = len(self.times["model"])
+        if n <= warmup:
+            return (f"benchmark: {n} frame(s), not more than the {warmup} warm-up frame(s): "
+                    f"give more frames or a smaller --warmup")
+        rows = {s: self.times[s][warmup:] for s in STAGES}
+        total = [sum(v) for v in zip(*rows.values())]
+        head = f"benchmark ({backend} on {device}, {n - warmup} frames after {warmup} warm-up)"
+        lines = [head, f"{'stage':<12}{'median ms':>10}{'p90 ms':>10}"]
+        for s in STAGES:
+            lines.append(f"{s:<12}{statistics.median(rows[s]):>10.2f}"
+                         f"{float(np.percentile(rows[s], 90)):>10.2f}")
+        med = statistics.median(total)
+        lines.append(f"{'total':<12}{med:>10.2f}{float(np.percentile(total, 90)):>10.2f}")
+        model_only = statistics.median(rows["model"])
+        lines.append(f"FPS {1000 / med:.1f} end to end (median frame), "
+                     f"{1000 * len(total) / sum(total):.1f} mean; "
+                     f"model alone {1000 / model_only:.1f}")
+        return "\n".join(lines)
+
+
+def run_predict(predictor: Predictor, source: Source, out_dir: str | os.PathLike,
+                conf: float = 0.25, iou: float = 0.45, max_det: int = 300,
+                multi_label: bool = False, progress: bool = True) -> PredictRun:
+    """Detect on every frame of `source`; write annotated frames and `detections.json`.
+
+    Frames of images go to OUT/<stem><suffix>; a video or camera to OUT/<name>.mp4. Every
+    file appears complete or not at all; Ctrl-C stops a stream and keeps what was done.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: exists and is not a directory")
+    model, classes, size = predictor.model, predictor.classes, predictor.img_size
+    cuda = model_device(model).type == "cuda"
+    run = PredictRun()
+    images: list[VocImage] = []
+    parts: list[tuple] = []
+    sink = VideoSink(out_dir / f"{source.name}.mp4", source.fps) \
+        if source.kind in ("video", "camera") else None
+    from tqdm import tqdm
+
+    bar = tqdm(desc="predict", unit="frame", disable=not progress, leave=False)
+    ok = False
+    try:
+        frames = iter(source.frames)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            except KeyboardInterrupt:
+                run.interrupted = True
+                break
+            t1 = time.perf_counter()
+            batch, geometry = preprocess([frame.rgb], size)
+            t2 = time.perf_counter()
+            pred = run_model(model, batch)
+            if cuda:
+                torch.cuda.synchronize()
+            t3 = time.perf_counter()
+            h, w = frame.rgb.shape[:2]
+            (p,) = postprocess(pred, geometry, [(w, h)], conf, iou, max_det, multi_label)
+            t4 = time.perf_counter()
+            drawn = draw_predictions(frame.rgb, p, classes)
+            t5 = time.perf_counter()
+            if sink is not None:
+                sink.write(drawn)
+            else:
+                target = out_dir / (frame.image_id + (Path(frame.filename).suffix.lower()
+                                                      if Path(frame.filename).suffix.lower()
+                                                      in (".jpg", ".jpeg", ".png") else ".jpg"))
+                fsio.write_bytes(target, _encode(drawn, target.suffix))
+                run.outputs.append(target)
+            t6 = time.perf_counter()
+            for s, a, b in zip(STAGES, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6)):
+                run.times[s].append(1000 * (b - a))
+            k = len(images)
+            images.append(VocImage(frame.image_id, frame.filename, w, h))
+            xywh = np.concatenate([p.boxes[:, :2], p.boxes[:, 2:] - p.boxes[:, :2]], 1)
+            parts.append((np.full(len(p.scores), k, np.int64), p.classes,
+                          xywh.astype(np.float64), p.scores.astype(np.float64)))
+            run.frames += 1
+            run.detections += len(p.scores)
+            bar.update(1)
+        ok = True
+    except KeyboardInterrupt:
+        run.interrupted = True
+        ok = True
+    finally:
+        bar.close()
+        source.release()
+        if sink is not None:
+            sink.close(ok and run.frames > 0)
+            if ok and run.frames > 0:
+                run.outputs.append(sink.path)
+    if run.frames == 0:
+        raise InputError(f"{source.name}: no frames could be read")
+    dets = (Detections(*(np.concatenate(c) for c in zip(*parts))) if parts
+            else Detections.empty())
+    voc = VocSet(root=out_dir, classes=list(classes), images=images)
+    write_detections(out_dir / "detections.json", dets, voc)
+    run.outputs.append(out_dir / "detections.json")
+    return run
