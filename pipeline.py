@@ -352,12 +352,13 @@ def export(model_path: Path, fmt: str, out: Path | None, img_size: int | None,
     """
     from synth.errors import InputError
 
-    if fmt.lower() not in ("onnx",):
-        raise InputError(f"--format {fmt}: unknown export format (known: onnx)")
+    from detector.export import FORMATS, export_onnx
+
+    if fmt.lower() not in FORMATS:
+        raise InputError(f"--format {fmt}: unknown export format (known: {', '.join(FORMATS)})")
     out = out if out is not None else model_path.with_suffix(".onnx")
     if out.resolve() == model_path.resolve():
         raise InputError(f"{out}: would overwrite the checkpoint; give --out")
-    from detector.export import export_onnx
 
     diff = export_onnx(model_path, out, img_size=img_size, dynamic=dynamic)
     click.echo(f"wrote {out} (onnxruntime vs PyTorch: max box difference {diff:.1e} px)")

@@ -68,7 +68,7 @@ def export_onnx(checkpoint: str | os.PathLike, out: str | os.PathLike,
         diff = parity(model, OnnxModel(tmp), size, batch=2 if dynamic else 1)
         if diff > 1e-3:
             raise RuntimeError(f"{out}: onnxruntime boxes differ from PyTorch by {diff:.2e} px")
-    log.info("exported %s → %s (%s, %dx%d, max box difference vs PyTorch %.1e px)",
+    log.debug("exported %s → %s (%s, %dx%d, max box difference vs PyTorch %.1e px)",
              checkpoint, out, "dynamic" if dynamic else "static", size, size, diff)
     return diff
 

@@ -71,9 +71,7 @@ def non_max_suppression(pred: torch.Tensor, conf: float = 0.25, iou: float = 0.4
             i, j = (scores >= conf).nonzero(as_tuple=True)
             boxes, score, cls = x[i, :4], scores[i, j], j
         else:
-            score, cls = scores.max(1) if len(x) else (scores.new_zeros(0),
-                                                        torch.zeros(0, dtype=torch.long,
-                                                                    device=x.device))
+            score, cls = scores.max(1)
             keep = score >= conf
             boxes, score, cls = x[keep, :4], score[keep], cls[keep]
         if len(score) > max_candidates:
@@ -413,38 +411,33 @@ def open_source(source: str, max_frames: int | None = None) -> Source:
 
 
 # ----------------------------------------------------------------------------- sinks
-class VideoSink:
-    """An mp4 (mp4v) written beside its final name and renamed there when complete."""
-
-    def __init__(self, path: Path, fps: float):
-        self.path, self.fps = path, fps
-        self._ctx = fsio.atomic_path(path)
-        self._tmp = self._ctx.__enter__()
+@contextlib.contextmanager
+def video_writer(path: Path, fps: float) -> Iterator[Callable[[np.ndarray], None]]:
+    """Yield `write(rgb)`; the mp4 (mp4v) appears at `path` only if the block completes."""
+    with fsio.atomic_path(path) as tmp:
         # VideoWriter picks the container from the suffix, so the temp name ends in .mp4.
-        self._video_tmp = self._tmp.with_name(self._tmp.name + ".mp4")
-        self._writer = None
+        video_tmp = tmp.with_name(tmp.name + ".mp4")
+        writer = None
 
-    def write(self, rgb: np.ndarray) -> None:
-        if self._writer is None:
-            h, w = rgb.shape[:2]
-            self._writer = cv2.VideoWriter(str(self._video_tmp), cv2.VideoWriter_fourcc(*"mp4v"),
-                                           self.fps, (w, h))
-            if not self._writer.isOpened():
-                raise InputError(f"{self.path}: cannot write an mp4v video here")
-        self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        def write(rgb: np.ndarray) -> None:
+            nonlocal writer
+            if writer is None:
+                h, w = rgb.shape[:2]
+                writer = cv2.VideoWriter(str(video_tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                                         (w, h))
+                if not writer.isOpened():
+                    raise InputError(f"{path}: cannot write an mp4v video there")
+            writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
 
-    def close(self, ok: bool = True) -> None:
-        if self._writer is not None:
-            self._writer.release()
         try:
-            if ok and self._writer is not None:
-                os.replace(self._video_tmp, self._tmp)
-                self._ctx.__exit__(None, None, None)
-            else:
-                exc = RuntimeError("aborted")
-                self._ctx.__exit__(type(exc), exc, None)
+            yield write
+            if writer is not None:
+                writer.release()
+                os.replace(video_tmp, tmp)
         finally:
-            self._video_tmp.unlink(missing_ok=True)
+            if writer is not None:
+                writer.release()
+            video_tmp.unlink(missing_ok=True)
 
 
 def _encode(rgb: np.ndarray, suffix: str) -> bytes:
@@ -502,72 +495,67 @@ def run_predict(predictor: Predictor, source: Source, out_dir: str | os.PathLike
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: exists and is not a directory")
+    if out_dir.is_dir():  # leftovers of a killed run (temp files and half-written videos)
+        fsio.remove_stale_temps(out_dir)
+        for p in out_dir.glob(".*.tmp.mp4"):
+            p.unlink(missing_ok=True)
     model, classes, size = predictor.model, predictor.classes, predictor.img_size
     cuda = model_device(model).type == "cuda"
     run = PredictRun()
     images: list[VocImage] = []
     parts: list[tuple] = []
-    sink = VideoSink(out_dir / f"{source.name}.mp4", source.fps) \
-        if source.kind in ("video", "camera") else None
     from tqdm import tqdm
 
-    bar = tqdm(desc="predict", unit="frame", disable=not progress, leave=False)
-    ok = False
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(source.release)
+        write_video = (stack.enter_context(video_writer(out_dir / f"{source.name}.mp4",
+                                                        source.fps))
+                       if source.kind in ("video", "camera") else None)
+        bar = stack.enter_context(tqdm(desc="predict", unit="frame", disable=not progress,
+                                       leave=False))
         frames = iter(source.frames)
-        while True:
-            t0 = time.perf_counter()
-            try:
-                frame = next(frames)
-            except StopIteration:
-                break
-            except KeyboardInterrupt:
-                run.interrupted = True
-                break
-            t1 = time.perf_counter()
-            batch, geometry = preprocess([frame.rgb], size)
-            t2 = time.perf_counter()
-            pred = run_model(model, batch)
-            if cuda:
-                torch.cuda.synchronize()
-            t3 = time.perf_counter()
-            h, w = frame.rgb.shape[:2]
-            (p,) = postprocess(pred, geometry, [(w, h)], conf, iou, max_det, multi_label)
-            t4 = time.perf_counter()
-            drawn = draw_predictions(frame.rgb, p, classes)
-            t5 = time.perf_counter()
-            if sink is not None:
-                sink.write(drawn)
-            else:
-                target = out_dir / (frame.image_id + (Path(frame.filename).suffix.lower()
-                                                      if Path(frame.filename).suffix.lower()
-                                                      in (".jpg", ".jpeg", ".png") else ".jpg"))
-                fsio.write_bytes(target, _encode(drawn, target.suffix))
-                run.outputs.append(target)
-            t6 = time.perf_counter()
-            for s, a, b in zip(STAGES, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6)):
-                run.times[s].append(1000 * (b - a))
-            k = len(images)
-            images.append(VocImage(frame.image_id, frame.filename, w, h))
-            xywh = np.concatenate([p.boxes[:, :2], p.boxes[:, 2:] - p.boxes[:, :2]], 1)
-            parts.append((np.full(len(p.scores), k, np.int64), p.classes,
-                          xywh.astype(np.float64), p.scores.astype(np.float64)))
-            run.frames += 1
-            run.detections += len(p.scores)
-            bar.update(1)
-        ok = True
-    except KeyboardInterrupt:
-        run.interrupted = True
-        ok = True
-    finally:
-        bar.close()
-        source.release()
-        if sink is not None:
-            sink.close(ok and run.frames > 0)
-            if ok and run.frames > 0:
-                run.outputs.append(sink.path)
-    if run.frames == 0:
-        raise InputError(f"{source.name}: no frames could be read")
+        try:
+            while True:
+                t0 = time.perf_counter()
+                frame = next(frames, None)
+                if frame is None:
+                    break
+                t1 = time.perf_counter()
+                batch, geometry = preprocess([frame.rgb], size)
+                t2 = time.perf_counter()
+                pred = run_model(model, batch)
+                if cuda:
+                    torch.cuda.synchronize()
+                t3 = time.perf_counter()
+                h, w = frame.rgb.shape[:2]
+                (p,) = postprocess(pred, geometry, [(w, h)], conf, iou, max_det, multi_label)
+                t4 = time.perf_counter()
+                drawn = draw_predictions(frame.rgb, p, classes)
+                t5 = time.perf_counter()
+                if write_video is not None:
+                    write_video(drawn)
+                else:
+                    suffix = Path(frame.filename).suffix.lower()
+                    target = out_dir / (frame.image_id + (suffix if suffix in (".jpg", ".jpeg",
+                                                                               ".png") else ".jpg"))
+                    fsio.write_bytes(target, _encode(drawn, target.suffix))
+                    run.outputs.append(target)
+                t6 = time.perf_counter()
+                for s, a, b in zip(STAGES, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6)):
+                    run.times[s].append(1000 * (b - a))
+                xywh = np.concatenate([p.boxes[:, :2], p.boxes[:, 2:] - p.boxes[:, :2]], 1)
+                parts.append((np.full(len(p.scores), len(images), np.int64), p.classes,
+                              xywh.astype(np.float64), p.scores.astype(np.float64)))
+                images.append(VocImage(frame.image_id, frame.filename, w, h))
+                run.frames += 1
+                run.detections += len(p.scores)
+                bar.update(1)
+        except KeyboardInterrupt:  # the way to stop a camera: keep what was done
+            run.interrupted = True
+        if run.frames == 0:
+            raise InputError(f"{source.name}: no frames could be read")
+    if write_video is not None:
+        run.outputs.append(out_dir / f"{source.name}.mp4")
     dets = (Detections(*(np.concatenate(c) for c in zip(*parts))) if parts
             else Detections.empty())
     voc = VocSet(root=out_dir, classes=list(classes), images=images)

@@ -18,6 +18,7 @@ from detector.letterbox import boxes_from_letterbox, letterbox
 from detector.predict import (Frame, Source, non_max_suppression, predict_batch,
                               predict_voc_set, run_predict, Predictor)
 from pipeline import main
+from synth.errors import InputError
 from synth.imageio import encode_jpeg, read_image
 from synth.voc import VocImage, VocObject, read_voc_set, write_annotation, write_labels
 
@@ -303,6 +304,15 @@ def test_max_frames_and_ctrl_c_keep_a_complete_video(tmp_path, firing_ckpt):
     assert _count_frames(tmp_path / "cam" / "cam.mp4") == (4, (48, 64))
     assert len(json.loads((tmp_path / "cam" / "detections.json").read_text())) > 0
     assert sorted(p.name for p in (tmp_path / "cam").iterdir()) == ["cam.mp4", "detections.json"]
+
+    def broken():  # a stream that fails: no video, no detections file, no temp files
+        yield Frame("x_000000", np.zeros((48, 64, 3), np.uint8), "x_000000")
+        raise InputError("clip.mp4: frame 1 is corrupt")
+
+    with pytest.raises(InputError):
+        run_predict(pred, Source("video", "x", broken(), fps=5.0), tmp_path / "x",
+                    progress=False)
+    assert list((tmp_path / "x").iterdir()) == []
 
 
 # ----------------------------------------------------------------------------- evaluate --model
