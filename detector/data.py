@@ -1,0 +1,563 @@
+"""Detector data: VOC sets → letterboxed (and augmented) image batches with box targets.
+
+Conventions
+- Boxes are continuous 0-based pixels (x1, y1, x2, y2): a VOC box (xmin, ymin, xmax, ymax)
+  becomes (xmin - 1, ymin - 1, xmax, ymax), as in the metrics.
+- Images are the pixels `synth.imageio.read_image` returns: EXIF orientation applied. An
+  annotation is taken to describe those displayed pixels (what CVAT, Label Studio and
+  PASCAL's tools show). Two exceptions, both logged once per set with a count and an
+  example: (1) an image whose EXIF orientation swaps width and height but whose <size>
+  is the *unrotated* one was labelled without EXIF (LabelImg does that): its boxes are
+  rotated with the pixels; (2) any other image whose real size differs from <size>: the
+  real image is trusted and boxes are rescaled by real / <size> per axis. A <size> of 0
+  means "unknown": boxes are taken as real pixels. Square images and orientations that
+  keep the size (mirror, 180°) cannot be told apart and follow the displayed convention.
+- `difficult` objects are kept with ignore = 1: the loss neither rewards nor penalises them.
+- Each sample is fully determined by (seed, epoch, index, size), whatever the number of
+  workers: the batch sampler hands those keys to the workers.
+
+Batches: `collate` gives (images uint8 [B, 3, S, S], targets float32 [M, 7] rows
+(batch_index, class, x1, y1, x2, y2, ignore) in input pixels, infos list of dicts); images
+stay uint8 until the GPU (4x less copying); `images_to_float` makes them float in [0, 1].
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, NamedTuple, Sequence
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from synth.errors import InputError
+from synth.imageio import read_image
+from synth.voc import VocImage, VocObject, VocSet, available_splits, find_image, read_voc_set
+
+from .augment import AugmentConfig, Augmenter, mixup, mosaic
+from .letterbox import boxes_to_letterbox, letterbox
+
+log = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------- class lists
+def load_classes_file(path: str | os.PathLike) -> list[str]:
+    """Class names from a text file, one a line (blank lines and # comments skipped)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such classes file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read classes file ({exc})") from None
+    names = [ln.strip() for ln in text.splitlines()]
+    names = [n for n in names if n and not n.startswith("#")]
+    if not names:
+        raise InputError(f"{path}: classes file lists no class names")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"{path}: class names listed twice: {', '.join(dupes)}")
+    return names
+
+
+def merge_classes(lists: Sequence[Sequence[str]]) -> list[str]:
+    """Union of class lists by name, in first-seen order."""
+    merged: dict[str, None] = {}
+    for names in lists:
+        merged.update(dict.fromkeys(names))
+    return list(merged)
+
+
+def skipped_summary(skipped: dict[str, int]) -> str:
+    """'skipped 12 objects of classes not in the list: leaf (10), toy (2)' ('' if none)."""
+    if not skipped:
+        return ""
+    total = sum(skipped.values())
+    parts = ", ".join(f"{n} ({c})" for n, c in sorted(skipped.items(), key=lambda kv: (-kv[1],
+                                                                                       kv[0])))
+    return f"skipped {total} object{'s' if total != 1 else ''} of classes not in the list: {parts}"
+
+
+# ----------------------------------------------------------------------------- EXIF geometry
+def orient_boxes(boxes: np.ndarray, orientation: int, width: int, height: int) -> np.ndarray:
+    """Map boxes on a width x height image's stored pixels to its EXIF-oriented pixels."""
+    x1, y1, x2, y2 = (boxes[:, k] for k in range(4))
+    w, h = width, height
+    corners = {  # where the stored point (x, y) lands, for both corners
+        1: (x1, y1, x2, y2), 2: (w - x1, y1, w - x2, y2), 3: (w - x1, h - y1, w - x2, h - y2),
+        4: (x1, h - y1, x2, h - y2), 5: (y1, x1, y2, x2), 6: (h - y1, x1, h - y2, x2),
+        7: (h - y1, w - x1, h - y2, w - x2), 8: (y1, w - x1, y2, w - x2),
+    }[orientation]
+    ax, ay, bx, by = corners
+    return np.stack([np.minimum(ax, bx), np.minimum(ay, by),
+                     np.maximum(ax, bx), np.maximum(ay, by)], 1).astype(boxes.dtype)
+
+
+_INVERSE_ORIENTATION = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6}
+
+
+def _header(path: Path) -> tuple[int, int, int]:
+    """(stored width, stored height, EXIF orientation) without decoding the pixels."""
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            orientation = int(img.getexif().get(0x0112, 1) or 1)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read image ({exc})") from None
+    return w, h, orientation if orientation in _INVERSE_ORIENTATION else 1
+
+
+# ----------------------------------------------------------------------------- the image table
+@dataclass
+class DetectionData:
+    """Images and objects of one or more VOC sets under one class list.
+
+    Stored as flat numpy arrays (not per-image Python objects) so forked loader workers
+    share the memory instead of copying it. Image i has objects offsets[i]:offsets[i+1];
+    its boxes are in real (EXIF-applied) image pixels.
+    """
+
+    classes: list[str]
+    roots: list[Path]          # the VOC sets, in --data order
+    set_index: np.ndarray      # (n,) which root each image comes from
+    stems: np.ndarray          # (n,) str
+    paths: np.ndarray          # (n,) str, image files
+    ann_size: np.ndarray       # (n, 2) int (w, h) of the annotation's <size>
+    img_size: np.ndarray       # (n, 2) int (w, h) of the real image (= ann_size if unchecked)
+    orientation: np.ndarray    # (n,) int8: EXIF orientation applied to the boxes (1 = none)
+    boxes: np.ndarray          # (m, 4) float32
+    labels: np.ndarray         # (m,) int64 class index
+    ignore: np.ndarray         # (m,) bool: difficult
+    offsets: np.ndarray        # (n + 1,) int64
+    skipped: dict[str, int] = field(default_factory=dict)  # objects of unlisted classes
+    eval_images: list[VocImage] = field(default_factory=list, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    @property
+    def num_objects(self) -> int:
+        return len(self.labels)
+
+    def objects(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(boxes [k, 4], labels [k], ignore [k]) of image i, in real image pixels."""
+        a, b = self.offsets[i], self.offsets[i + 1]
+        return self.boxes[a:b], self.labels[a:b], self.ignore[a:b]
+
+    def skipped_summary(self) -> str:
+        """One line about objects left out for their class ('' if none)."""
+        return skipped_summary(self.skipped)
+
+    def to_annotation(self, boxes: np.ndarray, i: int) -> np.ndarray:
+        """Map boxes from image i's real pixels to its annotation's pixels (for evaluation)."""
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        o = int(self.orientation[i])
+        (aw, ah), (w, h) = self.ann_size[i], self.img_size[i]
+        if o != 1:  # labelled on the stored pixels: undo the rotation
+            return orient_boxes(boxes, _INVERSE_ORIENTATION[o], int(w), int(h))
+        if aw > 0 and ah > 0 and (aw, ah) != (w, h):
+            return boxes * np.array([aw / w, ah / h, aw / w, ah / h])
+        return boxes
+
+    def eval_set(self) -> VocSet:
+        """A VocSet for `detector.evaluation`: these images in this order, `classes` as here.
+
+        Objects of unlisted classes are dropped; boxes stay in annotation coordinates, so
+        detections must go through `to_annotation` first. Image paths resolve against the
+        first root.
+        """
+        return VocSet(root=self.roots[0], classes=list(self.classes), images=self.eval_images)
+
+    def box_sizes(self, include_ignored: bool = False) -> np.ndarray:
+        """Box (w, h) [m, 2] as fractions of the image's longer side (k-means anchor input)."""
+        per_image = np.repeat(np.arange(len(self)), np.diff(self.offsets))
+        long_side = self.img_size.max(1)[per_image].astype(np.float64)
+        wh = (self.boxes[:, 2:] - self.boxes[:, :2]) / long_side[:, None]
+        return wh if include_ignored else wh[~self.ignore]
+
+
+def default_split(root: str | os.PathLike, role: str) -> str | None:
+    """The split to read for a role: 'train'/'val' if that split file exists, else None (all)."""
+    if role not in ("train", "val"):
+        raise ValueError(f"role must be 'train' or 'val', got {role!r}")
+    return role if role in available_splits(root) else None
+
+
+def read_sets(dirs: Sequence[str | os.PathLike], role: str = "train", split: str | None = None,
+              classes: Sequence[str] | None = None, check_images: bool = True,
+              threads: int = 8) -> DetectionData:
+    """Read VOC sets into one DetectionData.
+
+    `split` None picks `default_split(root, role)` per set. `classes` fixes the class list
+    and its order (objects of other classes are skipped and counted); without it the sets'
+    lists are merged by name. `check_images` reads every image header up front: missing or
+    unreadable images fail here, and size/EXIF mismatches are handled (module doc).
+    """
+    if not dirs:
+        raise InputError("no VOC set given")
+    sets = []
+    for d in dirs:
+        s = split if split is not None else default_split(d, role)
+        vs = read_voc_set(d, split=s)
+        if not vs.images:
+            raise InputError(f"{d}: no annotations{f' in split {s!r}' if s else ''}")
+        sets.append(vs)
+    class_list = list(classes) if classes is not None else merge_classes([vs.classes
+                                                                          for vs in sets])
+    index = {c: k for k, c in enumerate(class_list)}
+    skipped: Counter[str] = Counter()
+
+    stems, paths, ann_size, set_index, eval_images = [], [], [], [], []
+    boxes, labels, ignore, offsets = [], [], [], [0]
+    for k, vs in enumerate(sets):
+        for im in vs.images:
+            xml = vs.root / "Annotations" / f"{im.stem}.xml"
+            kept = []
+            for o in im.objects:
+                if o.name not in index:
+                    skipped[o.name] += 1
+                    continue
+                x0, y0, x1, y1 = o.bbox[0] - 1, o.bbox[1] - 1, o.bbox[2], o.bbox[3]
+                if not (math.isfinite(x0 + y0 + x1 + y1) and x1 > x0 and y1 > y0):
+                    raise InputError(f"{xml}: object {o.name!r} has a zero-area box {o.bbox}")
+                boxes.append((x0, y0, x1, y1))
+                labels.append(index[o.name])
+                ignore.append(o.difficult)
+                kept.append(o)
+            offsets.append(len(labels))
+            stems.append(im.stem)
+            paths.append(str(find_image(vs.root, im)))
+            ann_size.append((im.width, im.height))
+            set_index.append(k)
+            eval_images.append(VocImage(stem=im.stem, filename=im.filename, width=im.width,
+                                        height=im.height, depth=im.depth,
+                                        objects=[VocObject(o.name, o.bbox, o.pose, o.truncated,
+                                                           o.difficult) for o in kept]))
+    data = DetectionData(
+        classes=class_list, roots=[vs.root for vs in sets],
+        set_index=np.asarray(set_index, np.int32), stems=np.asarray(stems),
+        paths=np.asarray(paths), ann_size=np.asarray(ann_size, np.int64).reshape(-1, 2),
+        img_size=np.asarray(ann_size, np.int64).reshape(-1, 2).copy(),
+        orientation=np.ones(len(stems), np.int8),
+        boxes=np.asarray(boxes, np.float32).reshape(-1, 4),
+        labels=np.asarray(labels, np.int64), ignore=np.asarray(ignore, bool),
+        offsets=np.asarray(offsets, np.int64), skipped=dict(skipped), eval_images=eval_images)
+    if check_images:
+        _fit_boxes_to_images(data, threads)
+    if skipped:
+        log.warning("%s", data.skipped_summary())
+    unused = [c for k, c in enumerate(class_list) if not np.any(data.labels == k)]
+    if unused:
+        log.info("classes without objects here: %s", ", ".join(unused))
+    log.info("read %d images, %d objects (%d difficult), %d classes from %s", len(data),
+             data.num_objects, int(data.ignore.sum()), len(class_list),
+             ", ".join(str(r) for r in data.roots))
+    return data
+
+
+def _fit_boxes_to_images(data: DetectionData, threads: int) -> None:
+    """Read image headers; move boxes into real-pixel coordinates where <size> disagrees."""
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        headers = list(pool.map(_header, (Path(p) for p in data.paths)))
+    rotated: dict[int, list[int]] = {}
+    rescaled: dict[int, list[int]] = {}
+    for i, (sw, sh, o) in enumerate(headers):
+        w, h = (sh, sw) if o in (5, 6, 7, 8) else (sw, sh)
+        aw, ah = (int(v) for v in data.ann_size[i])
+        data.img_size[i] = (w, h)
+        a, b = data.offsets[i], data.offsets[i + 1]
+        if (aw, ah) == (w, h):
+            continue
+        if (aw, ah) == (sw, sh) and w != h:  # labelled on the stored, unrotated pixels
+            data.orientation[i] = o
+            data.boxes[a:b] = orient_boxes(data.boxes[a:b], o, sw, sh)
+            rotated.setdefault(int(data.set_index[i]), []).append(i)
+        elif aw > 0 and ah > 0:
+            data.boxes[a:b] *= np.array([w / aw, h / ah, w / aw, h / ah], np.float32)
+            rescaled.setdefault(int(data.set_index[i]), []).append(i)
+    for k, idx in rotated.items():
+        i = idx[0]
+        log.warning("%s: %d image(s) carry an EXIF rotation but their annotation's <size> is the "
+                    "unrotated one, e.g. %s (%dx%d shown, <size> %dx%d): labelled without EXIF; "
+                    "their boxes were rotated with the pixels", data.roots[k], len(idx),
+                    data.paths[i], *data.img_size[i], *data.ann_size[i])
+    for k, idx in rescaled.items():
+        i = idx[0]
+        log.warning("%s: %d image(s) differ in size from their annotation's <size>, e.g. %s is "
+                    "%dx%d, <size> says %dx%d; the real images are trusted and their boxes "
+                    "rescaled", data.roots[k], len(idx), data.paths[i], *data.img_size[i],
+                    *data.ann_size[i])
+
+
+# ----------------------------------------------------------------------------- the dataset
+class SampleKey(NamedTuple):
+    """What a worker needs to make one sample reproducibly."""
+
+    index: int
+    epoch: int
+    size: int
+
+
+class YoloDataset(Dataset):
+    """Samples (image uint8 [3, S, S], targets float32 [N, 6], info) from a DetectionData.
+
+    targets rows: (class, x1, y1, x2, y2, ignore) in input pixels; info: {"index", "id",
+    "root", "size": (w, h) of the real image, "scale", "pad"} where scale/pad are the
+    letterbox (None for augmented samples). `augment=None` is letterbox only (evaluation,
+    and the "overfit 10 images" check). Indexing takes an int (uses `set_epoch`'s epoch
+    and `img_size`) or a SampleKey.
+    """
+
+    def __init__(self, data: DetectionData, img_size: int = 416,
+                 augment: AugmentConfig | None = None, seed: int = 0):
+        if len(data) == 0:
+            raise InputError(f"{data.roots[0] if data.roots else '?'}: no images to load")
+        self.data = data
+        self.img_size = int(img_size)
+        self.augment = augment
+        self.seed = int(seed) & 0xFFFFFFFF
+        self.epoch = 0
+        self._aug = Augmenter(augment) if augment is not None else None
+        self._cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # buf, offsets, hw
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Epoch used by integer indexing (loaders pass it in the SampleKey instead)."""
+        self.epoch = int(epoch)
+
+    def __getitem__(self, key: int | SampleKey | tuple) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        index, epoch, size = (key if isinstance(key, tuple)
+                              else SampleKey(int(key), self.epoch, self.img_size))
+        index = int(index)
+        if self._aug is None:
+            img, boxes, meta, scale, pad = self._letterboxed(index, size)
+        else:
+            rng = np.random.default_rng((self.seed, int(epoch), index))
+            img, boxes, meta = self._augmented(index, int(epoch), size, rng)
+            scale, pad = None, None
+        targets = np.concatenate([meta[:, :1], boxes, meta[:, 1:]], 1).astype(np.float32)
+        image = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+        w, h = (int(v) for v in self.data.img_size[index])
+        info = {"index": index, "id": str(self.data.stems[index]),
+                "root": str(self.data.roots[self.data.set_index[index]]), "size": (w, h),
+                "scale": scale, "pad": pad}
+        return image, torch.from_numpy(targets).reshape(-1, 6), info
+
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(RGB image, boxes [k, 4] float32 in its pixels, meta [k, 2] (class, ignore))."""
+        boxes, labels, ignore = self.data.objects(index)
+        ew, eh = (int(v) for v in self.data.img_size[index])
+        if self._cache is not None:
+            buf, offsets, hw = self._cache
+            h, w = (int(v) for v in hw[index])
+            img = buf[offsets[index]:offsets[index + 1]].reshape(h, w, 3)
+        else:
+            img = read_image(str(self.data.paths[index]))
+            h, w = img.shape[:2]
+        if (w, h) != (ew, eh):  # a cached (shrunk) image, or an unchecked set's <size> is off
+            boxes = boxes * np.array([w / ew, h / eh, w / ew, h / eh], np.float32)
+        meta = np.stack([labels, ignore], 1).astype(np.float32).reshape(-1, 2)
+        return img, boxes.astype(np.float32).reshape(-1, 4), meta
+
+    def cache_images(self, max_side: int | None = None, threads: int = 8,
+                     progress: bool = True) -> int:
+        """Decode every image once into RAM, shrunk to a longer side of at most `max_side`
+        (default `img_size`; pass the largest multi-scale size). Returns the bytes used.
+
+        One flat buffer, filled before the loader forks its workers, so they share it; it
+        removes JPEG decoding (most of a mosaic sample's cost) from every epoch after this.
+        """
+        from tqdm import tqdm
+
+        side = int(max_side or self.img_size)
+        sizes = self.data.img_size.astype(np.float64)
+        shrink = np.minimum(1.0, side / sizes.max(1))
+        hw = np.maximum(1, np.round(sizes[:, ::-1] * shrink[:, None])).astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum(hw[:, 0] * hw[:, 1] * 3)])
+        buf = np.empty(int(offsets[-1]), np.uint8)
+        log.info("caching %d images in RAM (%.2f GB, longer side <= %d)", len(self),
+                 buf.nbytes / 1e9, side)
+
+        def fill(i: int) -> None:
+            img = read_image(str(self.data.paths[i]))
+            h, w = (int(v) for v in hw[i])
+            if img.shape[:2] != (h, w):
+                small = w < img.shape[1] / 2 or h < img.shape[0] / 2
+                img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if small
+                                 else cv2.INTER_LINEAR)
+            buf[offsets[i]:offsets[i + 1]] = img.reshape(-1)
+
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            list(tqdm(pool.map(fill, range(len(self))), total=len(self), disable=not progress,
+                      desc="cache", unit="img"))
+        buf.flags.writeable = False  # samples only ever read it (a write would be a bug)
+        self._cache = (buf, offsets, hw)
+        return buf.nbytes
+
+    def _letterboxed(self, index: int, size: int):
+        img, boxes, meta = self.load(index)
+        img, scale, pad = letterbox(img, size)
+        return img, boxes_to_letterbox(boxes, scale, pad).astype(np.float32), meta, scale, pad
+
+    def _augmented(self, index: int, epoch: int, size: int, rng: np.random.Generator):
+        cfg = self.augment
+        mixing = cfg.mosaic_on(epoch)
+        img, boxes, meta = self._geometric(index, size, rng, mixing)
+        if mixing and cfg.mixup > 0 and rng.random() < cfg.mixup:
+            other = int(rng.integers(len(self)))
+            img2, boxes2, meta2 = self._geometric(other, size, rng, mixing)
+            img = mixup(img, img2, float(rng.beta(32.0, 32.0)))
+            boxes, meta = np.concatenate([boxes, boxes2]), np.concatenate([meta, meta2])
+        img, boxes, rows = self._aug.colour_flip(img, boxes, np.arange(len(boxes)), rng)
+        return img, boxes, meta[rows]
+
+    def _geometric(self, index: int, size: int, rng: np.random.Generator, mixing: bool):
+        """Mosaic or letterbox, then the random affine."""
+        cfg = self.augment
+        if mixing and cfg.mosaic > 0 and rng.random() < cfg.mosaic:
+            picks = [index] + [int(i) for i in rng.integers(len(self), size=3)]
+            loaded = [self.load(i) for i in picks]
+            center = tuple(int(v) for v in rng.integers(size // 4, 3 * size // 4 + 1, size=2))
+            img, boxes, rows = mosaic([(im, b) for im, b, _ in loaded], size, center,
+                                      cfg.min_visibility, cfg.min_size)
+            meta = (np.stack([loaded[t][2][r] for t, r in rows]) if len(rows)
+                    else np.zeros((0, 2), np.float32))
+        else:
+            img, boxes, meta, _, _ = self._letterboxed(index, size)
+        img, boxes, rows = self._aug.affine(img, boxes, np.arange(len(boxes)), rng)
+        return img, boxes, meta[rows].reshape(-1, 2)
+
+
+def collate(batch: list[tuple[torch.Tensor, torch.Tensor, dict]]
+            ) -> tuple[torch.Tensor, torch.Tensor, list[dict]]:
+    """Stack samples: images [B, 3, S, S] uint8, targets [M, 7] (batch_index, class, x1, y1,
+    x2, y2, ignore), infos."""
+    images, targets, infos = zip(*batch)
+    rows = [torch.cat([torch.full((len(t), 1), float(i)), t], 1) for i, t in enumerate(targets)]
+    return torch.stack(images), torch.cat(rows).reshape(-1, 7), list(infos)
+
+
+def images_to_float(images: torch.Tensor, device: torch.device | str | None = None,
+                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """uint8 [B, 3, S, S] batch → float in [0, 1] on `device` (copy first, convert there)."""
+    if device is not None:
+        images = images.to(device, non_blocking=True)
+    return images.to(dtype).div_(255.0)
+
+
+# ----------------------------------------------------------------------------- sampling, loader
+def multi_scale_sizes(img_size: int, step: int = 32) -> list[int]:
+    """Input sizes for --multi-scale: multiples of `step` from 0.75x to 1.5x (416: 320..608)."""
+    lo = max(step, math.ceil(0.75 * img_size / step) * step)
+    hi = max(lo, math.floor(1.5 * img_size / step) * step)
+    return list(range(lo, hi + 1, step))
+
+
+class BatchSampler(Sampler[list[SampleKey]]):
+    """Batches of SampleKeys: order and per-batch input size fixed by (seed, epoch).
+
+    Shuffles like DistributedSampler when world_size > 1 (the order is padded to a multiple
+    of world_size and rank r takes every world_size-th index from r), so every rank sees the
+    same number of batches and the same input size at each step.
+    """
+
+    def __init__(self, n: int, batch_size: int, shuffle: bool = True, seed: int = 0,
+                 drop_last: bool = False, sizes: Sequence[int] = (416,), rank: int = 0,
+                 world_size: int = 1):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
+        self.seed, self.drop_last = int(seed) & 0xFFFFFFFF, drop_last
+        self.sizes, self.rank, self.world_size = [int(s) for s in sizes], rank, world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Reshuffle (and re-draw sizes) for `epoch`."""
+        self.epoch = int(epoch)
+
+    def _indices(self) -> np.ndarray:
+        if self.shuffle:
+            order = np.random.default_rng((self.seed, self.epoch, 0)).permutation(self.n)
+        else:
+            order = np.arange(self.n)
+        if self.world_size > 1:
+            total = math.ceil(self.n / self.world_size) * self.world_size
+            order = np.resize(order, total)[self.rank::self.world_size]
+        return order
+
+    def __iter__(self) -> Iterator[list[SampleKey]]:
+        order = self._indices()
+        size_rng = np.random.default_rng((self.seed, self.epoch, 1))
+        for b in range(len(self)):
+            chunk = order[b * self.batch_size:(b + 1) * self.batch_size]
+            size = self.sizes[int(size_rng.integers(len(self.sizes)))] if len(self.sizes) > 1 \
+                else self.sizes[0]
+            yield [SampleKey(int(i), self.epoch, size) for i in chunk]
+
+    def __len__(self) -> int:
+        per_rank = math.ceil(self.n / self.world_size) if self.world_size > 1 else self.n
+        return per_rank // self.batch_size if self.drop_last else \
+            math.ceil(per_rank / self.batch_size)
+
+
+class Loader(DataLoader):
+    """A DataLoader over a BatchSampler, with `set_epoch` for shuffling and augmentation."""
+
+    def set_epoch(self, epoch: int) -> None:
+        """Call before iterating each epoch (works with persistent workers)."""
+        self.batch_sampler.set_epoch(epoch)
+        self.dataset.set_epoch(epoch)
+
+    def _get_iterator(self):
+        if self.num_workers == 0:
+            return super()._get_iterator()
+        # Workers fork here. They must inherit a single-threaded OpenCV: the parallelism is
+        # the workers, and calling cv2.setNumThreads inside a forked child whose parent had
+        # live OpenCV pool threads can deadlock (seen with the pthreads backend).
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            return super()._get_iterator()
+        finally:
+            cv2.setNumThreads(threads)
+
+
+def _worker_init(worker_id: int) -> None:
+    # Third-party code drawing from global RNGs gets distinct per-worker streams (our own
+    # augmentation never does: it is seeded per sample). torch already runs workers with
+    # one thread; cv2 gets one thread from Loader._get_iterator (see there).
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def build_loader(dataset: YoloDataset, batch_size: int, workers: int = 4, shuffle: bool = True,
+                 seed: int = 0, pin_memory: bool = True, drop_last: bool = False,
+                 sizes: Sequence[int] | None = None, rank: int = 0, world_size: int = 1,
+                 prefetch_factor: int = 4) -> Loader:
+    """A Loader: BatchSampler keys → worker processes → `collate`.
+
+    `sizes` lists the input sizes to draw one per batch (multi-scale); default the
+    dataset's img_size. Workers are persistent; pinned memory only where CUDA exists.
+    """
+    sampler = BatchSampler(len(dataset), batch_size, shuffle=shuffle, seed=seed,
+                           drop_last=drop_last, sizes=sizes or (dataset.img_size,), rank=rank,
+                           world_size=world_size)
+    extra = {}
+    if workers > 0:
+        extra = dict(persistent_workers=True, prefetch_factor=prefetch_factor,
+                     worker_init_fn=_worker_init)
+    return Loader(dataset, batch_sampler=sampler, num_workers=workers, collate_fn=collate,
+                  pin_memory=pin_memory and torch.cuda.is_available(), **extra)
