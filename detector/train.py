@@ -30,7 +30,6 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
-from torchvision.ops import batched_nms
 
 from synth import fsio
 from synth.errors import InputError
@@ -314,6 +313,7 @@ def resume_config(run_dir: str | os.PathLike, overrides: dict | None = None) -> 
         raise InputError(f"{run_dir}: --resume continues the run with its own settings; "
                          f"{flags} cannot change (only --epochs, --device, --workers, --note)")
     d = dict(ckpt["config"])
+    d["stop_after"] = None  # the stop that ended the last session is not a setting of the run
     d.update(overrides)
     d["resume"] = str(run_dir)
     d["run_dir"] = str(run_dir)
@@ -371,37 +371,19 @@ def resolve_device(name: str | None, d: Dist) -> torch.device:
 
 
 # ----------------------------------------------------------------------------- validation
-def nms_detections(pred: torch.Tensor, conf: float = 0.001, iou: float = 0.6,
-                   max_det: int = 300, max_candidates: int = 30000
-                   ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """Decoded [B, N, 5+C] → per image (boxes [n, 4] xyxy, scores [n], classes [n]).
-
-    Score = objectness x class probability; every class above `conf` is a candidate
-    (multi-label), then class-wise NMS (torchvision batched_nms), best `max_det` kept.
-    """
-    out = []
-    for p in pred:
-        scores = p[:, 4:5] * p[:, 5:]
-        box_i, cls_i = (scores > conf).nonzero(as_tuple=True)
-        s = scores[box_i, cls_i]
-        if len(s) > max_candidates:
-            top = s.topk(max_candidates).indices
-            box_i, cls_i, s = box_i[top], cls_i[top], s[top]
-        boxes = p[box_i, :4]
-        keep = batched_nms(boxes, s, cls_i, iou)[:max_det]
-        out.append((boxes[keep], s[keep], cls_i[keep]))
-    return out
-
-
 @torch.no_grad()
 def predict_dataset(model: nn.Module, dataset: YoloDataset, device: torch.device,
                     batch_size: int = 16, workers: int = 0, conf: float = 0.001,
                     nms_iou: float = 0.6, progress: bool = False) -> Detections:
     """Detections of `model` on every image of `dataset` (letterbox only), in annotation pixels.
 
-    Image indices follow `dataset.data.eval_set().images`.
+    Image indices follow `dataset.data.eval_set().images`. Unlike predict.predict_voc_set this
+    goes through the training data loader: several VOC roots, loader workers, and the
+    boxes mapped back with the same geometry the targets were made with.
     """
     from tqdm import tqdm
+
+    from .predict import non_max_suppression
 
     data = dataset.data
     loader = build_loader(dataset, batch_size, workers=workers, shuffle=False)
@@ -410,7 +392,8 @@ def predict_dataset(model: nn.Module, dataset: YoloDataset, device: torch.device
     image, cls, boxes, score = [], [], [], []
     for imgs, _, infos in tqdm(loader, desc="val", leave=False, disable=not progress):
         pred = model(images_to_float(imgs, device))
-        for (b, s, c), info in zip(nms_detections(pred, conf, nms_iou), infos):
+        for found, info in zip(non_max_suppression(pred, conf, nms_iou, multi_label=True), infos):
+            b, s, c = found[:, :4], found[:, 4], found[:, 5].long()
             i = info["index"]
             xyxy = boxes_from_letterbox(b.float().cpu().numpy().astype(np.float64),
                                         info["scale"], info["pad"], clip_to=info["size"])

@@ -1,0 +1,345 @@
+"""Trainer: overfit, exact resume, kill -9 safe checkpoints, DDP on CPU, OOM, bad input, run log."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from detector.checkpoint import load_checkpoint
+from detector.train import TrainConfig, lr_factor, resume_config, train
+from pipeline import main
+from synth.generate import GenerateConfig, generate
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def voc8(tmp_path_factory) -> Path:
+    """8 top-down images, 320x240, 1-2 objects of 2 classes, no camera effects."""
+    out = tmp_path_factory.mktemp("voc8") / "set"
+    generate(GenerateConfig(view="topdown", out=out, n=8, size=(320, 240), objects=(1, 2),
+                            distractors=(0, 0), only=["shoe", "bowl"], effects=False,
+                            split={"train": 1.0}, seed=3), progress=False)
+    return out
+
+
+def small(voc: Path, tmp: Path, **kw) -> TrainConfig:
+    """A seconds-long CPU config: tiny model, 64 px, no augmentation, no loader workers."""
+    base = dict(data=[voc], val=voc, model="yolov3-tiny", img_size=64, epochs=2, batch_size=4,
+                augment="none", optimizer="sgd", workers=0, project=tmp / "runs",
+                progress=False, warmup_epochs=1.0, device="cpu")
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+# ----------------------------------------------------------------------------- learning
+def test_overfit_eight_images(voc8, tmp_path):
+    """The 'overfit a handful of images first' check: mAP50 >= 0.9 on the training images."""
+    t0 = time.perf_counter()
+    r = train(small(voc8, tmp_path, img_size=128, epochs=45, batch_size=2, optimizer="adam",
+                    lr=2e-3, val_every=45, name="overfit"))
+    assert r.finished and r.epochs_done == 45
+    assert r.map50 >= 0.9, (r.map50, r.per_class_ap50, time.perf_counter() - t0)
+    assert set(r.per_class_ap50) == {"shoe", "bowl"}
+    run = tmp_path / "runs" / "overfit"
+    for name in ("config.yaml", "metrics.csv", "last.pt", "best.pt", "plots/loss.png",
+                 "plots/lr.png", "plots/map.png"):
+        assert (run / name).is_file(), name
+    assert list((run / "events").glob("events.out.tfevents.*"))
+    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 45
+    best = load_checkpoint(run / "best.pt")
+    assert best["classes"] == ["shoe", "bowl"] and best["epoch"] == 45
+
+
+def test_lr_schedules():
+    cfg = TrainConfig(epochs=10, lr=0.1, warmup_epochs=0, scheduler="cosine", lr_final=0.01)
+    assert lr_factor(cfg, 0, 0.1) == pytest.approx(1.0)
+    assert lr_factor(cfg, 5, 0.1) == pytest.approx(0.505)  # half-way down the cosine
+    assert lr_factor(cfg, 10, 0.1) == pytest.approx(0.01)
+    warm = TrainConfig(epochs=10, warmup_epochs=2, scheduler="cosine")
+    assert lr_factor(warm, 0, 0.5) == pytest.approx(0.25 * lr_factor(cfg, 0, 0.5), rel=1e-3)
+    ms = TrainConfig(epochs=10, warmup_epochs=0, scheduler="multistep", milestones=[4, 8],
+                     gamma=0.5)
+    assert [lr_factor(ms, t, 0.1) for t in (3.9, 4.0, 7.5, 8.2)] == [1, 0.5, 0.5, 0.25]
+    oc = TrainConfig(epochs=10, scheduler="onecycle")
+    assert lr_factor(oc, 0, 0.1) == pytest.approx(1 / 25)
+    assert lr_factor(oc, 3, 0.1) == pytest.approx(1.0)
+    assert lr_factor(oc, 10, 0.1) == pytest.approx(1 / 25 / 1e4)
+
+
+def test_freeze_epochs_keep_backbone(voc8, tmp_path):
+    """--freeze-epochs: backbone weights and BN statistics untouched, head trained."""
+    from detector.model import build_model
+
+    torch.manual_seed(0)
+    init = build_model("yolov3-tiny", 2)
+    r = train(small(voc8, tmp_path, epochs=1, freeze_epochs=1, freeze_batch_size=8, ema=False,
+                    name="freeze"))
+    after = r.model.state_dict()
+    cut = init.backbone_cutoff
+    for k, v in init.state_dict().items():
+        layer = int(k.split(".")[1])
+        if layer < cut:
+            assert torch.equal(v, after[k]), k
+    head = f"layers.{init.head_conv_indices[0]}.conv.weight"
+    assert not torch.equal(init.state_dict()[head], after[head])
+    assert r.history[0]["frozen"] == 1 and r.history[0]["batch"] == 8
+
+
+# ----------------------------------------------------------------------------- resume
+def test_resume_continues_exactly(voc8, tmp_path):
+    """2 epochs + --resume for 2 more == 4 epochs straight (weights, EMA, optimiser, log)."""
+    torch.use_deterministic_algorithms(True)
+    try:
+        common = dict(epochs=4, batch_size=2, nominal_batch=4, optimizer="sgd", lr=0.01)
+        full = train(small(voc8, tmp_path, name="full", **common))
+        part = train(small(voc8, tmp_path, name="part", stop_after=2, **common))
+        assert not part.finished and part.epochs_done == 2
+        resumed = train(resume_config(tmp_path / "runs" / "part", {"progress": False}))
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert resumed.finished and resumed.epochs_done == 4
+    a = load_checkpoint(tmp_path / "runs" / "full" / "last.pt")
+    b = load_checkpoint(tmp_path / "runs" / "part" / "last.pt")
+    for key in ("model", "raw_model"):
+        for k, v in a[key].items():
+            assert torch.allclose(v.float(), b[key][k].float(), atol=1e-6, rtol=0), (key, k)
+    sa, sb = a["optimizer"]["state"], b["optimizer"]["state"]
+    assert sa.keys() == sb.keys()
+    for i in sa:
+        assert torch.allclose(sa[i]["momentum_buffer"], sb[i]["momentum_buffer"], atol=1e-6)
+    assert a["ema_updates"] == b["ema_updates"] == 8  # 4 epochs x 8 images / nominal 4
+    assert [r["loss_total"] for r in a["metrics"]] == pytest.approx(
+        [r["loss_total"] for r in b["metrics"]], abs=1e-6)
+    assert len((tmp_path / "runs" / "part" / "metrics.csv").read_text().splitlines()) == 5
+
+
+def test_resume_refuses_changed_settings(voc8, tmp_path):
+    train(small(voc8, tmp_path, epochs=2, stop_after=1, name="r"))
+    with pytest.raises(Exception, match="cannot change"):
+        resume_config(tmp_path / "runs" / "r", {"lr": 0.5})
+
+
+_SAVER = """
+import sys, torch
+from detector.checkpoint import save_checkpoint
+path = sys.argv[1]
+print("ready", flush=True)
+k = 0
+while True:
+    k += 1
+    w = torch.full((2_000_000,), float(k))
+    save_checkpoint(path, {"model": {"w": w}, "step": k, "model_name": "yolov3-tiny",
+                           "num_classes": 1, "classes": ["a"], "anchors": [], "masks": []})
+"""
+
+
+def test_kill9_during_checkpoint_save_never_corrupts(tmp_path):
+    """SIGKILL at random moments of a save loop: last.pt is always a complete checkpoint."""
+    path = tmp_path / "last.pt"
+    rng = random.Random(0)
+    last_step = 0
+    for _ in range(5):
+        p = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)], cwd=REPO,
+                             stdout=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.05, 0.6))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        if not path.exists():
+            continue
+        ckpt = load_checkpoint(path)  # InputError if torn
+        step = ckpt["step"]
+        assert torch.equal(ckpt["model"]["w"], torch.full((2_000_000,), float(step)))
+        last_step = step
+    assert last_step > 0, "no save completed in any attempt"
+
+
+# ----------------------------------------------------------------------------- DDP
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world: int, port: int, voc: str, tmp: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    cwd = Path(tmp) / f"cwd{rank}"
+    cwd.mkdir()
+    os.chdir(cwd)  # anything a rank writes to a relative path lands here
+    r = train(TrainConfig(data=[Path(voc)], val=Path(voc), model="yolov3-tiny", img_size=64,
+                          epochs=1, batch_size=4, augment="none", workers=0, progress=False,
+                          device="cpu", project=Path("runs"), name="ddp", ema=False))
+    torch.save({"state": r.model.state_dict(), "batch": r.batch_size}, Path(tmp) / f"w{rank}.pt")
+
+
+def test_ddp_two_cpu_processes(voc8, tmp_path):
+    """gloo DDP: ranks hold identical weights after training; rank 0 alone writes the run."""
+    torch.multiprocessing.spawn(_ddp_worker, args=(2, _free_port(), str(voc8), str(tmp_path)),
+                                nprocs=2, join=True)
+    w0 = torch.load(tmp_path / "w0.pt")
+    w1 = torch.load(tmp_path / "w1.pt")
+    assert w0["batch"] == w1["batch"] == 4
+    for k, v in w0["state"].items():
+        if k.endswith(("running_mean", "running_var", "num_batches_tracked")):
+            continue  # BN statistics are per rank (as in DDP without SyncBatchNorm)
+        assert torch.equal(v, w1["state"][k]), k
+    from detector.model import build_model
+
+    torch.manual_seed(0)
+    init = build_model("yolov3-tiny", 2).state_dict()
+    assert any(not torch.equal(init[k], v) for k, v in w0["state"].items()
+               if k.endswith("weight"))
+    run = tmp_path / "cwd0" / "runs" / "ddp"
+    assert (run / "last.pt").is_file() and (run / "best.pt").is_file()
+    assert len((run / "metrics.csv").read_text().splitlines()) == 2  # header + 1 epoch
+    index = (tmp_path / "cwd0" / "runs" / "index.csv").read_text().splitlines()
+    assert len(index) == 2
+    assert list((tmp_path / "cwd1").iterdir()) == []  # rank 1 wrote nothing
+
+
+# ----------------------------------------------------------------------------- OOM
+def _oom_above(limit: int):
+    from detector import train as train_mod
+
+    real = train_mod._forward_backward
+
+    def fake(model, criterion, images, *args, **kw):
+        if images.shape[0] > limit:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(model, criterion, images, *args, **kw)
+    return fake
+
+
+def test_oom_auto_batch_halves_and_accumulates(voc8, tmp_path, monkeypatch):
+    import detector.train as train_mod
+
+    monkeypatch.setattr(train_mod, "_forward_backward", _oom_above(2))
+    r = train(small(voc8, tmp_path, epochs=1, batch_size=8, auto_batch=True, name="oom"))
+    assert r.finished and r.batch_size == 2 and r.accumulate == 4
+    assert r.history[0]["batch"] == 2 and r.history[0]["accumulate"] == 4
+
+
+def test_oom_without_auto_batch_names_the_batch_that_fits(voc8, tmp_path, monkeypatch):
+    import detector.train as train_mod
+    from synth.errors import InputError
+
+    monkeypatch.setattr(train_mod, "_forward_backward", _oom_above(2))
+    with pytest.raises(InputError, match=r"batch-size 8 .*largest batch that fit is 2"):
+        train(small(voc8, tmp_path, epochs=1, batch_size=8, name="oom2"))
+
+
+# ----------------------------------------------------------------------------- CLI
+def _cli(*args):
+    return CliRunner().invoke(main, list(map(str, args)))
+
+
+def _copy(voc: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(voc, dst)
+    return dst
+
+
+def _edit_first_xml(voc: Path, old: str, new: str) -> Path:
+    xml = sorted((voc / "Annotations").glob("*.xml"))[0]
+    text = xml.read_text()
+    assert old in text
+    xml.write_text(text.replace(old, new, 1))
+    return xml
+
+
+def _assert_one_line_error(r, *needles):
+    assert r.exit_code == 2, (r.exit_code, r.output, r.exception)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+def test_bad_input_exits_2_with_one_line(voc8, tmp_path):
+    base = ["train", "--model", "yolov3-tiny", "--img-size", "64", "--epochs", "1",
+            "--workers", "0", "--device", "cpu", "--augment", "none"]
+
+    r = _cli(*base, "--data", voc8, "--split", "trainval", "--run-dir", tmp_path / "a")
+    _assert_one_line_error(r, "trainval.txt", "split file not found")
+
+    no_img = _copy(voc8, tmp_path / "noimg")
+    victim = sorted((no_img / "JPEGImages").glob("*.jpg"))[0]
+    victim.unlink()
+    r = _cli(*base, "--data", no_img, "--run-dir", tmp_path / "b")
+    _assert_one_line_error(r, victim.stem, "missing")
+
+    bad_cls = _copy(voc8, tmp_path / "badcls")
+    xml = _edit_first_xml(bad_cls, "<name>", "<name>unicorn")
+    r = _cli(*base, "--data", bad_cls, "--run-dir", tmp_path / "c")
+    _assert_one_line_error(r, xml.name, "not in")
+
+    zero = _copy(voc8, tmp_path / "zero")
+    import re
+
+    xml = sorted((zero / "Annotations").glob("*.xml"))[0]
+    text = xml.read_text()
+    xmin = re.search(r"<xmin>(\d+)</xmin>", text).group(1)
+    xml.write_text(re.sub(r"<xmax>\d+</xmax>", f"<xmax>{int(xmin) - 1}</xmax>", text, count=1))
+    r = _cli(*base, "--data", zero, "--run-dir", tmp_path / "d")
+    _assert_one_line_error(r, xml.name, "empty box")
+
+    # A yolov3-tiny checkpoint given as --weights for a yolov3.
+    train(small(voc8, tmp_path, epochs=1, name="tinyrun"))
+    r = _cli(*base[:2], "yolov3", *base[3:], "--data", voc8, "--run-dir", tmp_path / "e",
+             "--weights", tmp_path / "runs" / "tinyrun" / "best.pt")
+    _assert_one_line_error(r, "best.pt", "yolov3-tiny")
+
+    (tmp_path / "empty_run").mkdir()
+    r = _cli("train", "--resume", tmp_path / "empty_run")
+    _assert_one_line_error(r, "empty_run", "last.pt")
+
+    r = _cli(*base, "--data", voc8, "--scheduler", "multistep", "--t-max", "5")
+    _assert_one_line_error(r, "--t-max")
+    r = _cli(*base, "--data", voc8, "--name", "x", "--run-dir", tmp_path / "f")
+    _assert_one_line_error(r, "--run-dir")
+    r = _cli("train", "--resume", tmp_path / "runs" / "tinyrun", "--lr", "0.5")
+    _assert_one_line_error(r, "--lr", "cannot change")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_bad_input_real_process_no_traceback(tmp_path):
+    """The installed entry point: exit code 2, one line, no traceback."""
+    p = subprocess.run([sys.executable, "-m", "pipeline", "train", "--data",
+                        str(tmp_path / "nope")], cwd=REPO, capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope'}: --data is not a "
+                                             f"directory"]
+
+
+def test_run_log_and_pipeline_runs(voc8, tmp_path):
+    train(small(voc8, tmp_path, epochs=1, name="first", note="baseline"))
+    train(small(voc8, tmp_path, epochs=1, name="second", lr=0.02, note="higher lr"))
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "runs" / "index.csv").open()))
+    assert [r["run"] for r in rows] == ["first", "second"]
+    assert rows[1]["note"] == "higher lr" and rows[1]["model"] == "yolov3-tiny"
+    assert rows[0]["map50"] != "" and "shoe" in rows[0]["ap50"]
+    r = _cli("runs", tmp_path / "runs")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert "second" in lines[2] and "first" in lines[3]  # newest first, after the header
+    r = _cli("runs", tmp_path / "runs", "--compare", "first", "second")
+    assert r.exit_code == 0, r.output
+    assert any(ln.split()[:3] == ["lr", "0.01", "0.02"] for ln in r.output.splitlines())
+    assert "AP50 shoe" in r.output and "AP50 bowl" in r.output
+    r = _cli("runs", tmp_path / "nothing")
+    assert r.exit_code == 2
