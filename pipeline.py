@@ -103,6 +103,108 @@ def evaluate(data: Path, model: Path | None, detections: Path | None, split: str
     click.echo(f"report: {out / 'report.html'}")
 
 
+@main.command("compare-real")
+@click.option("--synthetic", required=True, type=click.Path(path_type=Path),
+              help="Synthetic VOC set (its manifest.jsonl, if any, names generator settings).")
+@click.option("--real", required=True, type=click.Path(path_type=Path),
+              help="Real VOC set.")
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="Checkpoint to run over both sets (at confidence 0.001).")
+@click.option("--synthetic-detections", type=click.Path(path_type=Path), default=None,
+              help="Detections JSON on the synthetic set (instead of --model).")
+@click.option("--real-detections", type=click.Path(path_type=Path), default=None,
+              help="Detections JSON on the real set (instead of --model).")
+@click.option("--split", default=None,
+              help="Use only ImageSets/Main/SPLIT.txt of the synthetic set (e.g. val).")
+@click.option("--real-split", default=None,
+              help="Use only ImageSets/Main/SPLIT.txt of the real set.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Report directory [default: ./compare-<synthetic>-vs-<real>].")
+@click.option("--conf", type=float, default=0.25, show_default=True,
+              help="Operating confidence: recall, confusion, errors, findings, gallery.")
+@click.option("--voc07", is_flag=True, help="11-point VOC2007 AP instead of all-point.")
+@click.option("--gallery", type=int, default=4, show_default=True,
+              help="Worst real images drawn per class.")
+@cli_errors
+def compare_real(synthetic: Path, real: Path, model: Path | None,
+                 synthetic_detections: Path | None, real_detections: Path | None,
+                 split: str | None, real_split: str | None, out: Path | None, conf: float,
+                 voc07: bool, gallery: int) -> None:
+    """Where a detector fails on real images, class by class, and which generator knob to turn.
+
+    Evaluates both sets, compares per-class AP50, and finds the object attributes (size,
+    aspect, position, brightness, contrast, sharpness, truncation) whose real values the
+    synthetic set barely covers and where real recall collapses. Writes report.json,
+    report.md and report.html.
+
+    \b
+    Example:
+      pipeline compare-real --model runs/exp1/best.pt --synthetic data/syn --split val \\
+          --real data/robot --out reports/gap
+      pipeline compare-real --synthetic data/syn --synthetic-detections syn.json \\
+          --real data/robot --real-detections robot.json
+    """
+    from synth.errors import InputError
+
+    files_given = (synthetic_detections is not None, real_detections is not None)
+    if model is not None and any(files_given):
+        raise InputError("give either --model CKPT or --synthetic-detections and "
+                         "--real-detections, not both")
+    if model is None and not all(files_given):
+        raise InputError("give --model CKPT, or both --synthetic-detections FILE and "
+                         "--real-detections FILE")
+    if not 0 < conf <= 1:
+        raise InputError(f"--conf {conf}: must be in (0, 1]")
+    if gallery < 0:
+        raise InputError(f"--gallery {gallery}: must be >= 0")
+    out = out if out is not None else \
+        Path(f"compare-{synthetic.resolve().name}-vs-{real.resolve().name}")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    from detector.evaluation import get_detections, read_set
+
+    syn_set = read_set(synthetic, split)
+    real_set = read_set(real, real_split)
+    syn_dets = get_detections(syn_set, synthetic_detections, model)
+    real_dets = get_detections(real_set, real_detections, model)
+
+    from detector.compare import compare
+    from detector.compare_report import render_comparison
+    from detector.knobs import read_manifest
+    from detector.report import write_files
+
+    manifest = read_manifest(synthetic, {im.stem for im in syn_set.images})
+    result = compare(syn_set, syn_dets, real_set, real_dets, conf=conf, manifest=manifest,
+                     voc07=voc07)
+    source = (f"model: {model} (conf 0.001)" if model else
+              f"detections: {synthetic_detections} / {real_detections}")
+    lines = [f"synthetic: {synthetic}" + (f" (split {split})" if split else ""),
+             f"real: {real}" + (f" (split {real_split})" if real_split else ""), source,
+             f"synthetic set made with {manifest.view_text()}" if manifest
+             else "synthetic set has no manifest.jsonl"]
+    files = render_comparison(
+        result, title=f"Synthetic vs real: {synthetic.resolve().name} → {real.resolve().name}",
+        lines=lines, n_gallery=gallery,
+        extra_json={"synthetic_data": str(synthetic), "real_data": str(real), "split": split,
+                    "real_split": real_split, "model": str(model) if model else None,
+                    "synthetic_detections": str(synthetic_detections)
+                    if synthetic_detections else None,
+                    "real_detections": str(real_detections) if real_detections else None})
+    if model is not None:
+        from detector.detections import detections_to_list
+
+        files["synthetic_detections.json"] = json.dumps(
+            detections_to_list(syn_dets, syn_set)).encode()
+        files["real_detections.json"] = json.dumps(
+            detections_to_list(real_dets, real_set)).encode()
+    write_files(out, files)
+    click.echo(f"mAP50 synthetic {result.syn.ev.map50:.4f}  real {result.real.ev.map50:.4f}  "
+               f"({len(result.findings)} findings)")
+    for f in [f for f in result.findings if not f.overlaps][:10]:
+        click.echo(f"  {f.cls} · {f.attribute}: {f.suggestion}")
+    click.echo(f"report: {out / 'report.html'}")
+
+
 _TRAIN_EPILOG = """\b
 Examples:
   pipeline train --data data/topdown --model yolov3-tiny --img-size 416 --epochs 100

@@ -1,0 +1,323 @@
+"""`pipeline compare-real`: the same detector on synthetic and real images, class by class.
+
+`compare(...)` evaluates both domains with the evaluate metrics, builds the per-class gap
+table, measures attribute and image-level shifts (detector.shift) and turns the shifts that
+cost real recall into findings with a generator suggestion (detector.knobs).
+Nothing here imports torch: running a checkpoint is evaluation.model_detections' job.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from synth.voc import VocSet
+
+from .detections import Detections
+from .evaluation import Evaluation, evaluate
+from .knobs import Manifest, suggest, suggest_domain
+from .report import report_json
+from .shift import (ATTRIBUTES, DOMAIN_SHIFT, DOMAIN_STATS, MIN_IMAGES, MIN_SHIFT, Histogram,
+                    Measurements, Region, find_region, fmt_share, found_objects, histogram,
+                    measure, shift_score, summary)
+from .tide import ERROR_TYPES
+
+log = logging.getLogger(__name__)
+
+ALL_CLASSES = "*"   # the "class" of an image-level finding
+OVERLAP = 0.8       # share of a finding's misses inside a stronger one that makes it an echo
+
+
+@dataclass
+class Domain:
+    """One side of the comparison: its evaluation, measurements and found objects."""
+
+    name: str              # "synthetic" or "real"
+    ev: Evaluation
+    m: Measurements
+    found: np.ndarray      # (g,) found at the operating confidence
+
+    def class_index(self, cls: str) -> int | None:
+        return self.ev.classes.index(cls) if cls in self.ev.classes else None
+
+    def mask(self, cls: str) -> np.ndarray:
+        """Counted (non-difficult) objects of a class."""
+        k = self.class_index(cls)
+        if k is None:
+            return np.zeros(len(self.ev.gt), bool)
+        return (self.ev.gt.cls == k) & ~self.ev.gt.difficult
+
+    def recall(self, cls: str) -> float:
+        sel = self.mask(cls)
+        return float(self.found[sel].mean()) if sel.any() else float("nan")
+
+
+@dataclass
+class AttributeShift:
+    """One attribute of one class: both distributions, shift, histogram, maybe a region."""
+
+    attr: str
+    synthetic: str
+    real: str
+    shift: float
+    hist: Histogram
+    region: Region | None
+
+
+@dataclass
+class Finding:
+    """A shift that costs real recall, with numbers and the generator knob to turn."""
+
+    cls: str
+    attribute: str
+    synthetic: str
+    real: str
+    shift: float
+    evidence: str
+    suggestion: str
+    missed: int = 0            # real objects missed inside the region (ranking)
+    region: Region | None = None
+    missed_objects: frozenset = frozenset()   # their indices in the real ground truth
+    overlaps: str | None = None  # a stronger finding of the class that holds most of them
+
+    def as_dict(self) -> dict:
+        d = {"class": self.cls, "attribute": self.attribute, "synthetic": self.synthetic,
+             "real": self.real, "shift": round(self.shift, 3), "evidence": self.evidence,
+             "suggestion": self.suggestion}
+        if self.overlaps:
+            d["overlaps"] = self.overlaps
+        if self.region is not None:
+            r = self.region
+            d["region"] = {"side": r.side, "cut": r.cut, "real_objects": r.n,
+                           "real_found": r.found, "real_recall": r.recall,
+                           "synthetic_share": r.syn_share, "reference_recall": r.ref_recall,
+                           "reference": r.ref}
+        return d
+
+
+@dataclass
+class DomainStat:
+    """One image-level statistic in both domains."""
+
+    name: str
+    synthetic: str
+    real: str
+    shift: float
+    syn_values: np.ndarray
+    real_values: np.ndarray
+
+
+@dataclass
+class Comparison:
+    """Everything compare-real reports."""
+
+    syn: Domain
+    real: Domain
+    classes: list[str]
+    rows: list[dict]
+    attributes: dict[str, dict[str, AttributeShift]]
+    findings: list[Finding]
+    domain: list[DomainStat]
+    manifest: Manifest | None
+    conf: float
+
+    @property
+    def gap(self) -> dict[str, float]:
+        """AP50 synthetic - AP50 real, for classes with objects in both."""
+        return {r["class"]: r["gap"] for r in self.rows if r["gap"] is not None}
+
+
+# ----------------------------------------------------------------------------- table
+def _ap50(ev: Evaluation, k: int | None) -> float | None:
+    if k is None or ev.voc.npos[k] == 0:
+        return None
+    return float(ev.voc.ap[k])
+
+
+def _class_row(cls: str, syn: Domain, real: Domain) -> dict:
+    ks, kr = syn.class_index(cls), real.class_index(cls)
+    ap_s, ap_r = _ap50(syn.ev, ks), _ap50(real.ev, kr)
+    row = {"class": cls, "ap50_synthetic": ap_s, "ap50_real": ap_r,
+           "gap": ap_s - ap_r if ap_s is not None and ap_r is not None else None,
+           "n_synthetic": int(syn.mask(cls).sum()), "n_real": int(real.mask(cls).sum()),
+           "recall_synthetic": syn.recall(cls), "recall_real": real.recall(cls),
+           "dominant_real_error": None, "real_errors": {}, "mistaken_for": {},
+           "missed_real": 0}
+    if kr is not None and row["n_real"]:
+        e = real.ev.errors
+        row["real_errors"] = {t: int(e.counts[t][kr]) for t in ERROR_TYPES}
+        cost = {t: float(e.delta_ap[t][kr]) for t in ERROR_TYPES
+                if math.isfinite(float(e.delta_ap[t][kr]))}
+        if cost and max(cost.values()) > 0:
+            row["dominant_real_error"] = max(cost, key=cost.get)
+        elif sum(row["real_errors"].values()):
+            row["dominant_real_error"] = max(row["real_errors"], key=row["real_errors"].get)
+        conf_row = real.ev.confusion[kr]
+        labels = real.ev.classes
+        row["mistaken_for"] = {labels[j]: int(conf_row[j])
+                               for j in np.argsort(-conf_row[:-1], kind="stable")
+                               if j != kr and conf_row[j] > 0}
+        row["missed_real"] = int(conf_row[-1])
+    return row
+
+
+# ----------------------------------------------------------------------------- findings
+def _evidence(attr: str, cls: str, r: Region) -> str:
+    a = ATTRIBUTES[attr]
+    cond = r.describe(a)
+    return (f"recall {r.recall:.2f} on real {cls} objects with {cond} ({r.found} of {r.n} "
+            f"found); {fmt_share(r.syn_share)} of synthetic {cls} objects are in that range; "
+            f"recall {r.ref_recall:.2f} on the {r.ref} {cls} objects")
+
+
+def _class_shifts(cls: str, syn: Domain, real: Domain, manifest: Manifest | None
+                  ) -> tuple[dict[str, AttributeShift], list[Finding]]:
+    ms, mr = syn.mask(cls), real.mask(cls)
+    syn_recall = syn.recall(cls)
+    if not math.isfinite(syn_recall):
+        syn_recall = 1.0   # no synthetic objects: any collapse counts
+    shifts, findings = {}, []
+    for name, a in ATTRIBUTES.items():
+        s, r = syn.m.objects[name][ms], real.m.objects[name][mr]
+        f = real.found[mr]
+        score = shift_score(a, s, r)
+        region = find_region(a, s, r, f, syn_recall) if ms.any() and mr.any() else None
+        if region is not None and not score >= MIN_SHIFT:
+            region = None
+        shifts[name] = AttributeShift(attr=name, synthetic=summary(a, s), real=summary(a, r),
+                                      shift=score, hist=histogram(a, s, r, f), region=region)
+        if region is not None:
+            missed = frozenset(np.flatnonzero(mr)[region.members & ~f].tolist())
+            findings.append(Finding(cls=cls, attribute=name, synthetic=shifts[name].synthetic,
+                                    real=shifts[name].real, shift=score,
+                                    evidence=_evidence(name, cls, region),
+                                    suggestion=suggest(name, region, cls, manifest),
+                                    missed=region.missed, region=region,
+                                    missed_objects=missed))
+    return shifts, _mark_overlaps(findings)
+
+
+def _mark_overlaps(findings: list[Finding]) -> list[Finding]:
+    """Rank a class's findings (most misses, then largest shift) and mark the echoes.
+
+    Attributes correlate (a tall box of the same area is also a narrow one): a finding whose
+    missed objects are mostly (OVERLAP) the misses of a stronger finding is kept, but says so.
+    """
+    findings = sorted(findings, key=lambda f: (-f.missed, -f.shift))
+    for i, f in enumerate(findings):
+        for g in findings[:i]:
+            if g.overlaps is None and f.missed_objects and \
+                    len(f.missed_objects & g.missed_objects) >= OVERLAP * len(f.missed_objects):
+                shared = len(f.missed_objects & g.missed_objects)
+                f.overlaps = g.attribute
+                f.evidence += (f"; {shared} of these {len(f.missed_objects)} misses are also "
+                               f"in the {g.attribute} finding")
+                break
+    return findings
+
+
+COLOUR = ("mean_r", "mean_g", "mean_b")   # one finding, "image_colour", for the three
+
+
+def _domain_stats(syn: Domain, real: Domain, manifest: Manifest | None
+                  ) -> tuple[list[DomainStat], list[Finding]]:
+    stats = []
+    for name, a in DOMAIN_STATS.items():
+        s, r = syn.m.images[name], real.m.images[name]
+        stats.append(DomainStat(name=name, synthetic=summary(a, s), real=summary(a, r),
+                                shift=shift_score(a, s, r), syn_values=s, real_values=r))
+    if syn.ev.gt.n_images < MIN_IMAGES or real.ev.gt.n_images < MIN_IMAGES:
+        return stats, []
+    by_name = {d.name: d for d in stats}
+    findings = []
+    groups = [("image_colour", list(COLOUR))] + \
+        [(f"image_{n}", [n]) for n in DOMAIN_STATS if n not in COLOUR]
+    for attribute, names in groups:
+        ds = [by_name[n] for n in names]
+        if not any(d.shift >= DOMAIN_SHIFT for d in ds):
+            continue
+        words, syn_text, real_text = [], [], []
+        for d in ds:
+            a = DOMAIN_STATS[d.name]
+            ms, mr = float(np.nanmedian(d.syn_values)), float(np.nanmedian(d.real_values))
+            if d.shift >= DOMAIN_SHIFT:
+                words.append(f"{a.high if mr > ms else a.low} ({a.label} median {a.format(mr)} "
+                             f"vs {a.format(ms)} synthetic, shift {d.shift:.2f})")
+            syn_text.append(d.synthetic if len(ds) == 1 else f"{d.name} {a.format(ms)}")
+            real_text.append(d.real if len(ds) == 1 else f"{d.name} {a.format(mr)}")
+        top = max(ds, key=lambda d: d.shift)
+        high = bool(np.nanmedian(top.real_values) > np.nanmedian(top.syn_values))
+        findings.append(Finding(
+            cls=ALL_CLASSES, attribute=attribute, synthetic=", ".join(syn_text),
+            real=", ".join(real_text), shift=top.shift,
+            evidence="real images are " + "; ".join(words),
+            suggestion=suggest_domain(top.name if len(ds) == 1 else "colour", high, manifest)))
+    return stats, findings
+
+
+# ----------------------------------------------------------------------------- main
+def _domain(name: str, voc_set: VocSet, dets: Detections, conf: float, voc07: bool) -> Domain:
+    t0 = time.perf_counter()
+    ev = evaluate(voc_set, dets, voc07=voc07, conf=conf)
+    m = measure(voc_set, ev.gt)
+    found = found_objects(ev.gt, ev.voc.tp, ev.voc.best_gt, ev.dets.score, conf)
+    log.debug("%s: evaluated and measured %d images in %.2fs", name, ev.gt.n_images,
+              time.perf_counter() - t0)
+    return Domain(name=name, ev=ev, m=m, found=found)
+
+
+def compare(syn_set: VocSet, syn_dets: Detections, real_set: VocSet, real_dets: Detections,
+            conf: float = 0.25, manifest: Manifest | None = None,
+            voc07: bool = False) -> Comparison:
+    """Evaluate both domains, measure their shifts and derive the findings."""
+    syn = _domain("synthetic", syn_set, syn_dets, conf, voc07)
+    real = _domain("real", real_set, real_dets, conf, voc07)
+    classes = list(syn_set.classes) + [c for c in real_set.classes if c not in syn_set.classes]
+    rows = [_class_row(c, syn, real) for c in classes]
+    attributes, findings = {}, []
+    for c in classes:
+        if syn.mask(c).any() or real.mask(c).any():
+            attributes[c], f = _class_shifts(c, syn, real, manifest)
+            findings += f
+    findings.sort(key=lambda f: (f.overlaps is not None, -f.missed, -f.shift))
+    domain, image_findings = _domain_stats(syn, real, manifest)
+    return Comparison(syn=syn, real=real, classes=classes, rows=rows, attributes=attributes,
+                      findings=findings + image_findings, domain=domain, manifest=manifest,
+                      conf=conf)
+
+
+def _num(x):
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
+
+
+def comparison_json(c: Comparison, extra: dict | None = None) -> dict:
+    """report.json: DESIGN.md's compare-real schema plus the table, attributes and domain stats."""
+    m = c.manifest
+    out = {
+        "synthetic": report_json(c.syn.ev),
+        "real": report_json(c.real.ev),
+        "gap": c.gap,
+        "findings": [f.as_dict() for f in c.findings],
+        "conf": c.conf,
+        "per_class": {r["class"]: {k: _num(v) for k, v in r.items() if k != "class"}
+                      for r in c.rows},
+        "attributes": {
+            cls: {name: {"synthetic": a.synthetic, "real": a.real, "shift": _num(a.shift),
+                         "bins": a.hist.edges.tolist(),
+                         "synthetic_count": a.hist.synthetic.tolist(),
+                         "real_count": a.hist.real.tolist(),
+                         "real_recall": [_num(float(v)) for v in a.hist.real_recall]}
+                  for name, a in attrs.items()}
+            for cls, attrs in c.attributes.items()},
+        "domain": {d.name: {"label": DOMAIN_STATS[d.name].label, "synthetic": d.synthetic,
+                            "real": d.real, "shift": _num(d.shift)} for d in c.domain},
+        "manifest": None if m is None else {
+            "path": str(m.path), "images": m.n_images, "views": dict(m.views),
+            "camera": {k: list(v) for k, v in m.camera.items()},
+            "objects_per_image": list(m.objects_per_image), "backgrounds": m.backgrounds},
+    }
+    out.update(extra or {})
+    return out
