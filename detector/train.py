@@ -635,6 +635,9 @@ class _Trainer:
         self.history: list[dict] = []
         self.ddp_model: nn.Module | None = None
         self.ddp_frozen: bool | None = None
+        self.bns = [m for m in self.model.modules() if isinstance(m, nn.BatchNorm2d)]
+        self.bn_momentum = {id(m): m.momentum for m in self.bns}
+        self.bn_forwards = 0
 
         self.train_set = YoloDataset(self.train_data, cfg.img_size, augment=augment_config(
             cfg.augment, mosaic=cfg.mosaic, mixup=cfg.mixup,
@@ -665,6 +668,7 @@ class _Trainer:
         self.best_epoch = ckpt.get("best_epoch")
         self.best_metrics = ckpt.get("best_metrics")
         self.history = list(ckpt.get("metrics", []))
+        self.bn_forwards = int(ckpt.get("bn_forwards", 0))
         self.batch_size = int(ckpt.get("batch_size", self.batch_size))
         self.freeze_batch = int(ckpt.get("freeze_batch_size", self.freeze_batch))
         _set_rng_state(ckpt["rng"])
@@ -682,7 +686,7 @@ class _Trainer:
         if full:
             p.update(optimizer=self.optimizer.state_dict(), scaler=self.scaler.state_dict(),
                      rng=_rng_state(), batch_size=self.batch_size,
-                     freeze_batch_size=self.freeze_batch)
+                     freeze_batch_size=self.freeze_batch, bn_forwards=self.bn_forwards)
             if ema_on:
                 p.update(raw_model=self.model.state_dict(), ema_updates=self.ema.updates)
         return p
@@ -732,6 +736,7 @@ class _Trainer:
                 self.end_epoch(epoch, row)
                 epoch += 1
         finally:
+            self.restore_bn_momentum()
             if self.writer is not None:
                 self.writer.close()
             if d.main and self.history:
@@ -782,6 +787,7 @@ class _Trainer:
                 g["lr"] = lr
             images = images_to_float(imgs, self.device)
             targets = targets.to(self.device)
+            self.bn_warmup()
             last_micro = (i + 1) % accumulate == 0 or i + 1 == n
             sync = contextlib.nullcontext() if last_micro or d.world == 1 else model.no_sync()
             oom = False
@@ -819,6 +825,24 @@ class _Trainer:
                "frozen": int(frozen), **{f"loss_{k}": v / max(seen, 1) for k, v in sums.items()},
                "images_per_s": seen / dt if dt > 0 else 0.0, "seconds": dt}
         return row
+
+    def bn_warmup(self) -> None:
+        """BN running statistics: a plain average over the first 1/momentum forwards.
+
+        They start at mean 0 / variance 1, which are not data: with momentum 0.03 that guess
+        still weighs 0.97^k after k steps (a first-layer variance of ~0.02 is doubled after
+        120 steps), so eval-mode outputs lag train mode for hundreds of steps. Momentum
+        max(1/k, m) removes the initial guess at once (like Adam's bias correction).
+        """
+        self.bn_forwards += 1
+        for m in self.bns:
+            base = self.bn_momentum[id(m)]
+            if base is not None:
+                m.momentum = max(base, 1.0 / self.bn_forwards)
+
+    def restore_bn_momentum(self) -> None:
+        for m in self.bns:
+            m.momentum = self.bn_momentum[id(m)]
 
     def handle_oom(self, batch: int, size: int) -> None:
         """--auto-batch: halve the batch and double accumulation; else InputError with the fit."""
