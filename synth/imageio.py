@@ -37,9 +37,11 @@ def pil_to_array(img: Image.Image, alpha: bool = False) -> np.ndarray:
         if alpha:
             rgb = np.concatenate([rgb, np.full(grey.shape + (1,), 255, np.uint8)], axis=2)
         return np.ascontiguousarray(rgb)
+    if img.mode == want:
+        return np.array(img)
     if img.mode == "P" and alpha:
         img = img.convert("RGBA")
-    return np.asarray(img.convert(want)).copy()
+    return np.array(img.convert(want))
 
 
 def read_image(path: str | os.PathLike, alpha: bool = False) -> np.ndarray:
@@ -48,7 +50,8 @@ def read_image(path: str | os.PathLike, alpha: bool = False) -> np.ndarray:
     try:
         with Image.open(path) as img:
             img.load()
-            img = ImageOps.exif_transpose(img)
+            if img.getexif().get(0x0112, 1) != 1:  # transposing copies: only when needed
+                img = ImageOps.exif_transpose(img)
             arr = pil_to_array(img, alpha=alpha)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
