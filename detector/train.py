@@ -743,7 +743,7 @@ class _Trainer:
                 self.write_plots()
         done = max(self.start_epoch, end)
         finished = done >= cfg.epochs
-        if d.main and finished:
+        if d.main and finished and end > self.start_epoch:  # not for a no-op resume
             if self.val_set is None:
                 save_checkpoint(self.run_dir / "best.pt", self.payload(done, full=False))
             self.log_run(done)
@@ -799,7 +799,7 @@ class _Trainer:
                 oom = True
             if oom:
                 bar.close()
-                self.handle_oom(batch, images.shape[-1])
+                self.handle_oom(batch, images.shape[-1], frozen)
                 raise _OOM()
             if last_micro:
                 self.scaler.unscale_(self.optimizer)
@@ -844,12 +844,10 @@ class _Trainer:
         for m in self.bns:
             m.momentum = self.bn_momentum[id(m)]
 
-    def handle_oom(self, batch: int, size: int) -> None:
+    def handle_oom(self, batch: int, size: int, frozen: bool) -> None:
         """--auto-batch: halve the batch and double accumulation; else InputError with the fit."""
         self.optimizer.zero_grad(set_to_none=True)
         _free_cuda()
-        frozen = self.cfg.freeze_epochs > 0 and batch == self.freeze_batch and \
-            self.freeze_batch != self.batch_size
         if not self.cfg.auto_batch or batch == 1:
             fit = _largest_batch_that_fits(self.model, self.criterion, batch, size, self.device,
                                            self.autocast, self.scaler)
