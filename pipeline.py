@@ -200,6 +200,8 @@ def compare_real(synthetic: Path, real: Path, model: Path | None,
     write_files(out, files)
     click.echo(f"mAP50 synthetic {result.syn.ev.map50:.4f}  real {result.real.ev.map50:.4f}  "
                f"({len(result.findings)} findings)")
+    if result.conf_warning():
+        click.echo(f"warning: {result.conf_warning()}")
     for f in [f for f in result.findings if not f.overlaps][:10]:
         click.echo(f"  {f.cls} · {f.attribute}: {f.suggestion}")
     click.echo(f"report: {out / 'report.html'}")

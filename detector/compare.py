@@ -20,15 +20,17 @@ from .detections import Detections
 from .evaluation import Evaluation, evaluate
 from .knobs import Manifest, suggest, suggest_domain
 from .report import report_json
-from .shift import (ATTRIBUTES, DOMAIN_SHIFT, DOMAIN_STATS, MIN_IMAGES, MIN_SHIFT, Histogram,
-                    Measurements, Region, find_region, fmt_share, found_objects, histogram,
-                    measure, shift_score, summary)
+from .shift import (ATTRIBUTES, CLASS_WIDE_SHIFT, DOMAIN_SHIFT, DOMAIN_STATS, MIN_IMAGES,
+                    MIN_SHIFT, RECALL_COLLAPSE, RECALL_DROP, Histogram, Measurements, Region,
+                    find_region, fmt_share, found_objects, histogram, measure, shift_score,
+                    summary)
 from .tide import ERROR_TYPES
 
 log = logging.getLogger(__name__)
 
 ALL_CLASSES = "*"   # the "class" of an image-level finding
 OVERLAP = 0.8       # share of a finding's misses inside a stronger one that makes it an echo
+LOW_SYN_RECALL = 0.3  # below this synthetic recall at the operating confidence, warn
 
 
 @dataclass
@@ -93,8 +95,9 @@ class Finding:
             r = self.region
             d["region"] = {"side": r.side, "cut": r.cut, "real_objects": r.n,
                            "real_found": r.found, "real_recall": r.recall,
-                           "synthetic_share": r.syn_share, "reference_recall": r.ref_recall,
-                           "reference": r.ref}
+                           "synthetic_share": r.syn_share, "synthetic_recall": r.syn_recall,
+                           "other_real_recall": _num(r.rest_recall),
+                           "class_wide": r.class_wide}
         return d
 
 
@@ -128,6 +131,21 @@ class Comparison:
     def gap(self) -> dict[str, float]:
         """AP50 synthetic - AP50 real, for classes with objects in both."""
         return {r["class"]: r["gap"] for r in self.rows if r["gap"] is not None}
+
+    def conf_warning(self) -> str | None:
+        """A note when the operating confidence leaves too little synthetic recall to judge."""
+        counted = ~self.syn.ev.gt.difficult
+        recall = float(self.syn.found[counted].mean()) if counted.any() else 0.0
+        if recall >= LOW_SYN_RECALL:
+            return None
+        confs = [c.best_f1()["conf"] for c in self.syn.ev.voc.curves if c.n_gt > 0]
+        confs = [c for c in confs if c is not None]
+        best = float(np.median(confs)) if confs else None
+        hint = (f"try --conf {best:.2g} (the median best-F1 confidence on synthetic images)"
+                if best is not None and best < 0.8 * self.conf else
+                "the model is weak even on synthetic images; train it further")
+        return (f"At conf ≥ {self.conf:g} the model finds only {recall:.0%} of the synthetic "
+                f"objects, so a collapse on real images is hard to see: {hint}.")
 
 
 # ----------------------------------------------------------------------------- table
@@ -168,9 +186,14 @@ def _class_row(cls: str, syn: Domain, real: Domain) -> dict:
 def _evidence(attr: str, cls: str, r: Region) -> str:
     a = ATTRIBUTES[attr]
     cond = r.describe(a)
-    return (f"recall {r.recall:.2f} on real {cls} objects with {cond} ({r.found} of {r.n} "
+    text = (f"recall {r.recall:.2f} on real {cls} objects with {cond} ({r.found} of {r.n} "
             f"found); {fmt_share(r.syn_share)} of synthetic {cls} objects are in that range; "
-            f"recall {r.ref_recall:.2f} on the {r.ref} {cls} objects")
+            f"recall {r.syn_recall:.2f} on synthetic {cls} objects")
+    if math.isfinite(r.rest_recall):
+        text += f", {r.rest_recall:.2f} on the other real ones"
+    if r.class_wide:
+        text += " (the class fails on all real images; this is its largest uncovered shift)"
+    return text
 
 
 def _class_shifts(cls: str, syn: Domain, real: Domain, manifest: Manifest | None
@@ -179,14 +202,18 @@ def _class_shifts(cls: str, syn: Domain, real: Domain, manifest: Manifest | None
     syn_recall = syn.recall(cls)
     if not math.isfinite(syn_recall):
         syn_recall = 1.0   # no synthetic objects: any collapse counts
+    real_recall = real.recall(cls)
+    class_wide = real_recall <= RECALL_COLLAPSE and syn_recall - real_recall >= RECALL_DROP
     shifts, findings = {}, []
     for name, a in ATTRIBUTES.items():
         s, r = syn.m.objects[name][ms], real.m.objects[name][mr]
         f = real.found[mr]
         score = shift_score(a, s, r)
-        region = find_region(a, s, r, f, syn_recall) if ms.any() and mr.any() else None
-        if region is not None and not score >= MIN_SHIFT:
-            region = None
+        region = None
+        if ms.any() and mr.any() and score >= MIN_SHIFT:
+            region = find_region(a, s, r, f, syn_recall)
+            if region is None and class_wide and score >= CLASS_WIDE_SHIFT:
+                region = find_region(a, s, r, f, syn_recall, class_wide=True)
         shifts[name] = AttributeShift(attr=name, synthetic=summary(a, s), real=summary(a, r),
                                       shift=score, hist=histogram(a, s, r, f), region=region)
         if region is not None:
@@ -302,6 +329,7 @@ def comparison_json(c: Comparison, extra: dict | None = None) -> dict:
         "gap": c.gap,
         "findings": [f.as_dict() for f in c.findings],
         "conf": c.conf,
+        "warning": c.conf_warning(),
         "per_class": {r["class"]: {k: _num(v) for k, v in r.items() if k != "class"}
                       for r in c.rows},
         "attributes": {

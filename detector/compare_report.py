@@ -21,14 +21,17 @@ from .evaluation import Evaluation
 from .report import (ERROR_LABELS, _clean, draw_image, esc, evaluation_sections, gallery,
                      html_figure, html_gallery, html_header, html_page, md_table, png_bytes,
                      render_plots, report_markdown as evaluation_markdown)
-from .shift import (ATTRIBUTES, DOMAIN_SHIFT, MIN_OBJECTS, MIN_REGION_MISSED, MIN_REGION_SHARE,
-                    MIN_REST_OBJECTS, MIN_SHIFT, RECALL_COLLAPSE, RECALL_DROP, SYN_RARE)
+from .shift import (ATTRIBUTES, CLASS_WIDE_SHIFT, DOMAIN_SHIFT, MIN_OBJECTS, MIN_REGION_MISSED,
+                    MIN_REGION_SHARE, MIN_REST_OBJECTS, MIN_SHIFT, RECALL_COLLAPSE, RECALL_DROP,
+                    SYN_RARE)
 
 SYN_COLOUR, REAL_COLOUR, RECALL_COLOUR = "#3182bd", "#e6550d", "#222222"
 GAP_BAD = 0.10      # a gap this large is highlighted in the table
 
 CSS_EXTRA = """
 .verdict{font-size:15px;margin:6px 0 10px}
+.warn{background:#fff3cd;border:1px solid #e0c36a;border-radius:4px;padding:4px 10px;margin:6px 0;
+max-width:1260px}
 .gap{font-weight:600}
 .finding{background:#fff;border:1px solid #ddd;border-left:4px solid #e6550d;border-radius:4px;
 padding:4px 10px;margin:5px 0;max-width:1260px}
@@ -129,8 +132,8 @@ def _attribute_panel(ax, x0: float, y0: float, a) -> None:
             color="#555")
     flag = a.region is not None
     title = f"{a.attr}  shift {a.shift:.2f}" + ("  ◀ finding" if flag else "")
-    ax.text(x0 + 0.5, y0 + 1.04, title, ha="center", va="bottom", fontsize=9, color="#d62728" if flag else "black",
-            fontweight="bold" if flag else "normal")
+    ax.text(x0 + 0.5, y0 + 1.04, title, ha="center", va="bottom", fontsize=9,
+            color="#d62728" if flag else "black", fontweight="bold" if flag else "normal")
 
 
 def plot_class(c: Comparison, cls: str) -> bytes:
@@ -227,8 +230,10 @@ def _verdict(c: Comparison) -> str:
     else:
         names = ", ".join(f"<b>{esc(r['class'])}</b> ({r['gap']:+.2f})" for r in bad)
         text = f"Classes that fail on real images (AP50 gap ≥ {GAP_BAD:.2f}): {names}."
+    warning = c.conf_warning()
+    warning = f"<div class='warn'>⚠ {esc(warning)}</div>" if warning else ""
     return (f"<div class='verdict'>{text} {n_find} class finding(s) and "
-            f"{len(c.findings) - n_find} image-level finding(s) below.</div>")
+            f"{len(c.findings) - n_find} image-level finding(s) below.</div>{warning}")
 
 
 def _cards(c: Comparison) -> str:
@@ -315,15 +320,19 @@ def thresholds_html() -> str:
         f"is a finding when it holds at least {MIN_REGION_SHARE:.0%} of the class's real "
         f"objects and at least {MIN_REGION_MISSED} missed ones, at most {SYN_RARE:.0%} of the "
         f"synthetic objects of the class fall in it, real recall there is at most "
-        f"{RECALL_COLLAPSE:.2f} and at least {RECALL_DROP:.2f} below the recall of the other "
-        f"real objects (or of the synthetic ones when fewer than {MIN_REST_OBJECTS} lie "
-        f"outside), and the "
-        f"attribute's shift is at least {MIN_SHIFT:.2f}. Classes with fewer than "
+        f"{RECALL_COLLAPSE:.2f} and at least {RECALL_DROP:.2f} below the recall of the "
+        f"class's other real objects (its synthetic recall when fewer than "
+        f"{MIN_REST_OBJECTS} lie outside), and the "
+        f"attribute's shift is at least {MIN_SHIFT:.2f}. A class that fails on all its real "
+        f"objects (real recall at most {RECALL_COLLAPSE:.2f} and {RECALL_DROP:.2f} below "
+        f"the synthetic one) has no healthy real objects to compare with: its tails are "
+        f"compared with the synthetic recall, for attributes shifted by "
+        f"{CLASS_WIDE_SHIFT:.1f} or more. Classes with fewer than "
         f"{MIN_OBJECTS} objects in either domain are not judged. The tail with the most "
         f"missed objects is reported; a finding with {OVERLAP:.0%} of its misses already in "
-        f"a stronger finding of the class is shown as its echo. <b>Shift</b>: 1-D Wasserstein distance between the "
-        f"synthetic and real values divided by the real standard deviation, on a log scale "
-        f"for rel_area, aspect and sharpness. An image-level statistic is a finding at a "
+        f"a stronger finding of the class is shown as its echo. <b>Shift</b>: 1-D "
+        f"Wasserstein distance between the synthetic and real values divided by the real "
+        f"standard deviation, on a log scale for rel_area, aspect and sharpness. An image-level statistic is a finding at a "
         f"shift of {DOMAIN_SHIFT:.1f} or more. A recalled object is matched by a detection "
         f"with score ≥ conf at IoU ≥ 0.5 (VOC matching).</p>"
         "<p class='note'><b>Attributes.</b> rel_area: box area / image area; aspect: box "
@@ -346,6 +355,7 @@ def comparison_markdown(c: Comparison, title: str, lines: list[str]) -> str:
     out = [f"# {title}\n", *(f"{x}  " for x in lines), "",
            f"**mAP50 synthetic {_f(c.syn.ev.map50, 3)} · real {_f(c.real.ev.map50, 3)} · "
            f"gap {c.syn.ev.map50 - c.real.ev.map50:+.3f}**\n",
+           *([f"> ⚠ {c.conf_warning()}\n"] if c.conf_warning() else []),
            "## Per class (largest gap first)\n",
            md_table(["class", "AP50 syn", "AP50 real", "gap", "objects syn", "objects real",
                      f"recall syn @{c.conf:g}", f"recall real @{c.conf:g}",
@@ -406,8 +416,8 @@ def render_comparison(c: Comparison, title: str = "Synthetic vs real",
             _attribute_table(c, cls),
             "<p class='note'>Worst real failures (green: objects, thick when missed; red: "
             f"detections with score ≥ {c.conf:g}):</p>",
-            f"<div class='small'>{html_gallery(fails)}</div>" if fails else "<p class='note'>No real failure of this class "
-            "at this confidence.</p>"]
+            f"<div class='small'>{html_gallery(fails)}</div>" if fails else
+            "<p class='note'>No real failure of this class at this confidence.</p>"]
     domain_sections = []
     for d, key in ((c.syn, "synthetic"), (c.real, "real")):
         plots = render_plots(d.ev)

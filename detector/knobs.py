@@ -156,8 +156,8 @@ def suggest(attr: str, region: Region, cls: str, manifest: Manifest | None) -> s
                     f"stand, so their boxes are taller")
         if not high and pose == "upright" and n_pose * 2 >= n_all:
             return (f"pose: flat for {cls} in classes.yaml if real {cls} objects lie on the "
-                    f"floor — synthetic {cls} subjects were {_share_text(n_pose, n_all)} pasted upright "
-                    f"(manifest); real boxes are wider")
+                    f"floor — synthetic {cls} subjects were {_share_text(n_pose, n_all)} "
+                    f"pasted upright (manifest); real boxes are wider")
         if topdown:
             return view_fix(f"real {cls} boxes are taller: a low camera sees standing objects "
                             f"side-on" if high else f"real {cls} boxes are wider: a low "

@@ -41,10 +41,14 @@ MIN_REGION_SHARE = 0.15   # real objects inside: at least this share of the clas
 MIN_REST_OBJECTS = 5      # real objects outside it needed to use their recall as reference
 SYN_RARE = 0.10           # at most this share of the class's synthetic objects in the region
 RECALL_COLLAPSE = 0.5     # real recall inside the region at most this
-RECALL_DROP = 0.3         # ... and this much below the reference recall (the other real
-#                           objects of the class, or the synthetic recall when fewer than
-#                           MIN_REST_OBJECTS real objects lie outside the region)
+RECALL_DROP = 0.3         # ... and this much below the reference recall: that of the class's
+#                           other real objects (the synthetic recall when fewer than
+#                           MIN_REST_OBJECTS lie outside the region)
 MIN_SHIFT = 0.25          # shift score of the attribute at least this
+# A class whose real objects fail everywhere (real recall <= RECALL_COLLAPSE and RECALL_DROP
+# below its synthetic recall) has no healthy real objects to compare a tail with; then the
+# tail is compared with the synthetic recall, and only attributes shifted this much count:
+CLASS_WIDE_SHIFT = 1.0
 # An image-level finding needs:
 DOMAIN_SHIFT = 1.0        # shift score of the statistic (Wasserstein / real std) at least this
 MIN_IMAGES = 5            # images in each domain
@@ -258,8 +262,16 @@ class Region:
     n: int               # real objects inside
     found: int           # ... of them found
     syn_share: float     # share of synthetic objects inside
-    ref_recall: float    # recall it is compared with
-    ref: str             # "other real" or "synthetic": whose recall that is
+    syn_recall: float    # recall on the class's synthetic objects
+    rest_recall: float   # recall on its real objects outside the region (NaN: too few)
+    class_wide: bool     # compared with the synthetic recall: the class fails everywhere
+
+    @property
+    def ref_recall(self) -> float:
+        """The recall the region's is compared with."""
+        if self.class_wide or not math.isfinite(self.rest_recall):
+            return self.syn_recall
+        return self.rest_recall
     members: np.ndarray | None = None  # (n,) bool over the real values given to find_region
 
     @property
@@ -278,8 +290,11 @@ class Region:
 
 
 def find_region(attr: Attribute, syn: np.ndarray, real: np.ndarray, real_found: np.ndarray,
-                syn_recall: float) -> Region | None:
+                syn_recall: float, class_wide: bool = False) -> Region | None:
     """The real tail that synthetic data barely covers and where real recall collapses.
+
+    Collapse is measured against the class's other real objects, or with `class_wide`
+    (the whole class fails on real images) against its synthetic recall.
 
     Every distinct real value is tried as the tail's edge, on both sides; a tail
     qualifies under the module's thresholds, and the one with the most missed objects wins
@@ -304,15 +319,17 @@ def find_region(attr: Attribute, syn: np.ndarray, real: np.ndarray, real_found: 
         syn_share = 1 - np.searchsorted(s_sorted, cut, side="left") / len(s)
         with np.errstate(divide="ignore", invalid="ignore"):
             rec = found_reg / n_reg
-            ref = np.where(n_rest >= MIN_REST_OBJECTS, found_rest / np.maximum(n_rest, 1),
-                           syn_recall)
+            rest = np.where(n_rest >= MIN_REST_OBJECTS, found_rest / np.maximum(n_rest, 1),
+                            np.nan)
+            ref = np.full(len(rest), syn_recall) if class_wide else \
+                np.where(np.isfinite(rest), rest, syn_recall)
         ok = ((n_reg - found_reg >= MIN_REGION_MISSED) & (n_reg >= MIN_REGION_SHARE * n)
               & (syn_share <= SYN_RARE) & (rec <= RECALL_COLLAPSE) & (ref - rec >= RECALL_DROP))
         for j in np.flatnonzero(ok):
             cand = Region(side=side, cut=attr.inverse(sign * cut[j]), n=int(n_reg[j]),
                           found=int(found_reg[j]), syn_share=float(syn_share[j]),
-                          ref_recall=float(ref[j]),
-                          ref="other real" if n_rest[j] >= MIN_REST_OBJECTS else "synthetic")
+                          syn_recall=float(syn_recall), rest_recall=float(rest[j]),
+                          class_wide=class_wide)
             key = (cand.missed, -cand.found, -cand.syn_share)
             if best is None or key > (best.missed, -best.found, -best.syn_share):
                 best = cand

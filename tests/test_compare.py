@@ -209,6 +209,18 @@ def test_image_level_colour_shift_is_a_finding(comparison):
     assert "image_objects" not in attrs
 
 
+def test_a_confidence_above_every_score_warns_instead_of_finding(sets, comparison):
+    assert comparison.conf_warning() is None
+    syn, syn_dets, real, real_dets = sets
+    s, r = read_voc_set(syn), read_voc_set(real)
+    high = compare(s, read_detections(syn_dets, s), r, read_detections(real_dets, r),
+                   conf=0.99)
+    assert not [f for f in high.findings if f.cls != ALL_CLASSES]
+    assert "finds only 0% of the synthetic objects" in high.conf_warning()
+    # Every detection scores below 0.95: the hint is a lower --conf, at the best-F1 point.
+    assert "try --conf 0.6" in high.conf_warning()
+
+
 # ----------------------------------------------------------------------------- the statistics
 def test_shift_score_is_wasserstein_over_real_std():
     rng = np.random.default_rng(0)
@@ -236,6 +248,20 @@ def test_find_region_is_silent_without_a_collapse():
     r = find_region(a, np.minimum(syn, 1.2), real, found, 1.0)
     assert isinstance(r, Region) and r.side == "high" and 1.2 < r.cut <= 1.45
     assert r.found == 0 and r.n == int((real >= r.cut).sum())
+
+
+def test_a_class_failing_everywhere_is_compared_with_its_synthetic_recall():
+    rng = np.random.default_rng(2)
+    a = ATTRIBUTES["aspect"]
+    syn = rng.uniform(0.8, 2.0, 200)
+    real = rng.uniform(0.2, 1.2, 100)          # mostly wider than anything synthetic
+    found = rng.random(100) < 0.05             # and almost nothing found, anywhere
+    # Against the other real objects the uncovered tail is no worse: silence...
+    assert find_region(a, syn, real, found, 0.9) is None
+    # ... against the synthetic recall it is the class's collapse.
+    r = find_region(a, syn, real, found, 0.9, class_wide=True)
+    assert r.side == "low" and r.class_wide and r.ref_recall == 0.9
+    assert r.syn_share <= SYN_RARE and r.recall <= RECALL_COLLAPSE
 
 
 def test_crop_statistics_match_a_direct_computation(comparison):
