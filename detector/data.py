@@ -104,7 +104,7 @@ def orient_boxes(boxes: np.ndarray, orientation: int, width: int, height: int) -
 _INVERSE_ORIENTATION = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6}
 
 
-def _header(path: Path) -> tuple[int, int, int]:
+def image_header(path: Path) -> tuple[int, int, int]:
     """(stored width, stored height, EXIF orientation) without decoding the pixels."""
     try:
         with Image.open(path) as img:
@@ -115,6 +115,23 @@ def _header(path: Path) -> tuple[int, int, int]:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: cannot read image ({exc})") from None
     return w, h, orientation if orientation in _INVERSE_ORIENTATION else 1
+
+
+def boxes_to_annotation(boxes: np.ndarray, real_wh: tuple[int, int], ann_wh: tuple[int, int],
+                        orientation: int = 1) -> np.ndarray:
+    """Map boxes on an image's real (EXIF-applied) pixels to the pixels its annotation describes.
+
+    `orientation` != 1: the labels were made on the stored pixels and rotated by that EXIF
+    orientation for training, so undo it. Otherwise a <size> unlike the real size is a
+    rescale, and a <size> of 0 means the real pixels.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    (w, h), (aw, ah) = real_wh, ann_wh
+    if orientation != 1:
+        return orient_boxes(boxes, _INVERSE_ORIENTATION[orientation], int(w), int(h))
+    if aw > 0 and ah > 0 and (aw, ah) != (w, h):
+        return boxes * np.array([aw / w, ah / h, aw / w, ah / h])
+    return boxes
 
 
 # ----------------------------------------------------------------------------- the image table
@@ -160,14 +177,8 @@ class DetectionData:
 
     def to_annotation(self, boxes: np.ndarray, i: int) -> np.ndarray:
         """Map boxes from image i's real pixels to its annotation's pixels (for evaluation)."""
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        o = int(self.orientation[i])
-        (aw, ah), (w, h) = self.ann_size[i], self.img_size[i]
-        if o != 1:  # labelled on the stored pixels: undo the rotation
-            return orient_boxes(boxes, _INVERSE_ORIENTATION[o], int(w), int(h))
-        if aw > 0 and ah > 0 and (aw, ah) != (w, h):
-            return boxes * np.array([aw / w, ah / h, aw / w, ah / h])
-        return boxes
+        return boxes_to_annotation(boxes, tuple(self.img_size[i]), tuple(self.ann_size[i]),
+                                   int(self.orientation[i]))
 
     def eval_set(self) -> VocSet:
         """A VocSet for `detector.evaluation`: these images in this order, `classes` as here.
@@ -268,7 +279,7 @@ def read_sets(dirs: Sequence[str | os.PathLike], role: str = "train", split: str
 def _fit_boxes_to_images(data: DetectionData, threads: int) -> None:
     """Read image headers; move boxes into real-pixel coordinates where <size> disagrees."""
     with ThreadPoolExecutor(max(1, threads)) as pool:
-        headers = list(pool.map(_header, (Path(p) for p in data.paths)))
+        headers = list(pool.map(image_header, (Path(p) for p in data.paths)))
     rotated: dict[int, list[int]] = {}
     rescaled: dict[int, list[int]] = {}
     for i, (sw, sh, o) in enumerate(headers):

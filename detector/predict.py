@@ -217,20 +217,15 @@ def _annotation_boxes(boxes: np.ndarray, real_wh: tuple[int, int], im: VocImage,
     image's unrotated size means it was labelled without EXIF; any other mismatch is a
     rescale; <size> 0 means the real pixels.
     """
+    from .data import boxes_to_annotation, image_header
+
     w, h = real_wh
-    aw, ah = int(im.width), int(im.height)
-    if aw <= 0 or ah <= 0 or (aw, ah) == (w, h):
-        return boxes
-    if (aw, ah) == (h, w):
-        from PIL import Image
-
-        from .data import _INVERSE_ORIENTATION, orient_boxes
-
-        with Image.open(path) as img:
-            o = int(img.getexif().get(0x0112, 1) or 1)
-        if o in (5, 6, 7, 8):
-            return orient_boxes(boxes, _INVERSE_ORIENTATION[o], w, h)
-    return boxes * np.array([aw / w, ah / h, aw / w, ah / h], boxes.dtype)
+    ann_wh = (int(im.width), int(im.height))
+    orientation = 1
+    if ann_wh == (h, w) and ann_wh != (w, h):  # maybe labelled on the stored, unrotated pixels
+        o = image_header(path)[2]
+        orientation = o if o in (5, 6, 7, 8) else 1
+    return boxes_to_annotation(boxes, real_wh, ann_wh, orientation).astype(boxes.dtype)
 
 
 def _load_letterboxed(path: Path, img_size: int):
