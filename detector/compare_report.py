@@ -18,7 +18,7 @@ from matplotlib.patches import Rectangle
 
 from .compare import ALL_CLASSES, OVERLAP, Comparison, comparison_json
 from .evaluation import Evaluation
-from .report import (ERROR_LABELS, _clean, draw_image, esc, evaluation_sections, gallery,
+from .report import (ERROR_LABELS, json_ready, draw_image, esc, evaluation_sections, gallery,
                      html_figure, html_gallery, html_header, html_page, md_table, png_bytes,
                      render_plots, report_markdown as evaluation_markdown)
 from .shift import (ATTRIBUTES, CLASS_WIDE_SHIFT, DOMAIN_SHIFT, MIN_OBJECTS, MIN_REGION_MISSED,
@@ -442,6 +442,6 @@ def render_comparison(c: Comparison, title: str = "Synthetic vs real",
         "<h2>How findings are made</h2>", thresholds_html()])
     files["report.html"] = page.encode("utf-8")
     files["report.md"] = comparison_markdown(c, title, lines).encode("utf-8")
-    files["report.json"] = (json.dumps(_clean(comparison_json(c, extra_json)), indent=1)
+    files["report.json"] = (json.dumps(json_ready(comparison_json(c, extra_json)), indent=1)
                             + "\n").encode()
     return files

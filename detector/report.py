@@ -46,14 +46,14 @@ ERROR_COLOURS = {"cls": "#e6550d", "loc": "#3182bd", "both": "#9e9ac8", "dupe": 
 
 
 # ----------------------------------------------------------------------------- JSON
-def _clean(x):
+def json_ready(x):
     """JSON-safe copy: NaN/inf become null, numpy scalars plain numbers."""
     if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
+        return {str(k): json_ready(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
+        return [json_ready(v) for v in x]
     if isinstance(x, np.ndarray):
-        return _clean(x.tolist())
+        return json_ready(x.tolist())
     if isinstance(x, (np.integer,)):
         return int(x)
     if isinstance(x, (float, np.floating)):
@@ -119,7 +119,7 @@ def report_json(ev: Evaluation, extra: dict | None = None) -> dict:
                           "false_positives": int(false_pos[i])} for i in ev.worst_images(25)],
     }
     out.update(extra or {})
-    return _clean(out)
+    return json_ready(out)
 
 
 # ----------------------------------------------------------------------------- plots
