@@ -210,7 +210,7 @@ def compare_real(synthetic: Path, real: Path, model: Path | None,
 _TRAIN_EPILOG = """\b
 Examples:
   pipeline train --data data/topdown --model yolov3-tiny --img-size 416 --epochs 100
-  pipeline train --data data/a data/b --val data/real --weights darknet53.conv.74 \\
+  pipeline train --data data/a --data data/b --val data/real --weights darknet53.conv.74 \\
       --freeze-epochs 5 --freeze-batch-size 64 --batch-size 16 --nominal-batch 64
   pipeline train --resume runs/topdown-yolov3       (after a crash: continues exactly)
   torchrun --nproc_per_node 4 -m pipeline train --data data/topdown --batch-size 64
@@ -466,27 +466,6 @@ def export(model_path: Path, fmt: str, out: Path | None, img_size: int | None,
 
     diff = export_onnx(model_path, out, img_size=img_size, dynamic=dynamic)
     click.echo(f"wrote {out} (onnxruntime vs PyTorch: max box difference {diff:.1e} px)")
-
-
-_TRAIN_EPILOG = """\b
-Examples:
-  pipeline train --data data/topdown --model yolov3-tiny --img-size 416 --epochs 100
-  pipeline train --data data/a data/b --val data/real --weights darknet53.conv.74 \\
-      --freeze-epochs 5 --freeze-batch-size 64 --batch-size 16 --nominal-batch 64
-  pipeline train --resume runs/topdown-yolov3       (after a crash: continues exactly)
-  torchrun --nproc_per_node 4 -m pipeline train --data data/topdown --batch-size 64
-"""
-
-
-def _floats(text: str | None) -> list[float] | None:
-    if text is None:
-        return None
-    from synth.errors import InputError
-
-    try:
-        return [float(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise InputError(f"--milestones {text!r}: expected epochs like 60,80") from None
 
 
 if __name__ == "__main__":
