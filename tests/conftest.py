@@ -1,7 +1,12 @@
 """Shared fixtures: a tiny subject pack and backgrounds built on the fly (no downloads)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# One math thread per process: on a 2-core box, torch's default of two threads spins
+# against test subprocesses and data workers and runs training tests many times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pytest
