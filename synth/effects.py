@@ -1,8 +1,31 @@
 """Camera effects (sensor noise, blur, motion blur, exposure, compression) via albumentations."""
 from __future__ import annotations
 
-import albumentations as A
+import os
+import sys
+
 import numpy as np
+
+
+def _import_albumentations():
+    """Import albumentations without torch and without its network update check.
+
+    albumentations imports torch whenever it is installed (only for ToTensorV2, which synth
+    never uses): half a gigabyte per worker, and synth must run where torch is absent.
+    """
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+    if "albumentations" in sys.modules or "torch" in sys.modules:
+        import albumentations
+        return albumentations
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
+    try:
+        import albumentations
+    finally:
+        del sys.modules["torch"]
+    return albumentations
+
+
+A = _import_albumentations()
 
 
 def camera_effects() -> A.Compose:

@@ -264,3 +264,11 @@ def test_floor_mask_bounds_where_subjects_stand(tiny_pack, tmp_path):
             assert 300 <= round(v) < 480 and 0 <= round(u) < 320
             n += 1
     assert n >= 10
+
+
+def test_synth_never_imports_torch():
+    code = ("import sys, synth.cli, synth.generate, synth.effects, synth.preview, synth.stats; "
+            "from synth.effects import camera_effects; camera_effects(); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
