@@ -33,7 +33,7 @@ import numpy as np
 
 from synth import fsio
 from synth.errors import InputError
-from synth.voc import VocSet, available_splits, find_image, read_labels, read_voc_set
+from synth.voc import VocSet, available_splits, find_image, read_voc_set
 
 log = logging.getLogger(__name__)
 

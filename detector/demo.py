@@ -8,9 +8,9 @@ It is synthetic; it only plays the part of the real photos a team would bring. T
 ablation trains YOLOv3-tiny on each regime with an identical image budget and evaluates
 every model on the stand-in; the CLI then writes the compare-real report of the best.
 
-The sizes are tuned so that it fits in ten minutes on a 2-core CPU; a detector trained
-for two minutes from scratch is weak, so the numbers are small: it is the *ranking* of
-the regimes, with its bootstrap CI, that the demo is about.
+The sizes are tuned to fit ten minutes on a busy 2-core CPU (about four when idle); a
+detector trained for a minute from scratch is weak, so the numbers are small: it is the
+*ranking* of the regimes, with its bootstrap CI, that the demo is about.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class DemoSettings:
     n_test: int = 150              # stand-in images
     size: tuple[int, int] = (256, 192)
     objects: str = "1-3"
-    only: str | None = "shoe,bowl,fan"   # fewer classes: learnable in two minutes
+    only: str | None = "shoe,bowl,fan"   # fewer classes: learnable in a minute of CPU
     img_size: int = 128
     epochs: int = 12
     batch_size: int = 8            # more steps for the same images: what short runs need
