@@ -207,6 +207,112 @@ def compare_real(synthetic: Path, real: Path, model: Path | None,
     click.echo(f"report: {out / 'report.html'}")
 
 
+@main.command("predict")
+@click.argument("source")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
+              help="Checkpoint (.pt), or an ONNX export (.onnx: run with onnxruntime).")
+@click.option("--onnx", "onnx_path", type=click.Path(path_type=Path), default=None,
+              help="Run this ONNX export with onnxruntime (instead of --model).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output directory [default: ./predict-<source name>].")
+@click.option("--conf", type=float, default=0.25, show_default=True,
+              help="Keep detections whose objectness x class probability reaches this.")
+@click.option("--iou", type=float, default=0.45, show_default=True, help="NMS IoU threshold.")
+@click.option("--img-size", type=int, default=None,
+              help="Network input size, a multiple of 32 [default: the model's].")
+@click.option("--max-det", type=int, default=300, show_default=True,
+              help="At most this many detections per image.")
+@click.option("--multi-label", is_flag=True,
+              help="Report a box once per class above --conf (default: its best class).")
+@click.option("--device", default=None, help="cpu, cuda or cuda:K [default: cuda if any].")
+@click.option("--threads", type=int, default=None,
+              help="CPU threads for the model [default: torch's / onnxruntime's].")
+@click.option("--max-frames", type=int, default=None,
+              help="Stop after this many frames (a camera runs until Ctrl-C otherwise).")
+@click.option("--benchmark", is_flag=True,
+              help="Print per-stage milliseconds (decode, preprocess, model, NMS, draw, write) "
+                   "and FPS.")
+@click.option("--warmup", type=int, default=5, show_default=True,
+              help="Frames left out of the benchmark (first-call allocations, caches).")
+@cli_errors
+def predict(source: str, model_path: Path | None, onnx_path: Path | None, out: Path | None,
+            conf: float, iou: float, img_size: int | None, max_det: int, multi_label: bool,
+            device: str | None, threads: int | None, max_frames: int | None, benchmark: bool,
+            warmup: int) -> None:
+    """Detect objects in an image, a folder of images, a video file or a camera.
+
+    Writes annotated images (or OUT/<video name>.mp4) and OUT/detections.json (COCO
+    results keyed by image stem; video frames are <stem>_000123).
+
+    \b
+    Example:
+      pipeline predict --model runs/exp1/best.pt data/real/JPEGImages --out preds
+      pipeline predict --model runs/exp1/best.pt clip.mp4 --benchmark
+      pipeline predict --onnx best.onnx 0 --max-frames 300      (camera 0)
+    """
+    from synth.errors import InputError
+
+    if (model_path is None) == (onnx_path is None):
+        raise InputError("give exactly one of --model CKPT or --onnx FILE")
+    if not 0 <= conf <= 1 or not 0 < iou <= 1:
+        raise InputError(f"--conf {conf} / --iou {iou}: must be in [0, 1] / (0, 1]")
+    if max_det < 1 or warmup < 0 or any(v is not None and v < 1 for v in (max_frames, threads)):
+        raise InputError("--max-det, --max-frames and --threads must be >= 1, --warmup >= 0")
+    weights = onnx_path if onnx_path is not None else model_path
+    if onnx_path is not None and onnx_path.suffix.lower() != ".onnx":
+        raise InputError(f"{onnx_path}: --onnx wants a .onnx file")
+    from detector.predict import load_predictor, open_source, run_predict
+
+    predictor = load_predictor(weights, device, img_size, threads)
+    src = open_source(source, max_frames)
+    out = out if out is not None else Path(f"predict-{src.name}")
+    run = run_predict(predictor, src, out, conf=conf, iou=iou, max_det=max_det,
+                      multi_label=multi_label)
+    stopped = " (stopped by Ctrl-C)" if run.interrupted else ""
+    click.echo(f"{run.frames} frame(s), {run.detections} detections{stopped} → {out}")
+    if benchmark:
+        from detector.predict import model_device
+
+        where = str(model_device(predictor.model)) if predictor.backend == "pytorch" else "cpu"
+        if where == "cpu":
+            where += f", {threads} thread(s)" if threads else ", default threads"
+        click.echo(run.benchmark_table(warmup, f"{predictor.backend} {predictor.img_size}px",
+                                       where))
+
+
+@main.command("export")
+@click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
+              help="Checkpoint to export.")
+@click.option("--format", "fmt", default="onnx", show_default=True, help="Export format: onnx.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output file [default: the checkpoint's name with .onnx].")
+@click.option("--img-size", type=int, default=None,
+              help="Input size, a multiple of 32 [default: the checkpoint's].")
+@click.option("--dynamic", is_flag=True, help="Free batch size and input height/width.")
+@cli_errors
+def export(model_path: Path, fmt: str, out: Path | None, img_size: int | None,
+           dynamic: bool) -> None:
+    """Export a checkpoint to ONNX (decoded boxes before NMS; class names in the metadata).
+
+    \b
+    Example:
+      pipeline export --model runs/exp1/best.pt --format onnx --out best.onnx
+      pipeline predict --onnx best.onnx photos/ --benchmark --device cpu
+    """
+    from synth.errors import InputError
+
+    from detector.export import FORMATS, export_onnx
+
+    if fmt.lower() not in FORMATS:
+        raise InputError(f"--format {fmt}: unknown export format (known: {', '.join(FORMATS)})")
+    out = out if out is not None else model_path.with_suffix(".onnx")
+    if out.resolve() == model_path.resolve():
+        raise InputError(f"{out}: would overwrite the checkpoint; give --out")
+
+    diff = export_onnx(model_path, out, img_size=img_size, dynamic=dynamic)
+    click.echo(f"wrote {out} (onnxruntime vs PyTorch: max box difference {diff:.1e} px)")
+
+
 _TRAIN_EPILOG = """\b
 Examples:
   pipeline train --data data/topdown --model yolov3-tiny --img-size 416 --epochs 100
@@ -360,112 +466,6 @@ def runs(runs_dir: Path, compare: tuple[str, str] | None) -> None:
         click.echo(f"{find_index(runs_dir)}: no runs yet")
     else:
         click.echo(format_runs(rows))
-
-
-@main.command("predict")
-@click.argument("source")
-@click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
-              help="Checkpoint (.pt), or an ONNX export (.onnx: run with onnxruntime).")
-@click.option("--onnx", "onnx_path", type=click.Path(path_type=Path), default=None,
-              help="Run this ONNX export with onnxruntime (instead of --model).")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output directory [default: ./predict-<source name>].")
-@click.option("--conf", type=float, default=0.25, show_default=True,
-              help="Keep detections whose objectness x class probability reaches this.")
-@click.option("--iou", type=float, default=0.45, show_default=True, help="NMS IoU threshold.")
-@click.option("--img-size", type=int, default=None,
-              help="Network input size, a multiple of 32 [default: the model's].")
-@click.option("--max-det", type=int, default=300, show_default=True,
-              help="At most this many detections per image.")
-@click.option("--multi-label", is_flag=True,
-              help="Report a box once per class above --conf (default: its best class).")
-@click.option("--device", default=None, help="cpu, cuda or cuda:K [default: cuda if any].")
-@click.option("--threads", type=int, default=None,
-              help="CPU threads for the model [default: torch's / onnxruntime's].")
-@click.option("--max-frames", type=int, default=None,
-              help="Stop after this many frames (a camera runs until Ctrl-C otherwise).")
-@click.option("--benchmark", is_flag=True,
-              help="Print per-stage milliseconds (decode, preprocess, model, NMS, draw, write) "
-                   "and FPS.")
-@click.option("--warmup", type=int, default=5, show_default=True,
-              help="Frames left out of the benchmark (first-call allocations, caches).")
-@cli_errors
-def predict(source: str, model_path: Path | None, onnx_path: Path | None, out: Path | None,
-            conf: float, iou: float, img_size: int | None, max_det: int, multi_label: bool,
-            device: str | None, threads: int | None, max_frames: int | None, benchmark: bool,
-            warmup: int) -> None:
-    """Detect objects in an image, a folder of images, a video file or a camera.
-
-    Writes annotated images (or OUT/<video name>.mp4) and OUT/detections.json (COCO
-    results keyed by image stem; video frames are <stem>_000123).
-
-    \b
-    Example:
-      pipeline predict --model runs/exp1/best.pt data/real/JPEGImages --out preds
-      pipeline predict --model runs/exp1/best.pt clip.mp4 --benchmark
-      pipeline predict --onnx best.onnx 0 --max-frames 300      (camera 0)
-    """
-    from synth.errors import InputError
-
-    if (model_path is None) == (onnx_path is None):
-        raise InputError("give exactly one of --model CKPT or --onnx FILE")
-    if not 0 <= conf <= 1 or not 0 < iou <= 1:
-        raise InputError(f"--conf {conf} / --iou {iou}: must be in [0, 1] / (0, 1]")
-    if max_det < 1 or warmup < 0 or any(v is not None and v < 1 for v in (max_frames, threads)):
-        raise InputError("--max-det, --max-frames and --threads must be >= 1, --warmup >= 0")
-    weights = onnx_path if onnx_path is not None else model_path
-    if onnx_path is not None and onnx_path.suffix.lower() != ".onnx":
-        raise InputError(f"{onnx_path}: --onnx wants a .onnx file")
-    from detector.predict import load_predictor, open_source, run_predict
-
-    predictor = load_predictor(weights, device, img_size, threads)
-    src = open_source(source, max_frames)
-    out = out if out is not None else Path(f"predict-{src.name}")
-    run = run_predict(predictor, src, out, conf=conf, iou=iou, max_det=max_det,
-                      multi_label=multi_label)
-    stopped = " (stopped by Ctrl-C)" if run.interrupted else ""
-    click.echo(f"{run.frames} frame(s), {run.detections} detections{stopped} → {out}")
-    if benchmark:
-        from detector.predict import model_device
-
-        where = str(model_device(predictor.model)) if predictor.backend == "pytorch" else "cpu"
-        if where == "cpu":
-            where += f", {threads} thread(s)" if threads else ", default threads"
-        click.echo(run.benchmark_table(warmup, f"{predictor.backend} {predictor.img_size}px",
-                                       where))
-
-
-@main.command("export")
-@click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
-              help="Checkpoint to export.")
-@click.option("--format", "fmt", default="onnx", show_default=True, help="Export format: onnx.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output file [default: the checkpoint's name with .onnx].")
-@click.option("--img-size", type=int, default=None,
-              help="Input size, a multiple of 32 [default: the checkpoint's].")
-@click.option("--dynamic", is_flag=True, help="Free batch size and input height/width.")
-@cli_errors
-def export(model_path: Path, fmt: str, out: Path | None, img_size: int | None,
-           dynamic: bool) -> None:
-    """Export a checkpoint to ONNX (decoded boxes before NMS; class names in the metadata).
-
-    \b
-    Example:
-      pipeline export --model runs/exp1/best.pt --format onnx --out best.onnx
-      pipeline predict --onnx best.onnx photos/ --benchmark --device cpu
-    """
-    from synth.errors import InputError
-
-    from detector.export import FORMATS, export_onnx
-
-    if fmt.lower() not in FORMATS:
-        raise InputError(f"--format {fmt}: unknown export format (known: {', '.join(FORMATS)})")
-    out = out if out is not None else model_path.with_suffix(".onnx")
-    if out.resolve() == model_path.resolve():
-        raise InputError(f"{out}: would overwrite the checkpoint; give --out")
-
-    diff = export_onnx(model_path, out, img_size=img_size, dynamic=dynamic)
-    click.echo(f"wrote {out} (onnxruntime vs PyTorch: max box difference {diff:.1e} px)")
 
 
 @main.command("ablate")
