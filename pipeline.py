@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from synth.cli import setup_logging
 from synth.errors import cli_errors
 
 
@@ -21,10 +22,7 @@ from synth.errors import cli_errors
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
     """Train and diagnose YOLOv3 detectors on synthetic floor-object data."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(message)s")
-    for noisy in ("matplotlib", "PIL"):  # their debug output drowns ours under -v
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(verbose)
 
 
 @main.command("evaluate")

@@ -10,14 +10,19 @@ from .catalog import DEFAULT_ASSETS, DEFAULT_CATALOG, NAMING_RULE
 from .errors import cli_errors
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
-def main(verbose: bool) -> None:
-    """Make viewpoint-correct synthetic floor-object datasets in PASCAL VOC format."""
+def setup_logging(verbose: bool) -> None:
+    """Plain messages on stderr; debug under -v (for both `synth` and `pipeline`)."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(message)s")
     for noisy in ("matplotlib", "PIL"):  # their debug output drowns ours under -v
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """Make viewpoint-correct synthetic floor-object datasets in PASCAL VOC format."""
+    setup_logging(verbose)
 
 
 @main.command()
