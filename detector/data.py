@@ -39,6 +39,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from synth.errors import InputError
+from synth.fsio import read_text
 from synth.imageio import read_image
 from synth.voc import VocImage, VocObject, VocSet, available_splits, find_image, read_voc_set
 
@@ -52,12 +53,7 @@ log = logging.getLogger(__name__)
 def load_classes_file(path: str | os.PathLike) -> list[str]:
     """Class names from a text file, one a line (blank lines and # comments skipped)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such classes file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read classes file ({exc})") from None
+    text = read_text(path, "classes file")
     names = [ln.strip() for ln in text.splitlines()]
     names = [n for n in names if n and not n.startswith("#")]
     if not names:

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from .errors import InputError
+from .fsio import read_text
 
 _REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG = _REPO / "assets" / "classes.yaml"
@@ -128,12 +129,7 @@ def _parse_class(path: Path, name, spec) -> ClassSpec:
 def load_catalog(path: str | os.PathLike = DEFAULT_CATALOG) -> dict[str, ClassSpec]:
     """Read and validate a classes.yaml catalog; return {class name: ClassSpec}."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such class catalog") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read class catalog ({exc})") from None
+    text = read_text(path, "class catalog")
     try:
         doc = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:

@@ -49,3 +49,16 @@ def remove_stale_temps(directory: str | os.PathLike) -> int:
             p.unlink(missing_ok=True)
             n += 1
     return n
+
+
+def read_text(path: str | os.PathLike, what: str) -> str:
+    """Read a UTF-8 text file the user named; a missing or unreadable one is an InputError."""
+    from .errors import InputError
+
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such {what}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc})") from None
