@@ -70,3 +70,18 @@ def grey_pack(tmp_path_factory) -> dict[str, Path]:
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep the PSD cache out of the user's home during tests."""
     monkeypatch.setenv("FLOORSYNTH_CACHE", str(tmp_path_factory.getbasetemp() / "psd-cache"))
+
+
+def pipeline_imports_torch(argv: list[str]) -> bool:
+    """Run `pipeline ARGV...` in a fresh interpreter; True if torch got imported on the way."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom pipeline import main\n"
+            f"sys.argv = {['pipeline', *argv]!r}\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1] == "True"

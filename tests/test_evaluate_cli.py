@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline import main
+from tests.conftest import pipeline_imports_torch
 from tests.test_report import make_voc_set
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,15 +172,8 @@ def test_model_path_runs_predict_at_low_confidence(tmp_path, data, monkeypatch):
 
 def test_detections_path_never_imports_torch(tmp_path, data):
     voc, dets = data
-    code = ("import sys\nfrom pipeline import main\n"
-            f"sys.argv = ['pipeline', 'evaluate', '--data', {str(voc)!r}, '--detections', "
-            f"{str(dets)!r}, '--out', {str(tmp_path / 'rep')!r}]\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "print('torch' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "False"
+    assert not pipeline_imports_torch(["evaluate", "--data", str(voc), "--detections",
+                                       str(dets), "--out", str(tmp_path / "rep")])
     assert (tmp_path / "rep" / "report.html").is_file()
 
 
