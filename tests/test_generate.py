@@ -145,6 +145,11 @@ def test_other_settings_into_same_dir_refused(tiny_pack, reference):
     assert res.exit_code == 2 and "seed" in res.output and len(res.output.strip().splitlines()) == 1
 
 
+def _scene_args(pack) -> list[str]:
+    """--classes and --backgrounds of a test pack."""
+    return ["--classes", str(pack["classes"]), "--backgrounds", str(pack["backgrounds"])]
+
+
 def _invoke(args):
     res = CliRunner().invoke(synth_main, ["generate", *args])
     return res.exit_code, res.output.strip()
@@ -158,8 +163,7 @@ def test_corrupt_psd_is_one_line_exit_2_nothing_written(tiny_pack, tmp_path, con
     bad = tmp_path / "corrupt.psd"
     bad.write_bytes(content)
     out = tmp_path / "out"
-    code, text = _invoke(["--view", "topdown", "--assets", str(bad), "--classes",
-                          str(tiny_pack["classes"]), "--backgrounds", str(tiny_pack["backgrounds"]),
+    code, text = _invoke(["--view", "topdown", "--assets", str(bad), *_scene_args(tiny_pack),
                           "--out", str(out), "-n", "2"])
     assert code == 2 and needle in text and len(text.splitlines()) == 1
     assert not out.exists()
@@ -173,8 +177,7 @@ def test_unknown_class_and_unreadable_background(tiny_pack, tmp_path):
     rgba[5:15, 5:15] = 255
     (folder / "t.png").write_bytes(encode_png(rgba))
     out = tmp_path / "out"
-    code, text = _invoke(["--view", "topdown", "--assets", str(tmp_path / "subjects"), "--classes",
-                          str(tiny_pack["classes"]), "--backgrounds", str(tiny_pack["backgrounds"]),
+    code, text = _invoke(["--view", "topdown", "--assets", str(tmp_path / "subjects"), *_scene_args(tiny_pack),
                           "--out", str(out), "-n", "2"])
     assert code == 2 and "toaster" in text and "box" in text and not out.exists()
     bg = tmp_path / "bg"
@@ -232,8 +235,7 @@ def test_psd_without_visible_subject_is_one_line_exit_2(tiny_pack, tmp_path):
     path = tmp_path / "hidden.psd"
     psd.save(path)
     out = tmp_path / "out"
-    code, text = _invoke(["--view", "robot", "--assets", str(path), "--classes",
-                          str(tiny_pack["classes"]), "--backgrounds", str(tiny_pack["backgrounds"]),
+    code, text = _invoke(["--view", "robot", "--assets", str(path), *_scene_args(tiny_pack),
                           "--out", str(out), "-n", "2"])
     assert code == 2 and "hidden.psd" in text and len(text.splitlines()) == 1
     assert not out.exists()
