@@ -20,6 +20,24 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def mount_rotation(pitch_deg: float, roll_deg: float = 0.0) -> np.ndarray:
+    """World-to-camera rotation of a camera looking along +Y, pitched and rolled.
+
+    World: floor Z = 0, Z up, the camera looks along +Y (yaw 0). Camera (OpenCV): x right,
+    y down, z forward. `pitch_deg` is the angle of the optical axis below the horizon
+    (0 = level, negative = looking up). `roll_deg` turns the camera about its optical axis;
+    positive roll dips the camera's right side, so the horizon rises to the right in the image.
+    The rows of the result are the camera's x, y, z axes in world terms.
+    """
+    s, c = math.sin(math.radians(pitch_deg)), math.cos(math.radians(pitch_deg))
+    pitched = np.array([[1.0, 0.0, 0.0],
+                        [0.0, -s, -c],
+                        [0.0, c, -s]])
+    sr, cr = math.sin(math.radians(roll_deg)), math.cos(math.radians(roll_deg))
+    roll = np.array([[cr, sr, 0.0], [-sr, cr, 0.0], [0.0, 0.0, 1.0]])
+    return roll @ pitched
+
+
 @dataclass(frozen=True)
 class Camera:
     """A pinhole camera at `height_m` above the floor, pitched down, horizontal FOV `fov_deg`."""
@@ -45,10 +63,7 @@ class Camera:
     @cached_property
     def R(self) -> np.ndarray:
         """World-to-camera rotation: its rows are the camera's x, y, z axes in world terms."""
-        s, c = math.sin(math.radians(self.pitch_deg)), math.cos(math.radians(self.pitch_deg))
-        return np.array([[1.0, 0.0, 0.0],
-                         [0.0, -s, -c],
-                         [0.0, c, -s]])
+        return mount_rotation(self.pitch_deg, 0.0)
 
     @cached_property
     def centre(self) -> np.ndarray:
