@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import os
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ import numpy as np
 from PIL import Image
 
 from . import fsio
-from .catalog import ClassSpec, class_of, match_class, parse_tags
+from .catalog import (POSE_ELEVATION, ClassSpec, ViewTag, class_of, match_class,
+                      parse_view_tags)
 from .errors import InputError
 from .imageio import read_image
 
@@ -25,19 +27,24 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 MASK_SUFFIX = "_mask"
 # Layer kinds that carry their own pixels; adjustment and fill layers do not make subjects.
 _PIXEL_KINDS = {"pixel", "smartobject", "shape", "type"}
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 TINY_PX = 16
 
 
 @dataclass
 class Subject:
-    """One cut-out: straight-alpha RGBA uint8 cropped to its alpha box, and its class."""
+    """One cut-out (one view of one object): straight-alpha RGBA uint8 cropped to its alpha
+    box, its class, and from where it was photographed."""
 
     cls: str
     name: str
     rgba: np.ndarray
     source: str
     pose: str | None = None  # "[upright]"/"[flat]" tag override; None = the catalog's pose
+    elev_deg: float | None = None  # declared capture elevation; None = its pose's
+    az_deg: float | None = None  # declared capture azimuth; None = unknown
+    size_m: float | None = None  # declared metres of the longer side; None = the catalog's
+    object: str = ""  # the physical object this is a view of; "" = its own name
 
 
 @dataclass
@@ -45,7 +52,7 @@ class _Raw:
     """A decoded PSD subject before its class is resolved (what the cache stores)."""
 
     group: str | None  # enclosing top-level group's name, None for a top-level layer
-    layer: str
+    layer: str  # the layer's name; for a view in an object sub-group, "SUBGROUP/LAYER"
     rgba: np.ndarray
 
 
@@ -179,8 +186,8 @@ def _decode_psd(path: Path, data: bytes) -> tuple[list[_Raw], list[str]]:
     raws: list[_Raw] = []
     warnings: list[str] = []
 
-    def take(layer, group: str | None) -> None:
-        label = f"{group}/{layer.name}" if group is not None else layer.name
+    def take(layer, group: str | None, prefix: str = "") -> None:
+        label = f"{group}/{prefix}{layer.name}" if group is not None else layer.name
         if not layer.is_group() and layer.kind not in _PIXEL_KINDS:
             log.debug("%s: layer '%s': %s layer skipped", path, label, layer.kind)
             return
@@ -191,7 +198,14 @@ def _decode_psd(path: Path, data: bytes) -> tuple[list[_Raw], list[str]]:
         if rgba is None:
             warnings.append(f"layer '{label}' is fully transparent; skipped")
             return
-        raws.append(_Raw(group, layer.name, rgba))
+        raws.append(_Raw(group, prefix + layer.name, rgba))
+
+    def view_children(group) -> list:
+        """A sub-group's children if they are views of one object (they carry view tags)."""
+        kids = [k for k in group if k.visible and not k.clipping]
+        if any(parse_view_tags(k.name)[1].declared for k in kids):
+            return kids
+        return []
 
     for top in psd:
         if not top.visible:
@@ -199,8 +213,13 @@ def _decode_psd(path: Path, data: bytes) -> tuple[list[_Raw], list[str]]:
         if top.is_group():
             for child in top:
                 # A clipped layer is shading on the layer below it and renders with it.
-                if child.visible and not child.clipping:
+                if not child.visible or child.clipping:
+                    continue
+                views = view_children(child) if child.is_group() else []
+                if not views:
                     take(child, top.name)
+                for view in views:
+                    take(view, top.name, prefix=f"{child.name}/")
         elif top.name.strip().lower() == "background":
             log.debug("%s: top-level 'Background' layer skipped", path)
         elif not top.clipping:
@@ -277,29 +296,78 @@ def _load_psd_raws(path: Path, cache_dir: Path | None) -> list[_Raw]:
     return raws
 
 
+def _tags(name: str, where: str) -> tuple[str, ViewTag]:
+    try:
+        return parse_view_tags(name)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+def _subject(cls: str, name: str, rgba: np.ndarray, source: str, tag: ViewTag,
+             obj: str) -> Subject:
+    return Subject(cls=cls, name=name, rgba=rgba, source=source, pose=tag.pose,
+                   elev_deg=tag.elev_deg, az_deg=tag.az_deg, size_m=tag.size_m, object=obj)
+
+
 def _psd_subjects(path: Path, catalog: dict[str, ClassSpec],
                   cache_dir: Path | None) -> list[Subject]:
-    file_name, file_pose = parse_tags(path.stem)
+    file_tag = _tags(path.stem, str(path))[1]
     out = []
     for raw in _load_psd_raws(path, cache_dir):
-        group_pose = parse_tags(raw.group)[1] if raw.group is not None else None
-        layer_pose = parse_tags(raw.layer)[1]
+        parts = raw.layer.split("/", 1) if raw.group is not None else [raw.layer]
+        names = ([raw.group] if raw.group is not None else []) + parts
+        tag = file_tag
+        clean = []
+        for part in names:  # outermost first; inner tags win
+            c, t = _tags(part, f"{path}: layer '{raw.layer}'")
+            tag = t.over(tag)
+            clean.append(c)
         if raw.group is None:
             cls = class_of(raw.layer, catalog, where=f"{path}: layer '{raw.layer}'")
             name = f"{path.name}:{raw.layer}"
         else:
             cls = class_of(raw.group, catalog, where=f"{path}: group '{raw.group}'")
             name = f"{path.name}:{raw.group}/{raw.layer}"
-        pose = layer_pose or group_pose or file_pose
-        out.append(Subject(cls=cls, name=name, rgba=raw.rgba, source=str(path), pose=pose))
+        # the object is the innermost name that is not just a view's tag: the sub-group of
+        # an object's views, else the layer's own name without its tags
+        obj = clean[1] if len(clean) == 3 else clean[-1]
+        out.append(_subject(cls, name, raw.rgba, str(path), tag, f"{path.name}:{cls}/{obj}"))
     return out
 
 
 # ----------------------------------------------------------------------------- images
 
+# elev_30, elev30, elev-30; az_90, az90, az-90 (= -90), az_-90
+_VIEW_TEXT = r"elev[_-]?(\d+(?:\.\d+)?)(?:[_-]az_?(-?\d+(?:\.\d+)?))?"
+_VIEW_DIR = re.compile(f"^{_VIEW_TEXT}$", re.I)
+_VIEW_SUFFIX = re.compile(f"[_-]{_VIEW_TEXT}$", re.I)
+
+
+def _view_from_match(m: re.Match, where: Path) -> ViewTag:
+    text = f"elev={m.group(1)}" + (f" az={m.group(2)}" if m.group(2) else "")
+    return _tags(f"[{text}]", str(where))[1]
+
+
+def _image_view(path: Path) -> tuple[str, Path, ViewTag]:
+    """(object stem, class folder, view) of a PNG/photo: view folders and name suffixes read."""
+    stem, tag = _tags(path.stem, str(path))
+    m = _VIEW_SUFFIX.search(stem)
+    if m:
+        tag = tag.over(_view_from_match(m, path))
+        stem = stem[: m.start()]
+    folder = path.parent
+    m = _VIEW_DIR.match(folder.name)
+    if m:
+        tag = tag.over(_view_from_match(m, folder))
+        folder = folder.parent
+    return stem, folder, tag
+
+
 def _image_class(path: Path, catalog: dict[str, ClassSpec]) -> str:
-    """Class of a PNG/photo: its folder's name if that is a class, else the file name's prefix."""
-    return match_class(path.parent.name, catalog) or class_of(
+    """Class of a PNG/photo: its folder's name if that is a class (view folders skipped),
+    else the file name's prefix."""
+    _, folder, _ = _image_view(path)
+    return match_class(folder.name, catalog) or class_of(
         path.stem, catalog, where=f"{path}")
 
 
@@ -321,8 +389,10 @@ def _image_subject(path: Path, mask: Path | None, catalog: dict[str, ClassSpec])
         log.warning("%s: fully transparent%s; skipped", path,
                     f" (mask {mask.name} is all black)" if mask else "")
         return None
-    return Subject(cls=cls, name=f"{path.parent.name}/{path.name}", rgba=cropped,
-                   source=str(path), pose=parse_tags(path.stem)[1])
+    stem, folder, tag = _image_view(path)
+    inner = path.relative_to(folder).as_posix()
+    return _subject(cls, f"{folder.name}/{inner}", cropped, str(path), tag,
+                    f"{folder.as_posix()}/{cls}/{stem}")
 
 
 def _image_subjects(files: list[Path], catalog: dict[str, ClassSpec]) -> list[Subject]:
@@ -442,6 +512,13 @@ def effective_pose(subject: Subject, catalog: dict[str, ClassSpec]) -> str:
     return subject.pose or catalog[subject.cls].pose
 
 
+def capture_elevation(subject: Subject, catalog: dict[str, ClassSpec]) -> float:
+    """Degrees above the floor the subject was photographed from: declared, else its pose's."""
+    if subject.elev_deg is not None:
+        return subject.elev_deg
+    return POSE_ELEVATION[effective_pose(subject, catalog)]
+
+
 def subject_problems(subject: Subject) -> list[str]:
     """Problems visible in a loaded cut-out: too small, or not cut out at all."""
     h, w = subject.rgba.shape[:2]
@@ -453,10 +530,27 @@ def subject_problems(subject: Subject) -> list[str]:
     return problems
 
 
+def view_label(elev: float, azimuths: Iterable[float | None]) -> str:
+    """e.g. '15° az 0/90/180' (azimuths left out when none is declared)."""
+    azs = sorted({a for a in azimuths if a is not None})
+    return f"{elev:g}°" + (f" az {'/'.join(f'{a:g}' for a in azs)}" if azs else "")
+
+
+def class_views(subjects: list[Subject], catalog: dict[str, ClassSpec]) -> list[dict]:
+    """Per capture elevation of a class's subjects (highest first): its azimuths, views and
+    objects."""
+    by_elev: dict[float, list[Subject]] = {}
+    for s in subjects:
+        by_elev.setdefault(capture_elevation(s, catalog), []).append(s)
+    return [{"elev_deg": e, "az_deg": sorted({s.az_deg for s in v if s.az_deg is not None}),
+             "views": len(v), "objects": len({s.object or s.name for s in v})}
+            for e, v in sorted(by_elev.items(), reverse=True)]
+
+
 def summarize_subjects(subjects: list[Subject],
                        catalog: dict[str, ClassSpec]) -> list[dict]:
-    """One row per catalog class: subject count, poses, size range, cut-out pixel sizes,
-    problems, and the per-subject lines."""
+    """One row per catalog class: subject (view) and object counts, poses, capture
+    elevations and azimuths, size range, cut-out pixel sizes, problems, per-subject lines."""
     rows = []
     for name in sorted(catalog, key=lambda c: (catalog[c].distractor, c)):
         spec = catalog[name]
@@ -471,15 +565,20 @@ def summarize_subjects(subjects: list[Subject],
         for s in mine:
             sp = subject_problems(s)
             problems += [f"{s.name}: {p}" for p in sp]
-            items.append({"name": s.name, "pose": effective_pose(s, catalog),
+            items.append({"name": s.name, "object": s.object or s.name,
+                          "pose": effective_pose(s, catalog),
+                          "elev_deg": capture_elevation(s, catalog), "az_deg": s.az_deg,
                           "width": s.rgba.shape[1], "height": s.rgba.shape[0],
                           "problems": sp})
         rows.append({
             "class": name,
             "count": len(mine),
+            "objects": len({s.object or s.name for s in mine}),
             "distractor": spec.distractor,
+            "mirror": spec.mirror,
             "pose": ", ".join(f"{p} x{n}" if len(poses) > 1 else p
                               for p, n in sorted(poses.items())) or spec.pose,
+            "views": class_views(mine, catalog),
             "size_m": spec.size_m,
             "min_px": min((max(wh) for wh in sizes), default=0),
             "max_px": max((max(wh) for wh in sizes), default=0),
@@ -493,14 +592,36 @@ def format_summary(rows: list[dict], problems: Iterable[str] = ()) -> str:
     """Render summarize_subjects() rows (and load-time problems) as a plain-text table."""
     labels = [r["class"] + (" (distractor)" if r["distractor"] else "") for r in rows]
     w = max([len("class")] + [len(x) for x in labels])
-    lines = [f"{'class':<{w}} {'n':>3}  {'pose':<20} {'size (m)':<11} cut-out px (longer side)"]
+    lines = [f"{'class':<{w}} {'views':>5} {'objects':>7}  {'size (m)':<11} "
+             f"{'cut-out px':<10} capture elevations: views (objects)"]
     for label, r in zip(labels, rows):
         px = f"{r['min_px']}-{r['max_px']}" if r["count"] else "-"
         size = f"{r['size_m'][0]:g}-{r['size_m'][1]:g}"
-        lines.append(f"{label:<{w}} {r['count']:>3}  {r['pose']:<20} {size:<11} {px}")
+        views = ", ".join(f"{view_label(v['elev_deg'], v['az_deg'])}: {v['views']} "
+                          f"({v['objects']})" for v in r["views"]) or "-"
+        mirror = "  [mirror]" if r["mirror"] else ""
+        lines.append(f"{label:<{w}} {r['count']:>5} {r['objects']:>7}  {size:<11} {px:<10} "
+                     f"{views}{mirror}")
+        objects: dict[str, list[dict]] = {}
         for s in r["subjects"]:
-            flag = f"  <- {'; '.join(s['problems'])}" if s["problems"] else ""
-            lines.append(f"    {s['name']:<40} {s['pose']:<8} {s['width']}x{s['height']}{flag}")
+            objects.setdefault(s["object"], []).append(s)
+        for obj, views_ in objects.items():
+            if len(views_) == 1:
+                s = views_[0]
+                flag = f"  <- {'; '.join(s['problems'])}" if s["problems"] else ""
+                lines.append(f"    {s['name']:<44} {s['pose']:<8} "
+                             f"{view_label(s['elev_deg'], [s['az_deg']]):<18} "
+                             f"{s['width']}x{s['height']}{flag}")
+                continue
+            by_elev: dict[float, list] = {}
+            for s in views_:
+                by_elev.setdefault(s["elev_deg"], []).append(s["az_deg"])
+            text = ", ".join(view_label(e, a) for e, a in sorted(by_elev.items(), reverse=True))
+            px_ = [max(s["width"], s["height"]) for s in views_]
+            flags = [f"{s['name']}: {p}" for s in views_ for p in s["problems"]]
+            flag = f"  <- {'; '.join(flags)}" if flags else ""
+            lines.append(f"    {obj.rsplit(':', 1)[-1]:<44} {len(views_)} views: {text}; "
+                         f"{min(px_)}-{max(px_)} px{flag}")
     found = list(problems) + [f"{r['class']}: {p}" for r in rows for p in r["problems"]]
     lines.append("")
     lines.append(f"problems: {len(found)}" if found else "problems: none")

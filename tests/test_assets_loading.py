@@ -14,7 +14,8 @@ from psd_tools import PSDImage
 from psd_tools.api.layers import Group, PixelLayer
 
 from synth import assets as assets_mod
-from synth.assets import crop_to_alpha, load_subjects, summarize_subjects
+from synth.assets import (capture_elevation, crop_to_alpha, format_summary, load_subjects,
+                          summarize_subjects)
 from synth.catalog import load_catalog
 from synth.cli import main
 from synth.errors import InputError
@@ -230,6 +231,108 @@ def test_tags_override_pose(tmp_path, catalog, cache):
              load_one(tmp_path / "shoes [upright].psd", catalog, cache).items()}
     assert poses["shoes [upright].psd:shoe/runner"] == "upright"  # file tag, innermost wins
     assert poses["shoes [upright].psd:[flat] fan/lying"] == "flat"
+
+
+def _views(subjects, catalog):
+    """name -> (object, capture elevation, azimuth, size)"""
+    return {s.name: (s.object.rsplit("/", 1)[-1], capture_elevation(s, catalog), s.az_deg, s.size_m)
+            for s in subjects}
+
+
+def test_psd_view_tags_on_layers_groups_and_object_sub_groups(tmp_path, catalog, cache):
+    psd = new_psd()
+    shoe = Group.new(psd, name="shoe")
+    add(shoe, "runner [elev=90]", solid(4, 8))
+    add(shoe, "runner [elev=15 az=90]", solid(4, 8))
+    add(shoe, "boot [upright]", solid(4, 4))
+    obj = Group.new(shoe, name="derby [size=0.3]")  # a sub-group holding one object's views
+    add(obj, "[elev=45 az=0]", solid(6, 6))
+    add(obj, "[elev=45 az=180]", solid(6, 6))
+    comp = Group.new(shoe, name="two parts")  # no view tags inside: one composited subject
+    add(comp, "a", solid(4, 4))
+    add(comp, "b", solid(4, 4), left=4)
+    fan = Group.new(psd, name="fan [elev=30]")
+    add(fan, "tower", solid(8, 2))
+    add(fan, "box [az=90]", solid(8, 8))
+    psd.save(tmp_path / "v.psd")
+    got = _views(load_subjects([tmp_path / "v.psd"], catalog, cache_dir=cache), catalog)
+    assert got == {
+        "v.psd:shoe/runner [elev=90]": ("runner", 90.0, None, None),
+        "v.psd:shoe/runner [elev=15 az=90]": ("runner", 15.0, 90.0, None),
+        "v.psd:shoe/boot [upright]": ("boot", 0.0, None, None),
+        "v.psd:shoe/derby [size=0.3]/[elev=45 az=0]": ("derby", 45.0, 0.0, 0.3),
+        "v.psd:shoe/derby [size=0.3]/[elev=45 az=180]": ("derby", 45.0, 180.0, 0.3),
+        "v.psd:shoe/two parts": ("two parts", 90.0, None, None),
+        "v.psd:fan [elev=30]/tower": ("tower", 30.0, None, None),
+        "v.psd:fan [elev=30]/box [az=90]": ("box", 30.0, 90.0, None),
+    }
+    subjects = load_subjects([tmp_path / "v.psd"], catalog, cache_dir=cache)
+    objects = {s.name: s.object for s in subjects}
+    assert objects["v.psd:shoe/runner [elev=90]"] == objects["v.psd:shoe/runner [elev=15 az=90]"]
+    assert objects["v.psd:shoe/runner [elev=90]"] != objects["v.psd:shoe/boot [upright]"]
+    two = next(s for s in subjects if s.name == "v.psd:shoe/two parts")
+    assert two.rgba.shape[:2] == (4, 8)
+
+
+def test_bad_view_tag_names_the_layer(tmp_path, catalog, cache):
+    psd = new_psd()
+    shoe = Group.new(psd, name="shoe")
+    add(shoe, "runner [elev=120]", solid(4, 8))
+    psd.save(tmp_path / "bad.psd")
+    with pytest.raises(InputError) as info:
+        load_subjects([tmp_path / "bad.psd"], catalog, cache_dir=cache)
+    assert str(info.value).startswith(f"{tmp_path / 'bad.psd'}: layer 'runner [elev=120]': ")
+    assert "elev= must lie in [0, 90]" in str(info.value)
+
+
+def test_png_view_folders_suffixes_and_photo_mask_views(tmp_path, catalog, cache):
+    root = tmp_path / "cutouts"
+    png = np.zeros((10, 10, 4), np.uint8)
+    png[2:8, 2:8] = (9, 9, 9, 255)
+    for rel in ("shoe/elev_90/runner.png", "shoe/elev_15_az_90/runner.png",
+                "shoe/elev-0-az-180/runner.png", "shoe/boot_elev45_az-90.png",
+                "shoe/boot_elev45.png", "misc/sock_blue_elev30.png", "fan/elev_10/tower [az=0].png"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(encode_png(png))
+    photo = np.full((10, 10, 3), 50, np.uint8)
+    mask = np.zeros((10, 10), np.uint8)
+    mask[3:7, 3:7] = 255
+    Image.fromarray(photo).save(root / "shoe" / "robot_elev5.png")
+    Image.fromarray(mask).save(root / "shoe" / "robot_elev5_mask.png")
+    got = _views(load_subjects([root], catalog, cache_dir=cache), catalog)
+    assert got == {
+        "shoe/elev_90/runner.png": ("runner", 90.0, None, None),
+        "shoe/elev_15_az_90/runner.png": ("runner", 15.0, 90.0, None),
+        "shoe/elev-0-az-180/runner.png": ("runner", 0.0, 180.0, None),  # -180 = 180,
+        "shoe/boot_elev45_az-90.png": ("boot", 45.0, -90.0, None),
+        "shoe/boot_elev45.png": ("boot", 45.0, None, None),
+        "misc/sock_blue_elev30.png": ("sock_blue", 30.0, None, None),
+        "fan/elev_10/tower [az=0].png": ("tower", 10.0, 0.0, None),
+        "shoe/robot_elev5.png": ("robot", 5.0, None, None),
+    }
+    subjects = {s.name: s for s in load_subjects([root], catalog, cache_dir=cache)}
+    assert subjects["shoe/elev_90/runner.png"].cls == "shoe"  # the class folder is above elev_90
+    assert subjects["fan/elev_10/tower [az=0].png"].cls == "fan"
+    assert (subjects["shoe/elev_90/runner.png"].object
+            == subjects["shoe/elev_15_az_90/runner.png"].object)
+    assert subjects["shoe/robot_elev5.png"].rgba.shape[:2] == (4, 4)  # the mask was paired
+
+
+def test_summary_lists_capture_elevations_and_azimuths(tmp_path, catalog, cache):
+    psd = new_psd()
+    shoe = Group.new(psd, name="shoe")
+    for name in ("a [elev=90]", "a [elev=15 az=0]", "a [elev=15 az=90]", "b [elev=15 az=90]", "c"):
+        add(shoe, name, solid(4, 8, alpha=200))
+    psd.save(tmp_path / "s.psd")
+    rows = {r["class"]: r for r in summarize_subjects(
+        load_subjects([tmp_path / "s.psd"], catalog, cache_dir=cache), catalog)}
+    assert rows["shoe"]["count"] == 5 and rows["shoe"]["objects"] == 3
+    assert rows["shoe"]["views"] == [
+        {"elev_deg": 90.0, "az_deg": [], "views": 2, "objects": 2},
+        {"elev_deg": 15.0, "az_deg": [0.0, 90.0], "views": 3, "objects": 2}]
+    text = format_summary(list(rows.values()))
+    assert "90°: 2 (2), 15° az 0/90: 3 (2)" in text
+    assert "a  " in text and "3 views: 90°, 15° az 0/90" in text
 
 
 def test_transparent_and_empty_layers_warn_and_are_skipped(tmp_path, catalog, cache, caplog):

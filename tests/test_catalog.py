@@ -1,12 +1,14 @@
 """Class catalog: strict validation with one-line errors, pose defaults, and the naming rule."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from synth.catalog import (DEFAULT_ASSETS, DEFAULT_CATALOG, ClassSpec, class_of, load_catalog,
-                           match_class, name_prefix, parse_tags)
+from synth.catalog import (DEFAULT_ASSETS, DEFAULT_CATALOG, ClassSpec, ViewTag, class_of,
+                           load_catalog, match_class, name_prefix, parse_tags, parse_view_tags,
+                           pose_ranges)
 from synth.errors import InputError
 
 GOOD = """\
@@ -136,3 +138,53 @@ def test_name_prefix():
     assert name_prefix("bowl.metal") == "bowl"
     assert name_prefix("rag2") == "rag"
     assert name_prefix("box [upright]") == "box"
+
+
+def test_parse_view_tags():
+    assert parse_view_tags("runner [elev=45 az=90]") == ("runner", ViewTag(None, 45.0, 90.0, None))
+    assert parse_view_tags("[elev=15, az=-90] [size=0.3] boot") == (
+        "boot", ViewTag(None, 15.0, -90.0, 0.3))
+    assert parse_view_tags("x [az=270]")[1].az_deg == -90.0  # wrapped to (-180, 180]
+    assert parse_view_tags("x [az=-180]")[1].az_deg == 180.0
+    assert parse_view_tags("boot [upright]") == ("boot", ViewTag(pose="upright"))
+    assert parse_view_tags("plain") == ("plain", ViewTag())
+    assert not ViewTag().declared and ViewTag(az_deg=0.0).declared
+    # parse_tags drops view tags too, so the class rule sees the bare name
+    assert parse_tags("shoe_runner [elev=0 az=180]") == ("shoe_runner", None)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("x [elev=95]", "elev= must lie in [0, 90]"), ("x [elev=-1]", "elev= must lie in [0, 90]"),
+    ("x [elev=abc]", "elev= must be a number"), ("x [tilt=3]", "unknown view tag key 'tilt'"),
+    ("x [size=0]", "size= must be positive"), ("x [az=nan]", "must be a finite number"),
+])
+def test_bad_view_tags(name, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        parse_view_tags(name)
+
+
+def test_inner_tags_win_and_pose_and_elevation_replace_each_other():
+    outer = ViewTag(elev_deg=45.0, az_deg=90.0, size_m=0.2)
+    assert ViewTag(pose="upright").over(outer) == ViewTag("upright", None, 90.0, 0.2)
+    assert ViewTag(elev_deg=15.0).over(ViewTag(pose="flat")) == ViewTag(None, 15.0, None, None)
+    assert ViewTag(az_deg=0.0).over(outer) == ViewTag(None, 45.0, 0.0, 0.2)
+
+
+def test_mirror_field(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("classes:\n  shoe: {size_m: [0.2, 0.3], pose: flat, mirror: true}\n"
+                 "  scale: {size_m: [0.2, 0.3], pose: flat}\n")
+    cat = load_catalog(p)
+    assert cat["shoe"].mirror and not cat["scale"].mirror
+    p.write_text("classes:\n  shoe: {size_m: [0.2, 0.3], pose: flat, mirror: 1}\n")
+    with pytest.raises(InputError, match="mirror must be true or false"):
+        load_catalog(p)
+
+
+def test_pose_ranges_follow_the_capture_elevation():
+    spec = ClassSpec("shoe", (0.2, 0.3), "flat", (-180.0, 180.0), (0.0, 0.0))
+    assert pose_ranges(spec, 90.0) == ((-180.0, 180.0), (0.0, 0.0))
+    assert pose_ranges(spec, 15.0) == ((-30.0, 30.0), (-3.0, 3.0))  # a side view stays a side view
+    fan = ClassSpec("fan", (0.4, 1.0), "upright", (-35.0, 35.0), (-3.0, 3.0))
+    assert pose_ranges(fan, 0.0) == ((-35.0, 35.0), (-3.0, 3.0))
+    assert pose_ranges(fan, 90.0) == ((-180.0, 180.0), (0.0, 0.0))  # a fan seen from above
