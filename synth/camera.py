@@ -5,11 +5,13 @@ looks along +Y, pitched `pitch_deg` below the horizon. Camera frame (OpenCV): x 
 y down, z forward. Pixel coordinates are OpenCV's: the centre of pixel column j is x = j,
 so an image W pixels wide spans x in [-0.5, W - 0.5].
 
-A subject is a textured rectangle in 3-D. `flat` subjects lie on the floor, the cut-out's
-top pointing away from the camera at yaw 0; `upright` subjects stand on the bottom centre of
-the cut-out, facing the camera at yaw 0, tilted by roll within their own plane. The map from
-cut-out pixels to image pixels is then a homography (`subject_homography`), which is what
-makes scale fall with distance and flat subjects foreshorten as a real camera sees them.
+A subject is a textured rectangle in 3-D: a photograph taken from some capture elevation
+(90 = from straight above, 0 = from the side) is the plane perpendicular to that direction,
+facing the camera. A 90° view lies on the floor, its top pointing away from the camera;
+any other rests on the floor with the bottom centre of its cut-out and leans back by
+(90° - elevation) from the vertical (0° stands). The map from cut-out pixels to image
+pixels is then a homography (`subject_homography`), which is what makes scale fall with
+distance and keeps the proportions of a view seen from near its capture elevation.
 """
 from __future__ import annotations
 
@@ -164,42 +166,55 @@ def _rot_z(deg: float) -> np.ndarray:
                      [0.0, 0.0, 1.0]])
 
 
-def subject_axes(pose: str, floor_xy: tuple[float, float], yaw_deg: float,
+def view_elevation(camera: "Camera", floor_xy: tuple[float, float]) -> float:
+    """Degrees above the horizontal from which the camera sees a floor point (90 = from above)."""
+    return math.degrees(math.atan2(camera.height_m, math.hypot(*floor_xy)))
+
+
+def bearing(floor_xy: tuple[float, float]) -> np.ndarray:
+    """Horizontal unit vector from the camera's foot to a floor point (+Y straight below)."""
+    x, y = floor_xy
+    r = math.hypot(x, y)
+    return np.array([x / r, y / r, 0.0]) if r > 1e-9 else np.array([0.0, 1.0, 0.0])
+
+
+def subject_axes(elev_deg: float, floor_xy: tuple[float, float], turn_deg: float,
                  roll_deg: float) -> tuple[np.ndarray, np.ndarray]:
-    """World directions of the cut-out's +u (right) and +v (down) axes."""
-    if pose == "flat":
-        e_u = np.array([1.0, 0.0, 0.0])
-        e_v = np.array([0.0, -1.0, 0.0])  # the cut-out's top points away from the camera
-    elif pose == "upright":
-        x, y = floor_xy
-        r = math.hypot(x, y)
-        # Face the camera: the plane's horizontal axis is perpendicular to the line of sight.
-        e_u = np.array([y / r, -x / r, 0.0]) if r > 1e-9 else np.array([1.0, 0.0, 0.0])
-        e_v = np.array([0.0, 0.0, -1.0])
-        a = math.radians(roll_deg)
-        e_u, e_v = math.cos(a) * e_u - math.sin(a) * e_v, math.sin(a) * e_u + math.cos(a) * e_v
-    else:
-        raise ValueError(f"unknown pose {pose!r}")
-    rz = _rot_z(yaw_deg)
-    return rz @ e_u, rz @ e_v
+    """World directions of the cut-out's +u (right) and +v (down) axes.
+
+    The cut-out is a photograph taken from `elev_deg` above the horizontal, so its plane is
+    perpendicular to that capture direction: it faces the camera (its horizontal axis
+    perpendicular to the line of sight), tilted back from the vertical by the elevation
+    (0 stands, 90 lies on the floor), then turned about the vertical by `turn_deg`
+    (counter-clockwise seen from above) and rolled within its own plane by `roll_deg`.
+    """
+    b = _rot_z(turn_deg) @ bearing(floor_xy)
+    a = math.radians(elev_deg)
+    e_u = np.array([b[1], -b[0], 0.0])  # b x up: the photo's right
+    e_v = -(math.cos(a) * np.array([0.0, 0.0, 1.0]) + math.sin(a) * b)  # the photo's down
+    r = math.radians(roll_deg)
+    return math.cos(r) * e_u - math.sin(r) * e_v, math.sin(r) * e_u + math.cos(r) * e_v
 
 
-def subject_plane(pose: str, floor_xy: tuple[float, float], size_m: float, cutout_wh: tuple[int, int],
-                  yaw_deg: float = 0.0, roll_deg: float = 0.0) -> np.ndarray:
-    """3x3 map from cut-out pixels (u, v, 1) to world points (homogeneous 3-D, Z included).
+def subject_plane(elev_deg: float, floor_xy: tuple[float, float], size_m: float,
+                  cutout_wh: tuple[int, int], turn_deg: float = 0.0, roll_deg: float = 0.0,
+                  ref_px: float | None = None, mirror: bool = False) -> np.ndarray:
+    """Map from cut-out pixels (u, v, 1) to world points (homogeneous 3-D, Z included).
 
-    Returns a 4x3 matrix M with world = M @ [u, v, 1] (last row [0, 0, 1]).
-    `size_m` is the physical length of the cut-out's longer side. A flat subject is centred
-    on `floor_xy`; an upright one stands with its bottom centre on it.
+    Returns a 4x3 matrix M with world = M @ [u, v, 1] (last row [0, 0, 1]). The cut-out is
+    `size_m` metres per `ref_px` pixels (default: its longer side). A view shot from 90°
+    lies on the floor centred on `floor_xy`; any other rests on it with the middle of its
+    bottom edge (the nearest contact, as photographed). `mirror` flips it left to right.
     """
     w, h = cutout_wh
-    s = size_m / max(w, h)
-    e_u, e_v = subject_axes(pose, floor_xy, yaw_deg, roll_deg)
+    s = size_m / (ref_px if ref_px else max(w, h))
+    e_u, e_v = subject_axes(elev_deg, floor_xy, turn_deg, roll_deg)
+    if mirror:
+        e_u = -e_u
     anchor = np.array([floor_xy[0], floor_xy[1], 0.0])
-    # Pixel u spans [u - 0.5, u + 0.5], so the cut-out's edges are at -0.5 and w - 0.5. A flat
-    # subject is anchored at its centre, an upright one at the middle of its bottom edge.
+    # Pixel u spans [u - 0.5, u + 0.5], so the cut-out's edges are at -0.5 and w - 0.5.
     cu = (w - 1) / 2.0
-    cv = h - 0.5 if pose == "upright" else (h - 1) / 2.0
+    cv = (h - 1) / 2.0 if elev_deg >= 90.0 else h - 0.5
     origin = anchor - cu * s * e_u - cv * s * e_v
     M = np.zeros((4, 3))
     M[:3, 0] = s * e_u
@@ -207,6 +222,14 @@ def subject_plane(pose: str, floor_xy: tuple[float, float], size_m: float, cutou
     M[:3, 2] = origin
     M[3, 2] = 1.0
     return M
+
+
+def plane_footprint_centre(plane: np.ndarray, cutout_wh: tuple[int, int]) -> np.ndarray:
+    """Floor point (X, Y) under the middle of a subject plane: where it stands, for spacing
+    and far-to-near order."""
+    w, h = cutout_wh
+    c = plane @ np.array([(w - 1) / 2.0, (h - 1) / 2.0, 1.0])
+    return c[:2]
 
 
 def subject_homography(camera: Camera, plane: np.ndarray) -> np.ndarray:

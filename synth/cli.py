@@ -189,7 +189,11 @@ Views (uniform ranges; --height/--pitch/--fov fix a value):
            scale (8-45% of the short side) and rotation, no perspective
 \b
 Outputs DIR/JPEGImages, DIR/Annotations (VOC), DIR/ImageSets/Main/*.txt,
-DIR/labels.txt and DIR/manifest.jsonl. A rerun of the same command resumes
+DIR/labels.txt and DIR/manifest.jsonl. Each placement uses the class's view
+whose capture elevation is nearest the elevation the camera sees it from (see
+`synth assets --help`); before rendering, a class is warned of when over 25% of
+its placements would be seen over 20 deg from every view it has.
+A rerun of the same command resumes
 where a killed run stopped. --shard K/N renders every N-th image starting at
 K; shards may write to one DIR (the last to finish writes the index files).
 \b
@@ -230,6 +234,12 @@ Examples:
               help="YAML file holding any of these flags by name; flags given here win.")
 @click.option("--effects/--no-effects", default=None,
               help="Camera effects (noise, blur, exposure, JPEG).  [default: on]")
+@click.option("--capture-elev", metavar="E[,E...]",
+              help="Use only subject views shot from these capture elevations (degrees; "
+                   "90 = the top-down cut-outs alone).")
+@click.option("--strict-views", is_flag=True, default=None,
+              help="Stop (exit 2) instead of warning when a class has no views near the "
+                   "elevations the camera sees it from.")
 @click.pass_context
 @cli_errors
 def generate(ctx: click.Context, **kwargs) -> None:

@@ -1,7 +1,8 @@
 """Compose one synthetic image: place subjects on the floor, warp, shade, blend, label.
 
 Per image: draw a camera from the view, render the background, place 1..N labelled subjects
-(and unlabelled distractors) on the visible floor with pose, size, yaw and roll from the
+(and unlabelled distractors) on the visible floor, each with the view of its class nearest
+the elevation the camera sees it from (synth/views.py), its size, yaw and roll from the
 catalog, then paste them far-to-near, each with its contact shadow, its colour matched to
 the local background and its blend mode. Boxes are the tight boxes of each object's alpha
 that is still visible after nearer objects covered it.
@@ -14,18 +15,20 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .assets import Subject, effective_pose
-from .camera import (PRESETS, Camera, apply_homography, cutout_corners, sample_camera,
-                     shadow_homography, subject_homography, subject_plane)
-from .catalog import ClassSpec, pose_ranges
+from .assets import Subject
+from .camera import (PRESETS, Camera, apply_homography, cutout_corners, plane_footprint_centre,
+                     sample_camera, shadow_homography, subject_homography, subject_plane,
+                     view_elevation)
+from .catalog import TOP_VIEW_DEG, ClassSpec, pose_of_elevation
 from .scene import Background, SceneBank, render_background
+from .views import ClassViews, ViewChoice, choose_view, index_views
 
 BLENDS = ("alpha", "feather", "poisson")
 # `random` draws a blend per object; poisson is costly, so it is drawn less often.
 RANDOM_BLEND_WEIGHTS = (0.45, 0.45, 0.10)
 ALPHA_ON = 0.5  # a pixel belongs to an object where its alpha is at least this
-MIN_SIDE_PX = 6
-POISSON_EDGE_PX = 4.0  # width of the gradient-domain seam of `poisson` blending  # subjects whose image would be thinner than this are not placed
+MIN_SIDE_PX = 6  # subjects whose image would be thinner than this are not placed
+POISSON_EDGE_PX = 4.0  # width of the gradient-domain seam of `poisson` blending
 
 
 @dataclass
@@ -45,25 +48,26 @@ class ComposeOptions:
 
 @dataclass
 class Library:
-    """The subjects a run draws from, indexed by class, with premultiplied mip pyramids."""
+    """The subjects a run draws from, as views of objects per class, with premultiplied mip
+    pyramids."""
 
     subjects: list[Subject]
     catalog: dict[str, ClassSpec]
-    targets: dict[str, list[int]] = field(default_factory=dict)
-    distractors: list[int] = field(default_factory=list)
+    views: dict[str, ClassViews] = field(default_factory=dict)
     _pyramids: dict[int, list[np.ndarray]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        for i, s in enumerate(self.subjects):
-            if self.catalog[s.cls].distractor:
-                self.distractors.append(i)
-            else:
-                self.targets.setdefault(s.cls, []).append(i)
+        self.views = index_views(self.subjects, self.catalog)
 
     @property
     def classes(self) -> list[str]:
         """Target class names in catalog order."""
-        return [c for c in self.catalog if c in self.targets]
+        return [c for c in self.views if not self.catalog[c].distractor]
+
+    @property
+    def distractor_classes(self) -> list[str]:
+        """Distractor class names in catalog order."""
+        return [c for c in self.views if self.catalog[c].distractor]
 
     def pyramid(self, index: int) -> list[np.ndarray]:
         """Premultiplied RGBA uint8 levels of a subject, each half the size of the last."""
@@ -89,13 +93,18 @@ class Placement:
     pose: str
     distractor: bool
     H: np.ndarray  # cut-out pixels -> image pixels
-    depth: float  # camera-frame depth of the anchor, for far-to-near order
+    depth: float  # camera-frame depth of where it stands, for far-to-near order
     distance_m: float | None
     yaw_deg: float
     roll_deg: float
-    size_m: float | None
-    floor_xy: tuple[float, float] | None
+    size_m: float | None  # the object's size (its largest view's longer side)
+    floor_xy: tuple[float, float] | None  # where it stands (the middle of its footprint)
     plane: np.ndarray | None = None
+    capture_elev_deg: float = 90.0
+    view_elev_deg: float | None = None  # None: no perspective (the naive paste)
+    capture_az_deg: float | None = None
+    view_az_deg: float | None = None
+    mirrored: bool = False
     blend: str = "alpha"
     bbox: tuple[int, int, int, int] | None = None  # VOC 1-based inclusive
     visible: float = 0.0
@@ -105,7 +114,12 @@ class Placement:
     def record(self) -> dict:
         """The manifest's object record."""
         r2 = (lambda v: None if v is None else round(float(v), 4))
-        return {"class": self.cls, "subject": self.name, "pose": self.pose, "distance_m": r2(self.distance_m),
+        r3 = (lambda v: None if v is None else round(float(v), 3))
+        return {"class": self.cls, "subject": self.name, "pose": self.pose,
+                "capture_elev_deg": r3(self.capture_elev_deg),
+                "view_elev_deg": r3(self.view_elev_deg),
+                "capture_az_deg": r3(self.capture_az_deg), "view_az_deg": r3(self.view_az_deg),
+                "mirrored": self.mirrored, "distance_m": r2(self.distance_m),
                 "yaw_deg": round(self.yaw_deg, 3), "roll_deg": round(self.roll_deg, 3),
                 "size_m": r2(self.size_m), "bbox": list(self.bbox) if self.bbox else None,
                 "visible": round(self.visible, 4), "truncated": self.truncated,
@@ -138,46 +152,81 @@ def _floor_sampler_rows(camera: Camera, max_distance: float) -> tuple[float, flo
     return top, 1.15 * H
 
 
-def _place_perspective(lib: Library, idx: int, camera: Camera, bg: Background,
+def sample_floor_point(camera: Camera, max_distance_m: float, rng: np.random.Generator,
+                       mask_pts: np.ndarray | None = None) -> tuple[float, float, np.ndarray] | None:
+    """A random image point on the floor nearer than `max_distance_m` (from a floor mask's
+    pixels if given): (x, y, floor XY), or None if the draw missed the floor."""
+    W = camera.width
+    top, bottom = _floor_sampler_rows(camera, max_distance_m)
+    if mask_pts is None:
+        x = rng.uniform(-0.15 * W, 1.15 * W)
+        y = rng.uniform(top, bottom)
+    else:  # a pixel of the floor mask, jittered within the pixel
+        y, x = mask_pts[int(rng.integers(len(mask_pts)))] + rng.uniform(-0.5, 0.5, size=2)
+    xy = camera.pixel_to_floor(np.array([[x, y]]))[0]
+    if not np.all(np.isfinite(xy)) or math.hypot(*xy) > max_distance_m:
+        return None
+    return float(x), float(y), xy
+
+
+def max_distance(camera_view: str, wall_distance_m: float) -> float:
+    """How far from the camera subjects may stand: the view's limit, short of the wall."""
+    return min(PRESETS[camera_view].max_distance_m, 0.9 * wall_distance_m)
+
+
+def seen_elevations(opts: ComposeOptions, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Elevations from which the cameras of `opts` see floor points where subjects are placed
+    (n draws, a camera per 10 of them); empty for a view without perspective."""
+    preset = PRESETS[opts.view]
+    if not preset.perspective:
+        return np.zeros(0)
+    W, Hh = opts.size
+    out: list[float] = []
+    for _ in range(40 * n):
+        if len(out) >= n:
+            break
+        if len(out) % 10 == 0:
+            camera = sample_camera(opts.view, rng, W, Hh, opts.height_m, opts.pitch_deg,
+                                   opts.fov_deg)
+            max_d = max_distance(opts.view, float(rng.uniform(*preset.wall_distance_m)))
+        point = sample_floor_point(camera, max_d, rng)
+        if point is not None and 0 <= point[0] < W and 0 <= point[1] < Hh:
+            out.append(view_elevation(camera, (float(point[2][0]), float(point[2][1]))))
+    return np.asarray(out)
+
+
+def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
                        opts: ComposeOptions, placed: list[Placement],
                        rng: np.random.Generator, mask_pts: np.ndarray | None) -> Placement | None:
-    subject = lib.subjects[idx]
-    spec = lib.catalog[subject.cls]
-    pose = effective_pose(subject, lib.catalog)
-    h, w = subject.rgba.shape[:2]
-    yaw_range, roll_range = pose_ranges(spec, pose)
-    preset = PRESETS[opts.view]
-    max_d = min(preset.max_distance_m, 0.9 * bg.wall_distance_m)
-    top, bottom = _floor_sampler_rows(camera, max_d)
+    spec = lib.catalog[cls]
+    max_d = max_distance(opts.view, bg.wall_distance_m)
     W, Hh = camera.width, camera.height
     if mask_pts is not None:
-        mask_pts = mask_pts[mask_pts[:, 0] > top]
+        mask_pts = mask_pts[mask_pts[:, 0] > _floor_sampler_rows(camera, max_d)[0]]
         if len(mask_pts) == 0:
             return None
     for _ in range(40):
-        if mask_pts is None:
-            x = rng.uniform(-0.15 * W, 1.15 * W)
-            y = rng.uniform(top, bottom)
-        else:  # a pixel of the floor mask, jittered within the pixel
-            y, x = mask_pts[int(rng.integers(len(mask_pts)))] + rng.uniform(-0.5, 0.5, size=2)
-        size = rng.uniform(*spec.size_m)
-        yaw = rng.uniform(*yaw_range)
-        roll = rng.uniform(*roll_range)
-        xy = camera.pixel_to_floor(np.array([[x, y]]))[0]
-        if not np.all(np.isfinite(xy)):
+        point = sample_floor_point(camera, max_d, rng, mask_pts)
+        if point is None:
             continue
-        dist = math.hypot(*xy)
-        if dist > max_d:
-            continue
+        x, y, xy = point
         if bg.floor_mask is not None:
             xi, yi = int(round(x)), int(round(y))
             if not (0 <= xi < W and 0 <= yi < Hh and bg.floor_mask[yi, xi]):
                 continue
-        # Solid things do not interpenetrate: keep anchors apart by most of their radii.
-        if any(p.floor_xy is not None and math.dist(p.floor_xy, xy) < 0.35 * (p.size_m + size)
+        seen = view_elevation(camera, (float(xy[0]), float(xy[1])))
+        ch = choose_view(lib.views[cls], spec, seen, rng)
+        subject = lib.subjects[ch.subject]
+        h, w = subject.rgba.shape[:2]
+        size = ch.size_m if ch.size_m is not None else rng.uniform(*spec.size_m)
+        ref = None if ch.size_m is not None else ch.ref_px
+        plane = subject_plane(ch.capture_elev_deg, (float(xy[0]), float(xy[1])), size, (w, h),
+                              ch.turn_deg, ch.roll_deg, ref_px=ref, mirror=ch.mirrored)
+        foot = plane_footprint_centre(plane, (w, h))
+        # Solid things do not interpenetrate: keep them apart by most of their radii.
+        if any(p.floor_xy is not None and math.dist(p.floor_xy, foot) < 0.35 * (p.size_m + size)
                for p in placed):
             continue
-        plane = subject_plane(pose, (float(xy[0]), float(xy[1])), size, (w, h), yaw, roll)
         corners = cutout_corners((w, h))
         corners_w = (plane @ np.column_stack([corners, np.ones(4)]).T).T[:, :3]
         if np.any(camera.to_camera(corners_w)[:, 2] < 0.05):
@@ -191,17 +240,29 @@ def _place_perspective(lib: Library, idx: int, camera: Camera, bg: Background,
         ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, Hh)
         if ix1 <= ix0 or iy1 <= iy0 or (ix1 - ix0) * (iy1 - iy0) < 0.4 * (x1 - x0) * (y1 - y0):
             continue  # mostly outside the frame
-        anchor_c = camera.to_camera(np.array([[xy[0], xy[1], 0.0]]))[0]
-        return Placement(idx, subject.name, subject.cls, pose, spec.distractor, Hs, float(anchor_c[2]),
-                         dist, yaw, roll, size, (float(xy[0]), float(xy[1])), plane)
+        foot_c = camera.to_camera(np.array([[foot[0], foot[1], 0.0]]))[0]
+        return _placement(lib, ch, spec, Hs, float(foot_c[2]), math.hypot(*xy), size,
+                          (float(foot[0]), float(foot[1])), plane, seen)
     return None
 
 
-def _place_flat(lib: Library, idx: int, camera: Camera, rng: np.random.Generator,
+def _placement(lib: Library, ch: ViewChoice, spec: ClassSpec, H: np.ndarray, depth: float,
+               distance: float | None, size: float | None, foot: tuple[float, float] | None,
+               plane: np.ndarray | None, seen: float | None) -> Placement:
+    subject = lib.subjects[ch.subject]
+    return Placement(ch.subject, subject.name, subject.cls, pose_of_elevation(ch.capture_elev_deg),
+                     spec.distractor, H, depth, distance, ch.yaw_deg, ch.roll_deg, size, foot,
+                     plane, capture_elev_deg=ch.capture_elev_deg, view_elev_deg=seen,
+                     capture_az_deg=ch.capture_az_deg, view_az_deg=ch.view_az_deg,
+                     mirrored=ch.mirrored)
+
+
+def _place_flat(lib: Library, cls: str, camera: Camera, rng: np.random.Generator,
                 mask_pts: np.ndarray | None) -> Placement:
-    """The naive 2-D paste: uniform random scale and in-plane rotation, anywhere."""
-    subject = lib.subjects[idx]
-    h, w = subject.rgba.shape[:2]
+    """The naive 2-D paste: any view, uniform random scale and in-plane rotation, anywhere."""
+    spec = lib.catalog[cls]
+    ch = choose_view(lib.views[cls], spec, None, rng)
+    h, w = lib.subjects[ch.subject].rgba.shape[:2]
     W, Hh = camera.width, camera.height
     long_px = rng.uniform(0.08, 0.45) * min(W, Hh)
     k = long_px / max(w, h)
@@ -214,8 +275,10 @@ def _place_flat(lib: Library, idx: int, camera: Camera, rng: np.random.Generator
     A = np.array([[k * math.cos(a), -k * math.sin(a), 0.0],
                   [k * math.sin(a), k * math.cos(a), 0.0], [0.0, 0.0, 1.0]])
     A[:2, 2] = np.array([cx, cy]) - A[:2, :2] @ np.array([(w - 1) / 2.0, (h - 1) / 2.0])
-    return Placement(idx, subject.name, subject.cls, "flat", lib.catalog[subject.cls].distractor, A,
-                     0.0, None, angle, 0.0, None, None)
+    if ch.mirrored:
+        A = A @ np.array([[-1.0, 0.0, w - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    ch.yaw_deg, ch.roll_deg = float(angle), 0.0
+    return _placement(lib, ch, spec, A, 0.0, None, None, None, None, None)
 
 
 def _warp_roi(img: np.ndarray, H: np.ndarray, quad: np.ndarray, interp: int = cv2.INTER_LINEAR
@@ -254,7 +317,7 @@ def _cast_shadow(canvas: np.ndarray, p: Placement, alpha_level: np.ndarray, scal
     """Darken the floor under a subject's shadow (soft, in place)."""
     h, w = alpha_level.shape[:2]
     plane = p.plane.copy()
-    if p.pose == "flat":  # lift a lying subject by its thickness so it casts a sliver of shade
+    if p.capture_elev_deg >= TOP_VIEW_DEG:  # lift a lying subject by its thickness: a sliver of shade
         plane[2, 2] += 0.04 * p.size_m
     S = np.diag([scale, scale, 1.0])  # level pixels -> level-0 pixels
     Hs = shadow_homography(camera, plane, light) @ S
@@ -413,20 +476,20 @@ def compose(lib: Library, bank: SceneBank, opts: ComposeOptions,
     bg = render_background(bank, camera, preset, rng)
     classes = lib.classes
     n_obj = int(rng.integers(opts.objects[0], opts.objects[1] + 1))
-    n_dis = int(rng.integers(opts.distractors[0], opts.distractors[1] + 1)) if lib.distractors else 0
-    picks = []
-    for _ in range(n_obj):
-        members = lib.targets[classes[int(rng.integers(len(classes)))]]
-        picks.append(members[int(rng.integers(len(members)))])
-    picks += [lib.distractors[int(rng.integers(len(lib.distractors)))] for _ in range(n_dis)]
+    dis = lib.distractor_classes
+    n_dis = int(rng.integers(opts.distractors[0], opts.distractors[1] + 1)) if dis else 0
+    picks = [classes[int(rng.integers(len(classes)))] for _ in range(n_obj)]
+    if n_dis:  # distractor classes in proportion to their objects
+        weights = np.array([len(lib.views[c].objects) for c in dis], float)
+        picks += [dis[int(rng.choice(len(dis), p=weights / weights.sum()))] for _ in range(n_dis)]
 
     placed: list[Placement] = []
     mask_pts = np.argwhere(bg.floor_mask) if bg.floor_mask is not None else None
-    for idx in picks:
+    for cls in picks:
         if preset.perspective:
-            p = _place_perspective(lib, idx, camera, bg, opts, placed, rng, mask_pts)
+            p = _place_perspective(lib, cls, camera, bg, opts, placed, rng, mask_pts)
         else:
-            p = _place_flat(lib, idx, camera, rng, mask_pts)
+            p = _place_flat(lib, cls, camera, rng, mask_pts)
         if p is not None:
             p.blend = _choose_blend(opts.blend, rng)
             placed.append(p)

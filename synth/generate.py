@@ -21,9 +21,10 @@ import numpy as np
 from tqdm import tqdm
 
 from . import fsio
-from .assets import load_subjects
+from .assets import capture_elevation, load_subjects
 from .catalog import DEFAULT_ASSETS, DEFAULT_BACKGROUNDS, DEFAULT_CATALOG, load_catalog
-from .compose import Composite, ComposeOptions, Library, compose
+from .compose import Composite, ComposeOptions, Library, compose, seen_elevations
+from .views import coverage_gaps
 from .effects import apply_effects, camera_effects
 from .errors import InputError
 from .imageio import encode_jpeg
@@ -61,6 +62,8 @@ class GenerateConfig:
     min_visible: float = 0.25
     effects: bool = True
     shadows: bool = True
+    capture_elev: list[float] | None = None  # use only views shot from these elevations
+    strict_views: bool = False  # a class without views near what the camera sees is an error
     cache_dir: Path | None = None
 
     def compose_options(self) -> ComposeOptions:
@@ -122,14 +125,17 @@ def _hash_arrays(arrays) -> str:
 def _fingerprint(cfg: GenerateConfig, lib: Library, bank: SceneBank) -> dict:
     """The settings and inputs that decide the output bytes (not workers, shard or paths)."""
     d = asdict(cfg)
-    for k in ("out", "workers", "shard", "assets", "backgrounds", "classes", "cache_dir"):
+    for k in ("out", "workers", "shard", "assets", "backgrounds", "classes", "cache_dir",
+              "strict_views"):
         d.pop(k)
     d["size"] = list(cfg.size)
     d["objects"] = list(cfg.objects)
     d["distractors"] = list(cfg.distractors)
     d["subjects"] = _hash_arrays(s.rgba for s in lib.subjects)
-    d["subject_names"] = _hash_arrays([np.frombuffer(
-        "\n".join(f"{s.name}|{s.cls}|{s.pose}" for s in lib.subjects).encode(), np.uint8)])
+    objects = {o: k for cv in lib.views.values() for k, o in enumerate(cv.objects)}
+    d["subject_names"] = _hash_arrays([np.frombuffer("\n".join(
+        f"{s.name}|{s.cls}|{s.pose}|{s.elev_deg}|{s.az_deg}|{s.size_m}|{objects[s.object or s.name]}"
+        for s in lib.subjects).encode(), np.uint8)])
     d["catalog"] = _hash_arrays([np.frombuffer(repr(sorted(lib.catalog.items())).encode(), np.uint8)])
     d["backgrounds"] = _hash_arrays([f.mips[0] for f in bank.floors] +
                                     [b for _, b in bank.backdrops] + [p.rgb for p in bank.photos])
@@ -186,6 +192,18 @@ def manifest_record(stem: str, seed: int, view: str, comp: Composite, split: str
             "objects": [p.record() for p in comp.objects]}
 
 
+def _capture_filter(subjects: list, catalog: dict, elevations: list[float]) -> list:
+    """Only the views shot from one of `elevations` (each class must keep one)."""
+    keep = [s for s in subjects if any(abs(capture_elevation(s, catalog) - e) < 1e-6
+                                       for e in elevations)]
+    missing = sorted({s.cls for s in subjects} - {s.cls for s in keep})
+    if missing:
+        shown = ", ".join(f"{e:g}" for e in elevations)
+        raise InputError(f"--capture-elev {shown}: no views of {', '.join(missing)} were shot "
+                         f"from {'that elevation' if len(elevations) == 1 else 'these elevations'}")
+    return keep
+
+
 def voc_image(stem: str, comp: Composite) -> VocImage:
     """The VOC annotation of a composite: its labelled objects only."""
     objects = [VocObject(p.cls, p.bbox, pose=p.pose, truncated=p.truncated)
@@ -199,8 +217,10 @@ def build_library(cfg: GenerateConfig) -> Library:
     catalog = load_catalog(cfg.classes)
     only = set(cfg.only) if cfg.only else None
     subjects = load_subjects(cfg.assets, catalog, only=only, cache_dir=cfg.cache_dir)
+    if cfg.capture_elev:
+        subjects = _capture_filter(subjects, catalog, cfg.capture_elev)
     lib = Library(subjects, catalog)
-    if not lib.targets:
+    if not lib.classes:
         raise InputError(f"{', '.join(map(str, cfg.assets))}: no subjects of a target class found")
     return lib
 
@@ -231,6 +251,29 @@ def _check_config(cfg: GenerateConfig) -> None:
         raise InputError(f"--height: must be positive, got {cfg.height_m}")
     if cfg.fov_deg is not None and not (1 <= cfg.fov_deg < 179):
         raise InputError(f"--fov: must lie in [1, 179) degrees, got {cfg.fov_deg}")
+
+
+def camera_text(cfg: GenerateConfig) -> str:
+    """How the user asked for the camera, for messages: e.g. '--view robot --pitch 10'."""
+    parts = [f"--view {cfg.view}"]
+    for flag, v in (("--height", cfg.height_m), ("--pitch", cfg.pitch_deg), ("--fov", cfg.fov_deg)):
+        if v is not None:
+            parts.append(f"{flag} {v:g}")
+    return " ".join(parts)
+
+
+def check_coverage(cfg: GenerateConfig, lib: Library, n: int = 2000) -> list[str]:
+    """Warn (or, with strict_views, refuse) per target class whose views miss the camera's
+    angles; return the warning lines."""
+    seen = seen_elevations(cfg.compose_options(), np.random.default_rng([cfg.seed, 7]), n)
+    gaps = coverage_gaps({c: lib.views[c] for c in lib.classes}, seen)
+    lines = [g.message(camera_text(cfg)) for g in gaps]
+    if lines and cfg.strict_views:
+        raise InputError(f"--strict-views: {lines[0]}"
+                         + (f" (and {len(lines) - 1} more class(es))" if len(lines) > 1 else ""))
+    for line in lines:
+        log.warning("warning: %s", line)
+    return lines
 
 
 def _prepare_out(cfg: GenerateConfig, fingerprint: dict) -> dict[str, Path]:
@@ -284,6 +327,7 @@ def generate(cfg: GenerateConfig, progress: bool = True) -> GenerateResult:
     cfg.out = Path(cfg.out)
     lib = build_library(cfg)
     bank = load_scene_bank(cfg.backgrounds)
+    check_coverage(cfg, lib)
     dirs = _prepare_out(cfg, _fingerprint(cfg, lib, bank))
     k, n_shards = cfg.shard
     mine = [i for i in range(cfg.n) if i % n_shards == k]
@@ -365,6 +409,18 @@ def parse_split(text: str | dict) -> dict[str, float]:
     return out
 
 
+def parse_elevations(text: str | float | list | tuple) -> list[float]:
+    """'90' or '15,45' (or [15, 45]) -> [15.0, 45.0]: capture elevations in degrees."""
+    parts = list(text) if isinstance(text, (list, tuple)) else str(text).split(",")
+    try:
+        out = [float(p) for p in parts if str(p).strip()]
+    except ValueError:
+        raise InputError(f"--capture-elev: expected degrees E[,E...], got {text!r}") from None
+    if not out or any(not 0.0 <= e <= 90.0 for e in out):
+        raise InputError(f"--capture-elev: elevations must lie in [0, 90] degrees, got {text!r}")
+    return out
+
+
 def parse_shard(text: str | list | tuple) -> tuple[int, int]:
     """'0/2' -> (0, 2)."""
     parts = list(text) if isinstance(text, (list, tuple)) else str(text).split("/")
@@ -377,7 +433,8 @@ def parse_shard(text: str | list | tuple) -> tuple[int, int]:
 
 RECIPE_KEYS = {"view", "assets", "backgrounds", "classes", "n", "out", "size", "objects",
                "blend", "distractors", "only", "height", "pitch", "fov", "split", "seed",
-               "workers", "shard", "jpeg_quality", "min_visible", "effects", "shadows"}
+               "workers", "shard", "jpeg_quality", "min_visible", "effects", "shadows",
+               "capture_elev", "strict_views"}
 
 
 def load_recipe(path: str | os.PathLike) -> dict:
@@ -444,9 +501,11 @@ def config_from_options(opts: dict) -> GenerateConfig:
         cfg.split = parse_split(opts["split"])
     if opts.get("shard"):
         cfg.shard = parse_shard(opts["shard"])
-    for key in ("effects", "shadows"):
+    for key in ("effects", "shadows", "strict_views"):
         if opts.get(key) is not None:
             setattr(cfg, key, bool(opts[key]))
+    if opts.get("capture_elev") is not None:
+        cfg.capture_elev = parse_elevations(opts["capture_elev"])
     cfg.only = only or None
     if opts.get("workers") is None:
         cfg.workers = default_workers()

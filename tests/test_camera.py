@@ -7,8 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
-from synth.camera import (Camera, apply_homography, cutout_corners, subject_homography,
-                          subject_plane)
+from synth.camera import (Camera, apply_homography, cutout_corners, mount_rotation,
+                          plane_footprint_centre, subject_homography, subject_plane,
+                          view_elevation)
+
+POSE = {"flat": 90.0, "upright": 0.0}
 
 
 def test_floor_points_project_to_hand_computed_pixels():
@@ -45,7 +48,7 @@ def test_horizon_row_and_points_above_it():
 
 
 def _quad(cam, pose, xy, size, wh=(80, 60), yaw=0.0, roll=0.0):
-    return apply_homography(subject_homography(cam, subject_plane(pose, xy, size, wh, yaw, roll)),
+    return apply_homography(subject_homography(cam, subject_plane(POSE[pose], xy, size, wh, yaw, roll)),
                             cutout_corners(wh))
 
 
@@ -55,7 +58,9 @@ def _box_wh(quad):
 
 def test_topdown_flat_subject_size_independent_of_position():
     cam = Camera(height_m=0.8, pitch_deg=90.0, fov_deg=65.0, width=640, height=480)
-    sizes = [_box_wh(_quad(cam, "flat", (x, y), 0.25)) for x, y in
+    # side lengths of the warped cut-out (its in-plane turn follows the bearing)
+    sides = lambda q: (np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[1]))  # noqa: E731
+    sizes = [sides(_quad(cam, "flat", (x, y), 0.25)) for x, y in
              [(0.0, 0.0), (0.3, 0.1), (-0.35, -0.2), (0.2, -0.25)]]
     assert np.allclose(sizes, sizes[0], rtol=1e-9)
     # and the scale is f * size / h: the long side (80 px -> 0.25 m)
@@ -73,13 +78,13 @@ def test_robot_view_box_height_halves_at_double_distance():
 
 def test_upright_subject_stands_on_its_contact_point():
     cam = Camera(height_m=0.1, pitch_deg=10.0, fov_deg=90.0, width=640, height=480)
-    plane = subject_plane("upright", (0.2, 1.0), 0.4, (30, 100), yaw_deg=15.0, roll_deg=2.0)
+    plane = subject_plane(0.0, (0.2, 1.0), 0.4, (30, 100), turn_deg=15.0, roll_deg=2.0)
     bottom_mid = plane @ np.array([14.5, 99.5, 1.0])
     top_mid = plane @ np.array([14.5, -0.5, 1.0])
     assert np.allclose(bottom_mid[:3], [0.2, 1.0, 0.0], atol=1e-12)
     assert top_mid[2] == pytest.approx(0.4 * math.cos(math.radians(2.0)), rel=1e-9)
     # flat subjects lie in the floor plane, centred on their point
-    flat = subject_plane("flat", (0.2, 1.0), 0.4, (80, 60), yaw_deg=33.0)
+    flat = subject_plane(90.0, (0.2, 1.0), 0.4, (80, 60), turn_deg=33.0)
     corners = flat @ np.column_stack([cutout_corners((80, 60)), np.ones(4)]).T
     assert np.allclose(corners[2], 0.0) and np.allclose(corners[:2].mean(axis=1), [0.2, 1.0])
     # the long side is size_m long
@@ -92,9 +97,95 @@ def test_roll_measured_from_warped_alpha(roll):
     # its rendered alpha's principal axis from vertical must equal the roll.
     cam = Camera(height_m=0.1, pitch_deg=10.0, fov_deg=90.0, width=640, height=480)
     bar = np.full((200, 20), 255, np.uint8)
-    H = subject_homography(cam, subject_plane("upright", (0.0, 0.7), 0.35, (20, 200), 0.0, roll))
+    H = subject_homography(cam, subject_plane(0.0, (0.0, 0.7), 0.35, (20, 200), 0.0, roll))
     alpha = cv2.warpPerspective(bar, H, (640, 480), flags=cv2.INTER_LINEAR)
     m = cv2.moments(alpha.astype(np.float32) / 255.0)
     angle = 0.5 * math.degrees(math.atan2(2 * m["mu11"], m["mu20"] - m["mu02"]))
     tilt_from_vertical = 90.0 - abs(angle)
     assert tilt_from_vertical == pytest.approx(abs(roll), abs=0.3)
+
+
+@pytest.mark.parametrize("h, pitch, fov, xy, expected", [
+    (0.80, 90.0, 65.0, (0.3, 0.4), math.degrees(math.atan(0.8 / 0.5))),    # topdown: 58.0°
+    (0.80, 90.0, 65.0, (0.0, 0.0), 90.0),                                   # straight below
+    (0.10, 10.0, 90.0, (0.6, 0.8), math.degrees(math.atan(0.1 / 1.0))),    # robot: 5.71°
+    (0.10, 10.0, 90.0, (0.0, 0.3), math.degrees(math.atan(1 / 3))),        # robot, near: 18.43°
+    (1.60, 35.0, 60.0, (-1.2, 1.6), math.degrees(math.atan(1.6 / 2.0))),   # human: 38.66°
+])
+def test_viewing_elevation_of_a_floor_point_by_hand(h, pitch, fov, xy, expected):
+    cam = Camera(height_m=h, pitch_deg=pitch, fov_deg=fov, width=640, height=480)
+    assert view_elevation(cam, xy) == pytest.approx(expected, abs=0.1)
+    # the same angle from the camera-frame ray: atan(drop / horizontal run)
+    ray = np.array([xy[0], xy[1], 0.0]) - cam.centre
+    assert view_elevation(cam, xy) == pytest.approx(
+        math.degrees(math.atan2(-ray[2], math.hypot(ray[0], ray[1]))), abs=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [5.0, 15.0, 30.0, 45.0, 60.0, 90.0])
+@pytest.mark.parametrize("turn_roll", [(0.0, 0.0), (0.0, 2.0)])
+def test_a_view_seen_from_its_capture_elevation_warps_by_a_similarity(alpha, turn_roll):
+    # The camera looks straight at the subject's contact point from exactly the elevation it
+    # was photographed from: the subject's plane is parallel to the image plane.
+    h = 0.3
+    d = h / math.tan(math.radians(alpha)) if alpha < 90 else 0.0
+    cam = Camera(height_m=h, pitch_deg=alpha, fov_deg=70.0, width=640, height=480)
+    assert view_elevation(cam, (0.0, d)) == pytest.approx(alpha, abs=1e-9)
+    wh = (90, 60)
+    H = subject_homography(cam, subject_plane(alpha, (0.0, d), 0.12, wh, *turn_roll))
+    q = apply_homography(H, cutout_corners(wh))
+    sides = [np.linalg.norm(q[(i + 1) % 4] - q[i]) for i in range(4)]
+    assert sides[0] / sides[1] == pytest.approx(wh[0] / wh[1], rel=0.02)  # aspect kept
+    assert sides[0] == pytest.approx(sides[2], rel=1e-6) and sides[1] == pytest.approx(sides[3], rel=1e-6)
+    for i in range(4):  # right angles: no shear
+        a, b = q[(i + 1) % 4] - q[i], q[(i - 1) % 4] - q[i]
+        assert abs(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b)) < 1e-6
+    # the affine part of H is a scaled rotation by the roll
+    A = H[:2, :2] / H[2, 2] if np.allclose(H[2, :2], 0, atol=1e-12) else None
+    if A is not None:
+        assert A[0, 0] == pytest.approx(A[1, 1], rel=1e-6) and A[0, 1] == pytest.approx(-A[1, 0], abs=1e-9)
+
+
+def test_seen_from_elsewhere_only_the_residual_foreshortens():
+    # A 45° view seen from 15°: its height shrinks by sin(15+45... ) relative to being seen at
+    # 45°, i.e. the plane's tilt to the line of sight is the 30° residual.
+    wh = (100, 100)
+    heights = {}
+    for seen in (45.0, 15.0):
+        h = 0.3
+        d = h / math.tan(math.radians(seen))
+        cam = Camera(height_m=h, pitch_deg=seen, fov_deg=70.0, width=640, height=480)
+        q = apply_homography(subject_homography(cam, subject_plane(45.0, (0.0, d), 0.02, wh)),
+                             cutout_corners(wh))
+        heights[seen] = np.ptp(q[:, 1]) / np.ptp(q[:, 0])
+    assert heights[45.0] == pytest.approx(1.0, rel=1e-3)
+    assert heights[15.0] == pytest.approx(math.cos(math.radians(30.0)), rel=0.02)
+
+
+def test_leaning_view_rests_on_its_bottom_edge_and_leans_back():
+    plane = subject_plane(40.0, (0.0, 1.0), 0.5, (50, 100))  # 0.5 m per 100 px
+    bottom = plane @ np.array([24.5, 99.5, 1.0])
+    top = plane @ np.array([24.5, -0.5, 1.0])
+    assert np.allclose(bottom[:3], [0.0, 1.0, 0.0], atol=1e-12)
+    # leaning back (away from the camera) at 90 - 40 = 50° from the vertical
+    assert top[2] == pytest.approx(0.5 * math.cos(math.radians(40.0)))
+    assert top[1] - 1.0 == pytest.approx(0.5 * math.sin(math.radians(40.0)))
+    foot = plane_footprint_centre(plane, (50, 100))
+    assert foot[1] > 1.0 and foot[0] == pytest.approx(0.0, abs=1e-12)
+    # mirrored: the same corners with u flipped
+    m = subject_plane(40.0, (0.0, 1.0), 0.5, (50, 100), mirror=True)
+    assert np.allclose(m @ np.array([0.0, 10.0, 1.0]), plane @ np.array([49.0, 10.0, 1.0]))
+    # ref_px: the same size per pixel as a 200 px view of the same object
+    half = subject_plane(40.0, (0.0, 1.0), 0.5, (50, 100), ref_px=200)
+    assert np.linalg.norm(half[:3, 1]) == pytest.approx(0.5 / 200)
+
+
+def test_mount_rotation_roll_dips_the_right_side():
+    R = mount_rotation(0.0, 10.0)
+    x_axis = R[0]  # the camera's right in world terms
+    assert x_axis[2] < 0  # points down: the right side dips
+    # a level camera rolled: the horizon through the image centre rises to the right
+    cam_h = 0.1
+    far_left, far_right = np.array([-100.0, 1000.0, 0.0]), np.array([100.0, 1000.0, 0.0])
+    pts = (np.stack([far_left, far_right]) - [0, 0, cam_h]) @ R.T
+    assert pts[1, 1] / pts[1, 2] < pts[0, 1] / pts[0, 2]  # right end has the smaller y (higher)
+    assert np.allclose(mount_rotation(25.0, 0.0), Camera(1.0, 25.0, 60.0, 64, 48).R)

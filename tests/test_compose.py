@@ -44,12 +44,17 @@ def test_label_threshold_and_distractors():
     assert b.visible == 1.0 and not b.labelled  # distractors are never labelled
 
 
-def _segment(rgb: np.ndarray) -> dict[tuple, np.ndarray]:
-    """Each pixel goes to the nearest chromaticity among the palette and the grey floor."""
+def _segment(rgb: np.ndarray, share: float = 1.0) -> dict[tuple, np.ndarray]:
+    """Each pixel goes to the nearest chromaticity among the palette and the grey floor.
+
+    A palette colour is represented by its mix `share` : 1 - share with the grey floor: 1.0
+    keeps pixels mostly covered by the subject, 0.4 also those a good part covered.
+    """
     x = rgb.astype(np.float32)
     chroma = x / np.maximum(x.sum(axis=2, keepdims=True), 1)
     colours = [c for cs in PALETTE.values() for c in cs]
-    refs = np.array([np.array(c, np.float32) / sum(c) for c in colours] + [np.full(3, 1 / 3)])
+    mixes = [share * np.array(c, np.float32) + (1 - share) * 128.0 for c in colours]
+    refs = np.array([m / m.sum() for m in mixes] + [np.full(3, 1 / 3)])
     nearest = np.argmin(np.linalg.norm(chroma[:, :, None, :] - refs, axis=3), axis=2)
     return {c: nearest == i for i, c in enumerate(colours)}
 
@@ -71,11 +76,11 @@ def test_boxes_are_tight_boxes_of_visible_alpha(grey_scene, view):
     lib, bank = grey_scene
     colour_of = {s.name: tuple(int(v) for v in s.rgba[0, 0, :3]) for s in lib.subjects}
     opts = ComposeOptions(view=view, objects=(2, 4), distractors=(0, 1), blend="alpha")
-    checked = 0
+    checked = tight = 0
     for seed in range(25):
         comp = compose(lib, bank, opts, np.random.default_rng(seed), shadows=False)
         H, W = comp.rgb.shape[:2]
-        masks = _segment(comp.rgb)
+        inner, outer = _segment(comp.rgb), _segment(comp.rgb, 0.4)
         names = [p.name for p in comp.objects]
         for p in comp.objects:
             if p.bbox is not None:
@@ -83,12 +88,17 @@ def test_boxes_are_tight_boxes_of_visible_alpha(grey_scene, view):
                 assert 1 <= x0 <= x1 <= W and 1 <= y0 <= y1 <= H
             if not p.labelled or names.count(p.name) > 1:
                 continue  # the same cut-out twice cannot be told apart by colour
-            mask = masks[colour_of[p.name]]
+            mask = inner[colour_of[p.name]]
             assert mask.any()
-            got = np.array(_box(mask))
-            assert np.abs(got - np.array(p.bbox)).max() <= 1, (seed, p.record(), got)
+            # The box of alpha >= 0.5 lies between the box of the pixels mostly covered and
+            # that of the pixels a good part covered (one pixel of slack each way); on steep
+            # edges the two oracles agree to a pixel.
+            box, lo, hi = np.array(p.bbox), np.array(_box(mask)), np.array(_box(outer[colour_of[p.name]]))
+            assert np.all(box[:2] <= lo[:2] + 1) and np.all(box[2:] >= lo[2:] - 1), (seed, box, lo)
+            assert np.all(box[:2] >= hi[:2] - 1) and np.all(box[2:] <= hi[2:] + 1), (seed, box, hi)
+            tight += int(np.abs(box - lo).max() <= 1)
             checked += 1
-    assert checked >= 20
+    assert checked >= 20 and tight >= 0.8 * checked
 
 
 def test_nothing_stands_above_the_horizon(tiny_pack):

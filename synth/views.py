@@ -1,0 +1,191 @@
+"""Which view of a subject the camera sees, and whether a class has the views a camera needs.
+
+A class's subjects are views of physical objects, each photographed from a capture elevation
+(and maybe an azimuth). For a placement the camera sees the floor contact point from some
+elevation; `choose_view` takes the class's views whose capture elevation is nearest (near
+ties within TIE_DEG drawn at random), an object among those that have one, and among that
+object's views at that elevation the azimuth nearest the side the camera faces — mirrored
+copies too where the class is left-right symmetric. What is left over (the residual angle)
+is what the plane's homography foreshortens.
+
+`coverage_gaps` estimates, before rendering, the viewing elevations a camera produces and
+reports the classes whose views are too far from them to look right.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .assets import Subject, capture_elevation
+from .catalog import TOP_VIEW_DEG, ClassSpec, pose_ranges, wrap_azimuth
+
+TIE_DEG = 5.0  # capture elevations this close to the nearest count as equally near
+MAX_TURN_DEG = 45.0  # an azimuth view is used for cameras at most this far around from it
+GAP_DEG = 20.0  # a placement seen this far from every capture elevation is badly covered
+GAP_SHARE = 0.25  # ... and a class with more than this share of such placements is warned of
+
+
+@dataclass
+class ClassViews:
+    """The views of one class: global subject indices, capture angles and object grouping."""
+
+    cls: str
+    subjects: list[int] = field(default_factory=list)
+    elev_deg: list[float] = field(default_factory=list)
+    az_deg: list[float | None] = field(default_factory=list)
+    size_m: list[float | None] = field(default_factory=list)  # declared; None = catalog's
+    object_of: list[int] = field(default_factory=list)  # object index of each view
+    objects: list[str] = field(default_factory=list)
+    ref_px: list[int] = field(default_factory=list)  # per object: its largest view's longer side
+
+    @property
+    def elevations(self) -> np.ndarray:
+        """Capture elevation of each view."""
+        return np.asarray(self.elev_deg, float)
+
+
+def index_views(subjects: list[Subject], catalog: dict[str, ClassSpec]) -> dict[str, ClassViews]:
+    """Group subjects into per-class views of objects (catalog order)."""
+    out: dict[str, ClassViews] = {}
+    object_index: dict[tuple[str, str], int] = {}
+    for i, s in enumerate(subjects):
+        cv = out.setdefault(s.cls, ClassViews(s.cls))
+        key = (s.cls, s.object or s.name)
+        if key not in object_index:
+            object_index[key] = len(cv.objects)
+            cv.objects.append(key[1])
+            cv.ref_px.append(0)
+        k = object_index[key]
+        cv.subjects.append(i)
+        cv.elev_deg.append(capture_elevation(s, catalog))
+        cv.az_deg.append(s.az_deg)
+        cv.size_m.append(s.size_m)
+        cv.object_of.append(k)
+        cv.ref_px[k] = max(cv.ref_px[k], max(s.rgba.shape[:2]))
+    return {c: out[c] for c in catalog if c in out}
+
+
+@dataclass
+class ViewChoice:
+    """The view used for one placement and how it is posed."""
+
+    view: int  # index into ClassViews' lists
+    subject: int  # global subject index
+    capture_elev_deg: float
+    capture_az_deg: float | None  # of the view as used (a mirrored view's is negated)
+    view_az_deg: float | None  # where the camera stands in the object's frame
+    mirrored: bool
+    yaw_deg: float  # the object's turn from facing the camera, about the vertical
+    turn_deg: float  # the plane's turn from facing the camera (the residual)
+    roll_deg: float  # in the plane
+    ref_px: int  # pixels the size refers to
+    size_m: float | None  # declared size of the view, else None
+
+
+def choose_view(cv: ClassViews, spec: ClassSpec, seen_elev_deg: float | None,
+                rng: np.random.Generator) -> ViewChoice:
+    """Pick and pose the view of class `cv` for a placement seen from `seen_elev_deg`.
+
+    None (no perspective: the naive 2-D paste) takes any view of a random object.
+    """
+    elev = cv.elevations
+    if seen_elev_deg is None:
+        obj = int(rng.integers(len(cv.objects)))
+        mine = [i for i in range(len(elev)) if cv.object_of[i] == obj]
+        e = elev[mine[int(rng.integers(len(mine)))]]
+    else:
+        d = np.abs(elev - seen_elev_deg)
+        near = np.flatnonzero(d <= d.min() + TIE_DEG)
+        objects = sorted({cv.object_of[i] for i in near})
+        obj = objects[int(rng.integers(len(objects)))]
+        mine = [i for i in near if cv.object_of[i] == obj]
+        e = elev[min(mine, key=lambda i: (abs(elev[i] - seen_elev_deg), elev[i]))]
+    at_e = [i for i in range(len(elev)) if cv.object_of[i] == obj and elev[i] == e]
+    yaw_range, roll_range = pose_ranges(spec, float(e))
+    yaw = float(rng.uniform(*yaw_range))
+    roll = float(rng.uniform(*roll_range))
+    with_az = [i for i in at_e if cv.az_deg[i] is not None]
+    if e >= TOP_VIEW_DEG or not with_az:
+        # Seen from above a view turns freely; without azimuths the whole yaw is a turn.
+        i = at_e[int(rng.integers(len(at_e)))]
+        mirrored = spec.mirror and bool(rng.random() < 0.5)
+        az = cv.az_deg[i]
+        return ViewChoice(i, cv.subjects[i], float(e),
+                          None if az is None else (wrap_azimuth(-az) if mirrored else az),
+                          None, mirrored, yaw, yaw, roll, cv.ref_px[obj], cv.size_m[i])
+    # The object lies turned by `yaw` (from the class's own range: any way round for a class
+    # that lies on the floor) from facing the camera, so the camera stands at azimuth -yaw in
+    # its frame; the nearest photographed side (or its mirror) is used. Sides no view is
+    # near are not shown: the object's yaw is drawn again.
+    yaw_range = spec.yaw_deg
+    yaw = float(rng.uniform(*yaw_range))
+    options = [(i, cv.az_deg[i], False) for i in with_az]
+    if spec.mirror:
+        options += [(i, wrap_azimuth(-cv.az_deg[i]), True) for i in with_az]
+    for attempt in range(24):
+        if attempt:
+            yaw = float(rng.uniform(*yaw_range))
+        seen_az = wrap_azimuth(-yaw)
+        gaps = [abs(wrap_azimuth(seen_az - a)) for _, a, _ in options]
+        best = min(gaps)
+        if best <= MAX_TURN_DEG:
+            break
+    ties = [k for k, g in enumerate(gaps) if g <= best + 1e-9]
+    i, az, mirrored = options[ties[int(rng.integers(len(ties)))]]
+    residual = wrap_azimuth(seen_az - az)
+    turn = float(np.clip(residual, -MAX_TURN_DEG, MAX_TURN_DEG))
+    return ViewChoice(i, cv.subjects[i], float(e), az, seen_az, mirrored, yaw, turn, roll,
+                      cv.ref_px[obj], cv.size_m[i])
+
+
+@dataclass
+class CoverageGap:
+    """A class whose views are far from the elevations the camera will see it from."""
+
+    cls: str
+    seen_lo_deg: float
+    seen_hi_deg: float
+    nearest_capture_deg: float
+    share_far: float  # of placements over GAP_DEG from every capture elevation
+
+    def message(self, camera_text: str) -> str:
+        """The one-line warning, e.g. 'shoe: --view robot sees shoe at 3–17° elevation; ...'."""
+        lo, hi = round(self.seen_lo_deg), round(self.seen_hi_deg)
+        if hi <= 30:
+            what = f"from the side ({lo}–{hi}° above the floor)"
+        elif lo >= 60:
+            what = f"from above ({lo}–{hi}° above the floor)"
+        else:
+            what = f"from {lo}–{hi}° above the floor"
+        return (f"{self.cls}: {camera_text} sees {self.cls} at {lo}–{hi}° elevation; nearest "
+                f"cut-out shot at {self.nearest_capture_deg:g}° ({100 * self.share_far:.0f}% of "
+                f"placements over {GAP_DEG:g}° away): photograph {self.cls} {what}")
+
+
+def coverage_gaps(views: dict[str, ClassViews], seen_elev_deg: np.ndarray) -> list[CoverageGap]:
+    """Classes for which more than GAP_SHARE of the viewing elevations are over GAP_DEG from
+    every capture elevation of the class."""
+    seen = np.asarray(seen_elev_deg, float)
+    if seen.size == 0:
+        return []
+    lo, hi = np.percentile(seen, [5, 95])
+    gaps = []
+    for cls, cv in views.items():
+        elev = np.unique(cv.elevations)
+        dist = np.abs(seen[:, None] - elev[None, :]).min(axis=1)
+        share = float(np.mean(dist > GAP_DEG))
+        if share > GAP_SHARE:
+            nearest = float(elev[np.argmin(np.abs(elev - np.median(seen)))])
+            gaps.append(CoverageGap(cls, float(lo), float(hi), nearest, share))
+    return gaps
+
+
+def residual_stats(records: list[dict]) -> dict[str, float]:
+    """Median |view_elev - capture_elev| of labelled objects per class (from manifest records)."""
+    per: dict[str, list[float]] = {}
+    for rec in records:
+        for o in rec["objects"]:
+            if o.get("labelled") and o.get("view_elev_deg") is not None:
+                per.setdefault(o["class"], []).append(abs(o["view_elev_deg"] - o["capture_elev_deg"]))
+    return {c: float(np.median(v)) for c, v in sorted(per.items())}
