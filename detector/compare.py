@@ -18,7 +18,7 @@ from synth.voc import VocSet
 
 from .detections import Detections
 from .evaluation import Evaluation, evaluate
-from .knobs import Manifest, suggest, suggest_domain
+from .knobs import Manifest, suggest, suggest_domain, suggest_view, view_range
 from .report import report_json
 from .shift import (ATTRIBUTES, CLASS_WIDE_SHIFT, DOMAIN_SHIFT, DOMAIN_STATS, MIN_IMAGES,
                     MIN_SHIFT, RECALL_COLLAPSE, RECALL_DROP, Histogram, Measurements, Region,
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 ALL_CLASSES = "*"   # the "class" of an image-level finding
 OVERLAP = 0.8       # share of a finding's misses inside a stronger one that makes it an echo
 LOW_SYN_RECALL = 0.3  # below this synthetic recall at the operating confidence, warn
+VIEW_MISMATCH_DEG = 20.0  # synthetic objects warped this far (median) from their capture angle
 
 
 @dataclass
@@ -246,6 +247,33 @@ def _mark_overlaps(findings: list[Finding]) -> list[Finding]:
     return findings
 
 
+def _view_finding(cls: str, syn: Domain, real: Domain, manifest: Manifest | None,
+                  others: list[Finding]) -> Finding | None:
+    """The `view_angle` finding: real recall collapses (class-wide, or in another finding of
+    the class) while the synthetic objects were seen far from the angle their cut-outs were
+    shot from (manifest). Its shift is the median mismatch over VIEW_MISMATCH_DEG."""
+    c = manifest.classes.get(cls) if manifest else None
+    mismatch = c.view_mismatch() if c else None
+    if mismatch is None or mismatch <= VIEW_MISMATCH_DEG or not real.mask(cls).any():
+        return None
+    syn_recall, real_recall = syn.recall(cls), real.recall(cls)
+    collapsed = (math.isfinite(syn_recall) and real_recall <= RECALL_COLLAPSE
+                 and syn_recall - real_recall >= RECALL_DROP)
+    if not collapsed and not others:
+        return None
+    shot = float(np.median(c.capture_elev_deg))
+    why = (f"real recall {real_recall:.2f} vs {syn_recall:.2f} on synthetic {cls} objects"
+           if collapsed else f"real recall collapses in the {others[0].attribute} finding")
+    return Finding(cls=cls, attribute="view_angle",
+                   synthetic=f"seen from {view_range(c)}°, cut-outs shot at {shot:.0f}° "
+                             f"(median mismatch {mismatch:.0f}°)",
+                   real=f"recall {real_recall:.2f}", shift=mismatch / VIEW_MISMATCH_DEG,
+                   evidence=f"{why}; the synthetic camera saw {cls} from {view_range(c)}° above "
+                            f"the floor but its cut-outs were shot at {shot:.0f}°, so they were "
+                            f"warped by a median {mismatch:.0f}° (manifest)",
+                   suggestion=suggest_view(cls, c))
+
+
 COLOUR = ("mean_r", "mean_g", "mean_b")   # one finding, "image_colour", for the three
 
 
@@ -308,7 +336,8 @@ def compare(syn_set: VocSet, syn_dets: Detections, real_set: VocSet, real_dets: 
     for c in classes:
         if syn.mask(c).any() or real.mask(c).any():
             attributes[c], f = _class_shifts(c, syn, real, manifest)
-            findings += f
+            view = _view_finding(c, syn, real, manifest, f)
+            findings += f + ([view] if view else [])
     findings.sort(key=lambda f: (f.overlaps is not None, -f.missed, -f.shift))
     domain, image_findings = _domain_stats(syn, real, manifest)
     return Comparison(syn=syn, real=real, classes=classes, rows=rows, attributes=attributes,

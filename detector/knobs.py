@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,14 @@ class ClassSettings:
     yaw_deg: list[float] = field(default_factory=list)
     roll_deg: list[float] = field(default_factory=list)
     distance_m: list[float] = field(default_factory=list)
+    view_elev_deg: list[float] = field(default_factory=list)  # as the camera saw them
+    capture_elev_deg: list[float] = field(default_factory=list)  # of the views used
     truncated: int = 0
+
+    def view_mismatch(self) -> float | None:
+        """Median |view - capture elevation| (degrees); None without view records."""
+        pairs = [abs(v - c) for v, c in zip(self.view_elev_deg, self.capture_elev_deg)]
+        return statistics.median(pairs) if pairs else None
 
 
 @dataclass
@@ -102,6 +110,10 @@ def read_manifest(root: str | os.PathLike, stems: set[str] | None = None) -> Man
                 for key in ("size_m", "yaw_deg", "roll_deg", "distance_m"):
                     if isinstance(o.get(key), (int, float)):
                         getattr(c, key).append(float(o[key]))
+                v, k = o.get("view_elev_deg"), o.get("capture_elev_deg")
+                if isinstance(v, (int, float)) and isinstance(k, (int, float)):
+                    c.view_elev_deg.append(float(v))
+                    c.capture_elev_deg.append(float(k))
             n += 1
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"{path}: line {lineno} is not a manifest record "
@@ -150,6 +162,12 @@ def suggest(attr: str, region: Region, cls: str, manifest: Manifest | None) -> s
         return f" (manifest: {key} {_range(values, fmt)}{unit})" if values else ""
 
     if attr == "aspect":
+        shot = statistics.median(c.capture_elev_deg) if c and c.capture_elev_deg else None
+        if high and shot is not None and shot >= 60:
+            return (f"side views of {cls} (photograph them from {view_range(c)}° above the "
+                    f"floor: [elev=E] views): synthetic {cls} were rendered from cut-outs shot "
+                    f"at a median {shot:.0f}° (manifest); real ones show their side, so their "
+                    f"boxes are taller")
         if high and pose == "flat" and n_pose * 2 >= n_all:
             return (f"pose: upright for {cls} in classes.yaml — synthetic {cls} subjects were "
                     f"{_share_text(n_pose, n_all)} pasted with pose flat (manifest); real ones "
@@ -220,6 +238,26 @@ def suggest(attr: str, region: Region, cls: str, manifest: Manifest | None) -> s
     word = {"brightness": "brighter" if high else "darker", "sharpness": "sharper"}[attr]
     return (f"add backgrounds and lighting like the real ones{backgrounds}: real {cls} crops "
             f"are {word} than the synthetic ones")
+
+
+def view_range(c: ClassSettings) -> str:
+    """The 5th-95th percentile of the elevations the synthetic camera saw a class from."""
+    v = sorted(c.view_elev_deg)
+    if not v:
+        return "?"
+    lo, hi = v[int(0.05 * (len(v) - 1))], v[int(round(0.95 * (len(v) - 1)))]
+    return f"{lo:.0f}–{hi:.0f}"
+
+
+def suggest_view(cls: str, c: ClassSettings) -> str:
+    """What to photograph when a class was rendered far from the angle its cut-outs show."""
+    seen = statistics.median(c.view_elev_deg)
+    shot = statistics.median(c.capture_elev_deg)
+    e = int(round(seen / 5.0) * 5)
+    return (f"photograph {cls} from {view_range(c)}° above the floor and add them as views "
+            f"('[elev={e}]' in the layer name, or an elev_{e}/ folder): synthetic {cls} were "
+            f"seen from a median {seen:.0f}° but rendered from cut-outs shot at a median "
+            f"{shot:.0f}° (manifest: median mismatch {c.view_mismatch():.0f}°)")
 
 
 def suggest_domain(stat: str, high: bool, manifest: Manifest | None) -> str:

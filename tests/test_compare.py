@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import sys
 import types
 from html.parser import HTMLParser
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from detector.compare import ALL_CLASSES, compare
+from detector.compare import ALL_CLASSES, Comparison, compare
 from detector.detections import read_detections
 from detector.knobs import read_manifest, suggest
 from detector.shift import (ATTRIBUTES, RECALL_COLLAPSE, SYN_RARE, Region, find_region,
@@ -188,6 +189,44 @@ def test_without_a_manifest_the_aspect_suggestion_still_names_the_pose(compariso
     f = _finding(comparison, "fan", "aspect")
     text = suggest("aspect", f.region, "fan", None)
     assert "pose: upright for fan in classes.yaml" in text and "manifest" not in text
+
+
+def _with_views(sets, tmp_path, seen: float, shot: float) -> Comparison:
+    """The comparison again, its synthetic manifest saying every object was seen from `seen`
+    degrees and rendered from a cut-out shot at `shot`."""
+    syn, syn_dets, real, real_dets = sets
+    copy = tmp_path / "syn"
+    shutil.copytree(syn, copy)
+    lines = []
+    for line in (copy / "manifest.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        for o in rec["objects"]:
+            o.update(view_elev_deg=seen + rec["seed"] % 7, capture_elev_deg=shot)
+        lines.append(json.dumps(rec))
+    (copy / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    s, r = read_voc_set(copy), read_voc_set(real)
+    return compare(s, read_detections(syn_dets, s), r, read_detections(real_dets, r),
+                   conf=0.25, manifest=read_manifest(copy))
+
+
+def test_objects_rendered_far_from_their_capture_angle_give_a_view_angle_finding(sets, tmp_path):
+    far = _with_views(sets, tmp_path / "far", seen=8.0, shot=90.0)
+    views = {f.cls: f for f in far.findings if f.attribute == "view_angle"}
+    # the classes whose real recall collapses (fan, shoe, bowl, rag), not the socks
+    assert set(views) == {"fan", "shoe", "bowl", "rag"}
+    f = views["shoe"]
+    assert f.shift == pytest.approx((90 - np.median([8 + k for k in range(7)])) / 20, rel=0.1)
+    assert f.suggestion.startswith("photograph shoe from 8–14° above the floor and add them as "
+                                   "views ('[elev=10]' in the layer name, or an elev_10/ folder)")
+    assert "cut-outs shot at a median 90°" in f.suggestion
+    # the fan's tall real boxes: the aspect suggestion asks for side views, not a pose
+    assert _finding(far, "fan", "aspect").suggestion.startswith("side views of fan")
+    # the report renders it
+    from detector.compare_report import comparison_markdown, html_findings
+    assert "view_angle" in html_findings(far) and "view_angle" in comparison_markdown(far, "t", [])
+    # seen from about where they were shot: no such finding
+    near = _with_views(sets, tmp_path / "near", seen=8.0, shot=15.0)
+    assert not [f for f in near.findings if f.attribute == "view_angle"]
 
 
 def test_per_class_table(comparison):
