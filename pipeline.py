@@ -563,7 +563,9 @@ def ablate(regimes: tuple[str, ...], tests: tuple[str, ...], factorial: tuple[st
 def demo(out: Path, workers: int | None, smoke: bool) -> None:
     """The whole loop on the embedded asset pack, on the CPU, in about ten minutes.
 
-    Generates a naive 2-D paste set (`flat`), a `topdown` set and a `robot` set from the
+    Generates a naive 2-D paste set (`flat`), a `topdown` set, a robot-view set made from
+    the top-down cut-outs only (`robot-topdown-cutouts`: what teams do today) and a
+    `robot` set using each subject's view nearest the robot's viewing angle, from the
     main pack, plus a robot-view set made of the HELD-OUT subject variants and held-out
     floors/backdrops as a STAND-IN FOR REAL PHOTOS (no real photos ship with the tool);
     trains a small YOLOv3-tiny on each with an identical image budget (`pipeline ablate`),

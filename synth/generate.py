@@ -193,15 +193,19 @@ def manifest_record(stem: str, seed: int, view: str, comp: Composite, split: str
 
 
 def _capture_filter(subjects: list, catalog: dict, elevations: list[float]) -> list:
-    """Only the views shot from one of `elevations` (each class must keep one)."""
-    keep = [s for s in subjects if any(abs(capture_elevation(s, catalog) - e) < 1e-6
-                                       for e in elevations)]
-    missing = sorted({s.cls for s in subjects} - {s.cls for s in keep})
-    if missing:
-        shown = ", ".join(f"{e:g}" for e in elevations)
-        raise InputError(f"--capture-elev {shown}: no views of {', '.join(missing)} were shot "
-                         f"from {'that elevation' if len(elevations) == 1 else 'these elevations'}")
-    return keep
+    """Only the views shot from one of `elevations`; a class with none keeps its views
+    nearest to them (and says so)."""
+    keep = []
+    for cls in sorted({s.cls for s in subjects}):
+        mine = [(s, capture_elevation(s, catalog)) for s in subjects if s.cls == cls]
+        dist = {e: min(abs(e - x) for x in elevations) for _, e in mine}
+        best = min(dist.values())
+        if best > 1e-6:
+            nearest = min(e for e in dist if dist[e] == best)
+            log.info("--capture-elev: %s has no views shot from %s°; using its nearest (%g°)",
+                     cls, ", ".join(f"{e:g}" for e in elevations), nearest)
+        keep += [s for s, e in mine if dist[e] <= best + 1e-6]
+    return sorted(keep, key=lambda s: (s.cls, s.name))
 
 
 def voc_image(stem: str, comp: Composite) -> VocImage:

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from detector.demo import REGIMES, SMOKE, write_recipes
+from detector.demo import REGIME_VIEWS, REGIMES, SMOKE, write_recipes
 from pipeline import main
 from synth.generate import config_from_options, load_recipe
 
@@ -24,7 +24,7 @@ def test_recipes_keep_the_stand_in_apart_from_training():
     assert [p.parts[-2:] for p in stand_in.assets] == [("heldout", "subjects")]
     assert stand_in.backgrounds.name == "heldout"
     for name, c in cfgs.items():
-        assert c.view == name
+        assert (c.view, c.capture_elev) == REGIME_VIEWS[name]
         assert "heldout" not in {*str(c.backgrounds).split("/"), *(q for p in c.assets
                                                                   for q in p.parts)}
 

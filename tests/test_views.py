@@ -218,10 +218,17 @@ def test_strict_views_and_capture_elev_flags(views_pack, tmp_path, caplog):
     objects = [o for line in (tmp_path / "b" / "manifest.jsonl").read_text().splitlines()
                for o in json.loads(line)["objects"] if o["class"] == "box"]
     assert objects and all(o["capture_elev_deg"] in (90.0, 0.0) for o in objects)
-    res = CliRunner().invoke(main, args + ["--out", str(tmp_path / "c"), "--capture-elev", "30"])
-    assert res.exit_code == 2 and "--capture-elev 30: no views of box, leaf, pole" in res.output
-    res = CliRunner().invoke(main, args + ["--out", str(tmp_path / "c"), "--capture-elev", "90"])
-    assert res.exit_code == 2 and "--capture-elev 90: no views of pole were shot" in res.output
+    # a class without views from there keeps its nearest (and is told so)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="synth.generate"):
+        res = CliRunner().invoke(main, args + ["--out", str(tmp_path / "c"), "--capture-elev",
+                                               "30"])
+    assert res.exit_code == 0
+    assert any("pole has no views shot from 30°; using its nearest (0°)" in r.getMessage()
+               for r in caplog.records)
+    objects = [o for line in (tmp_path / "c" / "manifest.jsonl").read_text().splitlines()
+               for o in json.loads(line)["objects"]]
+    assert {o["capture_elev_deg"] for o in objects if o["class"] == "box"} == {45.0, 15.0}
     res = CliRunner().invoke(main, args + ["--out", str(tmp_path / "d"), "--capture-elev", "x"])
     assert res.exit_code == 2 and "expected degrees" in res.output
 
