@@ -2,19 +2,23 @@
 """Regenerate the embedded demo asset pack (subject PSDs, floors, backdrops) byte-for-byte.
 
 Usage:  python assets/make_assets.py                  # rewrite everything under assets/
-        python assets/make_assets.py --sheet sheet.png # also draw a contact sheet
+        python assets/make_assets.py --sheet sheet.png # also draw contact sheets
 
-Every picture is drawn procedurally with numpy/OpenCV from a fixed seed: a subject is a
-stack of painted parts (albedo + height field), lit once from a fixed direction, rendered
-3x supersampled and reduced for anti-aliased edges. Each item has its own RNG stream
-(seeded by the fixed SEED and the item's name), so editing one item leaves the others'
-bytes alone. Nothing time- or machine-dependent goes into a file.
+Every picture is made procedurally with numpy/OpenCV from a fixed seed. A subject is a
+3-D model built from parametric surfaces (lofted cross-sections, tubes, surfaces of
+revolution, extruded outlines, displaced sheets) with procedural materials, photographed
+by the small renderer in render3d.py from several capture elevations and azimuths at one
+scale, lit by one lamp fixed to the object, 3x supersampled and reduced for anti-aliased
+edges. Floors and backdrops are painted in 2-D. Each item has its own RNG stream (seeded
+by the fixed SEED and the item's name), so editing one item leaves the others' bytes
+alone. Nothing time- or machine-dependent goes into a file.
 """
 from __future__ import annotations
 
 import io
 import logging
 import math
+import os
 import sys
 import time
 import zlib
@@ -26,7 +30,6 @@ import click
 import cv2
 import numpy as np
 from PIL import Image
-from scipy.spatial import cKDTree
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))  # run from a checkout without installing
@@ -184,17 +187,6 @@ def stroke_mask(shape, pts, width: float, closed: bool = False) -> np.ndarray:
     return m.astype(np.float32) / 255.0
 
 
-def dashed(pts, dash: float, gap: float) -> list[np.ndarray]:
-    """Split a polyline into dashes of arc length `dash` separated by `gap`."""
-    p = np.asarray(pts, np.float64)
-    seg = np.sqrt((np.diff(p, axis=0) ** 2).sum(1))
-    s = np.concatenate([[0], np.cumsum(seg)])
-    out, start = [], 0.0
-    while start < s[-1]:
-        t = np.linspace(start, min(start + dash, s[-1]), 6)
-        out.append(np.stack([np.interp(t, s, p[:, 0]), np.interp(t, s, p[:, 1])], 1))
-        start += dash + gap
-    return out
 
 
 def dist_inside(mask: np.ndarray) -> np.ndarray:
@@ -209,19 +201,6 @@ def dome(mask: np.ndarray, radius: float, height: float | None = None) -> np.nda
     return (height * np.sqrt(1 - (1 - t) ** 2)).astype(np.float32) * (mask > 0.5)
 
 
-def line_dist(shape, pts) -> np.ndarray:
-    """Distance (px) from each pixel to a polyline."""
-    line = np.full(shape[:2], 255, np.uint8)
-    cv2.polylines(line, [np.round(np.asarray(pts)).astype(np.int32)], False, 0, 1, cv2.LINE_8)
-    return cv2.distanceTransform(line, cv2.DIST_L2, 5)
-
-
-def tube(shape, pts, radius) -> tuple[np.ndarray, np.ndarray]:
-    """Mask and round height field of a tube of `radius` (scalar or per-pixel) along a polyline."""
-    d = line_dist(shape, pts)
-    h = np.sqrt(np.clip(radius ** 2 - d ** 2, 0, None))
-    m = np.clip(radius - d + 0.5, 0, 1)
-    return m.astype(np.float32), h.astype(np.float32)
 
 
 def resample(pts, step: float = 1.0) -> np.ndarray:
@@ -232,18 +211,6 @@ def resample(pts, step: float = 1.0) -> np.ndarray:
     return np.stack([np.interp(t, s, p[:, 0]), np.interp(t, s, p[:, 1])], 1)
 
 
-def path_coords(shape, pts) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel (arc length along, signed offset across) a polyline: a bent texture frame."""
-    p = resample(pts, 1.0)
-    tang = np.gradient(p, axis=0)
-    tang /= np.linalg.norm(tang, axis=1, keepdims=True) + 1e-9
-    xx, yy = grid(shape)
-    q = np.stack([xx.ravel(), yy.ravel()], 1)
-    _, idx = cKDTree(p).query(q)
-    d = q - p[idx]
-    v = d[:, 0] * tang[idx, 1] - d[:, 1] * tang[idx, 0]
-    along = (d * tang[idx]).sum(1)  # continue past the ends
-    return (idx + along).reshape(shape[:2]).astype(np.float32), v.reshape(shape[:2]).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- textures
@@ -253,9 +220,10 @@ def grid(shape):
     return xx, yy
 
 
-def weave(shape, period: float, angle: float = 0.0) -> np.ndarray:
-    """Plain-weave cloth relief in [-1, 1] (over-under threads)."""
-    xx, yy = grid(shape)
+def weave(shape, period: float, angle: float = 0.0, xy=None) -> np.ndarray:
+    """Plain-weave cloth relief in [-1, 1] (over-under threads); on a pixel grid of `shape`
+    or at the coordinates `xy` = (x, y) arrays (e.g. a surface's uv)."""
+    xx, yy = grid(shape) if xy is None else xy
     c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
     u, v = (xx * c + yy * s) / period, (-xx * s + yy * c) / period
     warp = np.cos(np.pi * 2 * u) * np.sign(np.sin(np.pi * v) + 1e-6)
@@ -263,9 +231,9 @@ def weave(shape, period: float, angle: float = 0.0) -> np.ndarray:
     return (0.5 * warp + 0.5 * weft).astype(np.float32)
 
 
-def knit(shape, pw: float, ph: float, angle: float = 0.0) -> np.ndarray:
-    """Stockinette knit relief in [0, 1]: rows of V-shaped stitches."""
-    xx, yy = grid(shape)
+def knit(shape, pw: float, ph: float, angle: float = 0.0, xy=None) -> np.ndarray:
+    """Stockinette knit relief in [0, 1]: rows of V-shaped stitches (grid or `xy` as weave)."""
+    xx, yy = grid(shape) if xy is None else xy
     c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
     x, y = xx * c + yy * s, -xx * s + yy * c
     u = (x / pw) % 1.0 - 0.5
@@ -276,799 +244,16 @@ def knit(shape, pw: float, ph: float, angle: float = 0.0) -> np.ndarray:
     return (leg * (0.6 + 0.4 * np.sin(np.pi * v))).astype(np.float32)
 
 
-def ribs(shape, period: float, angle: float = 0.0) -> np.ndarray:
-    """Ribbing / corduroy relief in [0, 1]."""
-    xx, yy = grid(shape)
+def ribs(shape, period: float, angle: float = 0.0, xy=None) -> np.ndarray:
+    """Ribbing / corduroy relief in [0, 1] (grid or `xy` as weave)."""
+    xx, yy = grid(shape) if xy is None else xy
     c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
     u = (xx * c + yy * s) / period
     return (0.5 + 0.5 * np.cos(2 * np.pi * u)).astype(np.float32)
 
 
-# ----------------------------------------------------------------------------- canvas
-LIGHT_TOP = np.array([-0.45, -0.55, 0.70])   # from the upper left, overhead-ish
-LIGHT_SIDE = np.array([-0.55, -0.45, 0.70])
-
-
-class Canvas:
-    """Supersampled painting surface: albedo, height, alpha and specular maps."""
-
-    def __init__(self, w: int, h: int):
-        self.w, self.h = w * SS, h * SS
-        self.shape = (self.h, self.w)
-        self.albedo = np.zeros((self.h, self.w, 3), np.float32)
-        self.height = np.zeros((self.h, self.w), np.float32)
-        self.alpha = np.zeros((self.h, self.w), np.float32)
-        self.spec = np.zeros((self.h, self.w), np.float32)
-        self.emit = np.zeros((self.h, self.w, 3), np.float32)  # unlit light (displays)
-
-    def s(self, v):
-        """Scale design units (output pixels) to canvas pixels."""
-        return np.asarray(v, np.float64) * SS
-
-    def paint(self, mask, albedo, height=None, spec: float | np.ndarray = 0.0,
-              add_height: bool = False, opacity: float = 1.0) -> None:
-        """Paint a part: albedo over, height set (or added), alpha accumulated."""
-        m = np.clip(mask, 0, 1).astype(np.float32) * opacity
-        albedo = np.broadcast_to(np.asarray(albedo, np.float32), self.albedo.shape)
-        self.albedo = mix(self.albedo, albedo, m)
-        if height is not None:
-            hnew = self.height + height if add_height else height
-            self.height = self.height * (1 - m) + hnew * m
-        self.spec = self.spec * (1 - m) + np.asarray(spec, np.float32) * m
-        self.emit = self.emit * (1 - m[..., None])
-        self.alpha = self.alpha + m * (1 - self.alpha)
-
-    def paint_roi(self, sl, mask, albedo, height, spec: float = 0.0) -> None:
-        """`paint` restricted to a window `sl` of the canvas (all inputs window-sized)."""
-        m = np.clip(mask, 0, 1).astype(np.float32)
-        self.albedo[sl] = mix(self.albedo[sl], albedo, m)
-        self.height[sl] = self.height[sl] * (1 - m) + height * m
-        self.spec[sl] = self.spec[sl] * (1 - m) + spec * m
-        self.emit[sl] = self.emit[sl] * (1 - m[..., None])
-        self.alpha[sl] = self.alpha[sl] + m * (1 - self.alpha[sl])
-
-    def glow(self, mask, rgb) -> None:
-        """Add emitted light (backlit displays) that ignores shading."""
-        self.emit = self.emit + mask[..., None] * np.asarray(rgb, np.float32)
-
-    def render(self, light=LIGHT_TOP, ambient: float = 0.38, ao: float = 0.012,
-               shininess: float = 30.0, relief: float = 1.0) -> np.ndarray:
-        """Light the height field and return the cropped straight-alpha RGBA uint8."""
-        h = blur(self.height * relief, 0.7 * SS / 3)
-        gy, gx = np.gradient(h)
-        n = np.stack([-gx, -gy, np.ones_like(h)], -1)
-        n /= np.linalg.norm(n, axis=-1, keepdims=True)
-        L = np.asarray(light, np.float32) / np.linalg.norm(light)
-        diff = np.clip(n @ L, 0, None) / L[2]
-        shade = ambient + (1 - ambient) * diff
-        occl = np.clip(blur(h, 6 * SS) - h, 0, None)
-        shade = shade * np.exp(-ao * occl / SS * 3)
-        H = (L + np.array([0, 0, 1], np.float32))
-        H /= np.linalg.norm(H)
-        spec = self.spec * np.clip(n @ H, 0, None) ** shininess
-        rgb = self.albedo * shade[..., None] + spec[..., None] + self.emit
-        return finish(rgb, self.alpha)
-
-
-def finish(rgb: np.ndarray, alpha: np.ndarray, pad: int = 1) -> np.ndarray:
-    """Downsample premultiplied colour, crop to the alpha box, return straight RGBA uint8."""
-    h, w = alpha.shape
-    pm = np.concatenate([np.clip(rgb, 0, 1) * alpha[..., None], alpha[..., None]], -1)
-    small = cv2.resize(pm, (w // SS, h // SS), interpolation=cv2.INTER_AREA)
-    a = small[..., 3]
-    col = small[..., :3] / np.maximum(a[..., None], 1e-6)
-    out = np.concatenate([np.clip(col, 0, 1), a[..., None]], -1)
-    out = np.round(out * 255).astype(np.uint8)
-    out[..., :3][out[..., 3] == 0] = 0
-    ys, xs = np.nonzero(out[..., 3] > 0)
-    y0, y1 = max(ys.min() - pad, 0), min(ys.max() + 1 + pad, out.shape[0])
-    x0, x1 = max(xs.min() - pad, 0), min(xs.max() + 1 + pad, out.shape[1])
-    return np.ascontiguousarray(out[y0:y1, x0:x1])
-
-
-def contour_of(mask: np.ndarray) -> np.ndarray:
-    """The longest outer contour of a mask as an (N, 2) float array."""
-    cs, _ = cv2.findContours((mask > 0.5).astype(np.uint8), cv2.RETR_EXTERNAL,
-                             cv2.CHAIN_APPROX_NONE)
-    return max(cs, key=len)[:, 0, :].astype(np.float64)
-
-
-def inset(mask: np.ndarray, px: float) -> np.ndarray:
-    """The mask shrunk by `px` canvas pixels (anti-aliased)."""
-    return np.clip(dist_inside(mask) - px + 0.5, 0, 1).astype(np.float32)
-
-
-def stitches(c: Canvas, mask: np.ndarray, offset: float, colour, dash=3.0, gap=2.0,
-             width=1.0) -> None:
-    """Dashed stitching `offset` output px inside the mask's edge."""
-    ring = inset(mask, c.s(offset))
-    if ring.max() < 0.5:
-        return
-    pts = contour_of(ring)
-    m = np.zeros(c.shape, np.float32)
-    for d in dashed(np.vstack([pts, pts[:1]]), c.s(dash), c.s(gap)):
-        m = np.maximum(m, stroke_mask(c.shape, d, c.s(width)))
-    c.paint(m, colour, c.height + m * c.s(0.4), spec=0.05)
-
-
-def textured(base, noise: np.ndarray, amount: float):
-    """Albedo map: a base colour modulated by noise (multiplicative, per pixel)."""
-    base = np.asarray(base, np.float32)
-    if base.ndim == 1:
-        base = base[None, None, :]
-    return np.clip(base * (1 + amount * noise[..., None]), 0, 1)
-
-
-# ----------------------------------------------------------------------------- shoes
-SHOE_OUTLINE = [(0.06, 0.0), (0.33, 0.035), (0.47, 0.13), (0.5, 0.28), (0.44, 0.45),
-                (0.37, 0.6), (0.37, 0.76), (0.35, 0.9), (0.2, 0.985), (0.0, 1.0),
-                (-0.2, 0.985), (-0.35, 0.9), (-0.37, 0.76), (-0.33, 0.6), (-0.38, 0.46),
-                (-0.47, 0.3), (-0.45, 0.14), (-0.3, 0.035)]
-
-
-def shoe_top(name: str, length: float, width: float, upper: str, sole: str,
-             lining: str, lace: str | None, texture: str, accent: str | None = None,
-             toe_cap: str | None = None, opening=(0.76, 0.30, 0.17), pointy: float = 0.0,
-             gloss: float = 0.1, rim: float = 3.0, sole_height: float = 4.0) -> np.ndarray:
-    """A shoe seen from above: sole rim, domed upper, collar opening, tongue and laces."""
-    rng = rng_for(name)
-    pad = 12
-    c = Canvas(int(width + 2 * pad), int(length + 2 * pad))
-    cx = c.s(width / 2 + pad)
-    pts = []
-    for fx, fy in SHOE_OUTLINE:
-        if fy < 0.2:  # narrow the toe for pointy shoes
-            fx *= 1 - pointy * (0.2 - fy) / 0.2
-        pts.append((cx + fx * c.s(width), c.s(pad + fy * length)))
-    sole_m = poly_mask(c.shape, closed_spline(pts, 500))
-    W, L = c.s(width), c.s(length)
-    n_fine = fractal_noise(rng, *c.shape, beta=1.0)
-    n_coarse = fractal_noise(rng, *c.shape, beta=3.0)
-    # sole
-    c.paint(sole_m, textured(hex2rgb(sole), n_fine, 0.04), dome(sole_m, c.s(2), c.s(sole_height)),
-            spec=0.08)
-    # upper
-    up_m = inset(sole_m, c.s(rim))
-    if texture == "mesh":
-        xx, yy = grid(c.shape)
-        cell = c.s(3.2)
-        holes = ((np.sin(xx / cell * np.pi) * np.sin(yy / cell * np.pi * 1.15)) > 0.55)
-        tex = -0.35 * blur(holes.astype(np.float32), SS * 0.5) + 0.06 * n_fine
-        rel = -c.s(0.5) * blur(holes.astype(np.float32), SS * 0.5)
-    elif texture == "leather":
-        tex = 0.10 * blur(n_fine, SS * 0.6) + 0.12 * n_coarse
-        rel = c.s(0.25) * blur(n_fine, SS * 0.6)
-    elif texture == "canvas":
-        wv = weave(c.shape, c.s(1.6), 20)
-        tex = 0.12 * wv + 0.05 * n_coarse
-        rel = c.s(0.25) * wv
-    elif texture == "plush":
-        tex = 0.2 * blur(n_fine, SS * 0.8) + 0.08 * n_coarse
-        rel = c.s(0.6) * blur(n_fine, SS * 0.8)
-    else:  # patent / smooth
-        tex = 0.03 * n_coarse
-        rel = 0.0 * n_fine
-    dome_h = dome(up_m, 0.32 * W, 0.20 * W)
-    base_h = c.s(sole_height)
-    c.paint(up_m, textured(hex2rgb(upper), tex, 1.0), base_h + dome_h + rel, spec=gloss)
-    if toe_cap:
-        cap = up_m * ellipse_mask(c.shape, (cx, c.s(pad) + 0.02 * L), (0.62 * W, 0.2 * L))
-        c.paint(cap, textured(hex2rgb(toe_cap), n_fine, 0.03), base_h + dome_h, spec=0.12)
-        edge = np.clip(cap - inset(cap, c.s(1.2)), 0, 1) * inset(up_m, c.s(2))
-        c.paint(edge, hex2rgb(toe_cap) * 0.8, base_h + dome_h + c.s(0.6), add_height=False)
-    if accent:
-        # a side stripe on the lateral flank, visible from above as a band near the edge
-        xx, yy = grid(c.shape)
-        t = (yy - c.s(pad)) / L
-        t = (yy - c.s(pad)) / L
-        half_w = 0.055 * W * np.clip(np.sin((t - 0.28) / 0.42 * np.pi), 0, 1)
-        centre = cx + 0.33 * W + 0.1 * W * (t - 0.28)
-        band = (np.abs(xx - centre) < half_w) & (t > 0.28) & (t < 0.7)
-        bm = blur(band.astype(np.float32), SS * 0.5) * up_m
-        c.paint(bm, hex2rgb(accent), c.height + bm * c.s(0.3), spec=0.2)
-    stitches(c, up_m, 2.0, hex2rgb(upper) * 0.6 + 0.25, dash=2.5, gap=1.8, width=0.8)
-    # collar opening: padded ring, then the dark inside with the insole
-    oy, ow, oh = opening
-    oc = (cx - 0.02 * W, c.s(pad) + oy * L)
-    ring = ellipse_mask(c.shape, oc, (ow * W + c.s(5), oh * L + c.s(5)))
-    c.paint(ring * up_m, textured(hex2rgb(upper) * 0.85, n_fine, 0.05),
-            base_h + dome_h + dome(ring, c.s(5), c.s(4)), spec=gloss)
-    hole = ellipse_mask(c.shape, oc, (ow * W, oh * L))
-    depth = dome(hole, c.s(14), c.s(16))
-    inner = mix(hex2rgb(lining) * 0.12, hex2rgb(lining) * 0.95, smoothstep(0, c.s(16), depth))
-    c.paint(hole, textured(inner, n_fine, 0.05), base_h + dome_h * 0.4 - depth, spec=0.0)
-    if lace:
-        # tongue
-        ty0, ty1 = 0.30 * L, (oy - oh * 0.7) * L
-        tongue = rect_mask(c.shape, cx - 0.17 * W, c.s(pad) + ty0, cx + 0.15 * W,
-                           c.s(pad) + ty1, r=0.08 * W) * up_m
-        c.paint(tongue, textured(hex2rgb(upper) * 0.92, tex, 0.6), c.height + tongue * c.s(1.5),
-                spec=gloss)
-        # eyelets in two rows, criss-cross laces between them
-        n = 5
-        ys = np.linspace(ty0 + 0.03 * L, ty1 - 0.02 * L, n) + c.s(pad)
-        half = np.linspace(0.21, 0.17, n) * W
-        eyes = [((cx - half[i], ys[i]), (cx + half[i], ys[i])) for i in range(n)]
-        top = c.height.copy()
-        for (l, r) in eyes:
-            for p in (l, r):
-                e = ellipse_mask(c.shape, p, (c.s(2.0), c.s(2.0)))
-                c.paint(e, hex2rgb("#1a1a1a"), top - e * c.s(1))
-        lm_all = np.zeros(c.shape, np.float32)
-        lh_all = np.zeros(c.shape, np.float32)
-        segs = [(eyes[0][0], eyes[0][1])]
-        for i in range(n - 1):
-            segs += [(eyes[i][0], eyes[i + 1][1]), (eyes[i][1], eyes[i + 1][0])]
-        for k, (a, b) in enumerate(segs):
-            m, h = tube(c.shape, np.array([a, b]), c.s(1.5))
-            c.paint(m, textured(hex2rgb(lace), n_fine, 0.05), top + c.s(2 + 0.3 * (k % 2)) + h,
-                    spec=0.1)
-            lm_all, lh_all = np.maximum(lm_all, m), np.maximum(lh_all, h)
-        # a bow at the top
-        bx, by = cx, ys[-1] + c.s(2)
-        for sgn in (-1, 1):
-            loop = [(bx, by), (bx + sgn * 0.18 * W, by - 0.05 * L), (bx + sgn * 0.3 * W, by),
-                    (bx + sgn * 0.2 * W, by + 0.04 * L), (bx, by)]
-            m, h = tube(c.shape, open_spline(loop, 80), c.s(1.5))
-            c.paint(m, textured(hex2rgb(lace), n_fine, 0.05), top + c.s(4) + h, spec=0.1)
-            end = [(bx, by), (bx + sgn * 0.1 * W, by + 0.06 * L), (bx + sgn * 0.16 * W, by + 0.13 * L)]
-            m, h = tube(c.shape, open_spline(end, 60), c.s(1.4))
-            c.paint(m, textured(hex2rgb(lace), n_fine, 0.05), top + c.s(3.5) + h, spec=0.1)
-        knot = ellipse_mask(c.shape, (bx, by), (c.s(3.2), c.s(2.6)))
-        c.paint(knot, hex2rgb(lace) * 0.9, top + c.s(5) + dome(knot, c.s(3)), spec=0.1)
-    return c.render(LIGHT_TOP, ambient=0.42, ao=0.02, shininess=40)
-
-
-def shoe_side(name: str, length: float, upper: str, sole: str, outsole: str, lace: str,
-              accent: str, heel: str) -> np.ndarray:
-    """A sneaker seen from the side (upright subject): sole, upper, heel counter, laces."""
-    rng = rng_for(name)
-    pad = 10
-    Hh = 0.44 * length
-    c = Canvas(int(length + 2 * pad), int(Hh + 2 * pad))
-    L, H = c.s(length), c.s(Hh)
-    x0, yb = c.s(pad), c.s(pad + Hh)  # toe end, ground line
-
-    def P(fx, fy):
-        return (x0 + fx * L, yb - fy * H)
-
-    n_fine = fractal_noise(rng, *c.shape, beta=1.0)
-    upper_pts = [P(0.01, 0.16), P(0.03, 0.34), P(0.12, 0.47), P(0.30, 0.60), P(0.48, 0.78),
-                 P(0.60, 0.97), P(0.655, 0.90), P(0.70, 0.82), P(0.82, 0.79), P(0.93, 0.90),
-                 P(0.99, 0.74), P(0.985, 0.40), P(0.97, 0.14), P(0.5, 0.12), P(0.1, 0.12)]
-    up_m = poly_mask(c.shape, closed_spline(upper_pts, 600))
-    xx, yy = grid(c.shape)
-    cell = c.s(3.0)
-    holes = ((np.sin(xx / cell * np.pi) * np.sin(yy / cell * np.pi * 1.15)) > 0.55)
-    tex = -0.3 * blur(holes.astype(np.float32), SS * 0.5) + 0.05 * n_fine
-    c.paint(up_m, textured(hex2rgb(upper), tex, 1.0), dome(up_m, c.s(30), c.s(22)), spec=0.1)
-    # heel counter and toe bumper panels
-    heel_m = up_m * poly_mask(c.shape, closed_spline(
-        [P(0.78, 0.05), P(0.76, 0.5), P(0.84, 0.7), P(1.05, 0.75), P(1.05, 0.05)], 200))
-    c.paint(heel_m, textured(hex2rgb(heel), n_fine, 0.04), c.height + dome(heel_m, c.s(3), c.s(2)),
-            spec=0.2)
-    toe_m = up_m * ellipse_mask(c.shape, P(0.04, 0.2), (0.14 * L, 0.2 * H))
-    c.paint(toe_m, textured(hex2rgb(heel), n_fine, 0.04), c.height + dome(toe_m, c.s(3), c.s(2)),
-            spec=0.2)
-    # swoosh-like accent
-    sw = open_spline([P(0.25, 0.22), P(0.5, 0.3), P(0.75, 0.55), P(0.86, 0.72)], 200)
-    sw_m = np.zeros(c.shape, np.float32)
-    for i in range(len(sw) - 1):
-        wid = c.s(1 + 9 * math.sin(math.pi * i / len(sw)) ** 0.8)
-        sw_m = np.maximum(sw_m, stroke_mask(c.shape, sw[i:i + 2], wid))
-    sw_m *= up_m
-    c.paint(sw_m, textured(hex2rgb(accent), n_fine, 0.03), c.height + dome(sw_m, c.s(1.5), c.s(1.5)),
-            spec=0.25)
-    stitches(c, up_m, 2.5, hex2rgb(upper) * 0.6, dash=2.5, gap=1.8, width=0.8)
-    # eyestay with eyelets and lace loops along the instep
-    stay = open_spline([P(0.27, 0.60), P(0.42, 0.74), P(0.58, 0.92)], 100)
-    m, h = tube(c.shape, stay, c.s(4))
-    c.paint(m * up_m, textured(hex2rgb(upper) * 0.8, n_fine, 0.04), c.height + h * 0.6, spec=0.15)
-    for i in range(5):
-        p = stay[int(i * (len(stay) - 1) / 4)]
-        e = ellipse_mask(c.shape, p, (c.s(1.8), c.s(1.8)))
-        c.paint(e, hex2rgb("#202020"), c.height - e * c.s(1))
-        lp = [p, (p[0] + c.s(3), p[1] - c.s(4)), (p[0] + c.s(7), p[1] - c.s(3))]
-        m, h = tube(c.shape, open_spline(lp, 30), c.s(1.5))
-        c.paint(m, hex2rgb(lace), c.height + h + c.s(1), spec=0.1)
-    # collar opening seen edge-on: a dark sliver with the padded lip
-    col = open_spline([P(0.66, 0.88), P(0.76, 0.81), P(0.86, 0.81), P(0.93, 0.88)], 100)
-    m, h = tube(c.shape, col, c.s(3.5))
-    c.paint(m * up_m, textured(hex2rgb(heel) * 0.7, n_fine, 0.05), c.height + h, spec=0.1)
-    # midsole and outsole with a little toe spring and tread
-    mid_pts = [P(0.0, 0.22), P(0.02, 0.12), P(0.1, 0.05), P(0.5, 0.05), P(0.9, 0.05),
-               P(1.0, 0.08), P(1.01, 0.2), P(0.9, 0.17), P(0.5, 0.16), P(0.1, 0.17)]
-    mid_m = poly_mask(c.shape, closed_spline(mid_pts, 400))
-    wave = 0.04 * np.sin(xx / c.s(9))
-    c.paint(mid_m, textured(hex2rgb(sole), n_fine + wave, 0.05), dome(mid_m, c.s(6), c.s(18)),
-            spec=0.1)
-    out_m = mid_m * (yy > yb - 0.065 * H - c.s(1.5) * np.sin(xx / c.s(4)) ** 2)
-    out_pts = [P(0.02, 0.11), P(0.08, 0.03), P(0.5, 0.0), P(0.95, 0.0), P(1.005, 0.07), P(0.5, 0.06)]
-    out_m = np.maximum(out_m, poly_mask(c.shape, closed_spline(out_pts, 300)) * mid_m)
-    tread = (np.sin(xx / c.s(2.5)) > 0.3) * (yy > yb - c.s(2))
-    c.paint(out_m, textured(hex2rgb(outsole), n_fine, 0.05),
-            dome(mid_m, c.s(6), c.s(18)) - tread * c.s(1), spec=0.05)
-    return c.render(LIGHT_SIDE, ambient=0.42, ao=0.02, shininess=40)
-
-
-# ----------------------------------------------------------------------------- socks
-def sock(name: str, leg: float, foot: float, width: float, base: str, heel_toe: str | None,
-         cuff: float, pattern: str = "plain", colours: tuple[str, ...] = (),
-         knit_px: float = 2.2, fuzz: float = 0.06, bend: float = 115.0) -> np.ndarray:
-    """A sock lying flat, seen from above: ribbed cuff, leg, heel bend, foot, toe."""
-    rng = rng_for(name)
-    b = math.radians(bend)
-    d = np.array([-math.sin(b), -math.cos(b)])         # foot direction; the leg runs down +y
-    corner = np.array([0.0, leg])
-    pts = np.array([(0.0, 0.0), (0.0, leg * 0.5), tuple(corner), tuple(corner + d * foot * 0.5),
-                    tuple(corner + d * foot)])
-    out = np.array([0.0, 1.0]) - d                      # bisector pointing out of the bend
-    out /= np.linalg.norm(out)
-    lo = pts.min(0) - width * 0.5 - 10
-    hi = pts.max(0) + width * 0.5 + 10
-    c = Canvas(int(hi[0] - lo[0]), int(hi[1] - lo[1]))
-    P = (pts - lo) * SS
-    path = open_spline(P, 300)
-    W = c.s(width)
-    s_coord, v = path_coords(c.shape, path)
-    total = len(resample(path))
-    # silhouette: a tube with square cuff end, slightly wider foot and rounded toe
-    widen = 1 + 0.06 * smoothstep(c.s(leg) * 0.8, c.s(leg) * 1.1, s_coord)
-    body = (np.abs(v) < W / 2 * widen) & (s_coord > 0) & (s_coord < total)
-    toe = ((s_coord - total) ** 2 / (0.55 * W) ** 2 + v ** 2 / (W / 2 * widen) ** 2) < 1
-    heel_c = (corner - lo) * SS + out * W * 0.28
-    heel_bulge = ellipse_mask(c.shape, heel_c, (W * 0.42, W * 0.36),
-                              math.degrees(math.atan2(out[1], out[0])))
-    m = np.clip(blur((body | toe).astype(np.float32), SS * 0.4) + heel_bulge, 0, 1)
-    m = (m > 0.5).astype(np.float32)
-    # colour pattern in sock coordinates (s along, v across)
-    n_fine = fractal_noise(rng, *c.shape, beta=0.8)
-    n_coarse = fractal_noise(rng, *c.shape, beta=3.0)
-    alb = np.broadcast_to(hex2rgb(base), (*c.shape, 3)).copy()
-    cuff_px = c.s(cuff)
-    if pattern == "stripes":
-        band = ((s_coord - cuff_px) // c.s(14)).astype(int) % len(colours)
-        for i, col in enumerate(colours):
-            alb[band == i] = hex2rgb(col)
-    elif pattern == "dots":
-        per = c.s(16)
-        row = np.floor(s_coord / per)
-        du = (s_coord % per) - per / 2
-        dv = ((v + (row % 2) * per / 2) % per) - per / 2
-        dots = smoothstep(c.s(4.6), c.s(3.8), np.sqrt(du ** 2 + dv ** 2))
-        alb = mix(alb, hex2rgb(colours[0]), dots)
-    elif pattern == "argyle":
-        P, Q = c.s(34), W / 2
-        su, sv = s_coord / P, (v + W) / Q
-        cell = np.floor(su + sv).astype(int) + np.floor(su - sv).astype(int)
-        alb = np.where((cell % 2 == 0)[..., None], hex2rgb(colours[0])[None, None], alb)
-        diag = np.minimum(np.abs(((su + sv) % 1) - 0.5), np.abs(((su - sv) % 1) - 0.5))
-        alb = mix(alb, hex2rgb(colours[1]), smoothstep(0.05, 0.02, np.abs(diag - 0.25)))
-    elif pattern == "cuffstripes":
-        for k, col in enumerate(colours):
-            st = (np.abs(s_coord - c.s(cuff * (0.35 + 0.3 * k))) < c.s(2.6))
-            alb = mix(alb, hex2rgb(col), st.astype(np.float32))
-    if heel_toe:
-        xx, yy = grid(c.shape)
-        outside = ((xx - heel_c[0]) * out[0] + (yy - heel_c[1]) * out[1]) > -W * 0.12
-        ht = np.maximum(heel_bulge * outside, smoothstep(total - 0.5 * W, total - 0.35 * W,
-                                                                 s_coord) * (s_coord > total * 0.7))
-        ht = blur(ht.astype(np.float32), SS * 0.6)
-        alb = mix(alb, hex2rgb(heel_toe), ht)
-    # knit relief: columns run along the sock, ribbing on the cuff
-    u_knit = v / c.s(knit_px)
-    vv = s_coord / c.s(knit_px * 0.75)
-    uu = (u_knit % 1.0) - 0.5
-    d = np.abs(np.abs(uu) - (0.28 - 0.18 * ((vv % 1.0) - 0.5))) / 0.22
-    kn = np.clip(1 - d ** 2, 0, 1)
-    rib = 0.5 + 0.5 * np.cos(2 * np.pi * v / c.s(2.6))
-    is_cuff = smoothstep(cuff_px + SS, cuff_px - SS, s_coord)
-    relief = mix(kn[..., None], rib[..., None], is_cuff)[..., 0]
-    shade_tex = (relief - 0.5) * 0.25 + fuzz * n_fine + 0.05 * n_coarse
-    alb = np.clip(alb * (1 + shade_tex[..., None]), 0, 1)
-    # flat, slightly puffy, with a couple of creases at the ankle
-    h = dome(m, W * 0.35, W * 0.08)
-    folds = np.zeros(c.shape, np.float32)
-    for k in range(3):
-        s0 = c.s(leg) * rng.uniform(0.55, 0.95)
-        folds += np.exp(-((s_coord - s0 - v * rng.uniform(-0.4, 0.4)) / c.s(2.5)) ** 2)
-    h = h - folds * c.s(1.5) * (h > 0) + relief * c.s(0.5) * m
-    h = h + blur(n_coarse, SS) * c.s(0.8) * m
-    c.paint(m, alb, h, spec=0.02)
-    return c.render(LIGHT_TOP, ambient=0.45, ao=0.03, shininess=10)
-
-
-# ----------------------------------------------------------------------------- cables
-def random_path(rng: np.random.Generator, n: int, step: float, turn: float,
-                start_angle: float = 0.0) -> np.ndarray:
-    """A smooth random walk: heading changes by a smoothed random turn rate."""
-    rate = blur(rng.standard_normal((n, 1)).astype(np.float32), 2.0)[:, 0] * turn
-    heading = start_angle + np.cumsum(rate)
-    pts = np.cumsum(np.stack([np.cos(heading), np.sin(heading)], 1) * step, 0)
-    return np.vstack([[0, 0], pts])
-
-
-def frame_at(path: np.ndarray, end: int):
-    """Origin and unit (along, across) vectors at one end of a path, pointing outward."""
-    if end == 0:
-        o, t = path[0], path[0] - path[min(8, len(path) - 1)]
-    else:
-        o, t = path[-1], path[-1] - path[max(-9, -len(path))]
-    t = t / np.linalg.norm(t)
-    return o, t, np.array([-t[1], t[0]])
-
-
-def local_poly(o, t, n, pts) -> np.ndarray:
-    """Map (along, across) points of a local frame to canvas coordinates."""
-    return np.array([o + t * u + n * v for u, v in pts])
-
-
-def paint_tube(c: Canvas, P: np.ndarray, radii: np.ndarray, albedo: np.ndarray,
-               spec: float, rise: np.ndarray | None = None, bumps: np.ndarray | None = None) -> None:
-    """Paint a tube of per-point radius along canvas path P in short chunks.
-
-    Later chunks that cross earlier ones are lifted over them; `rise` adds a base height
-    per point (a coil climbing), `bumps` (canvas-sized) perturbs the surface.
-    """
-    occupied = np.zeros(c.shape, np.float32)
-    pending: list = []
-    i = 0
-    while i < len(P) - 1:
-        r = float(radii[i])
-        chunk = max(int(r * 1.5), 2)
-        seg = P[max(i - 2, 0):i + chunk + 2]
-        i += chunk
-        if len(seg) < 2:
-            continue
-        x0, y0 = np.maximum(np.floor(seg.min(0) - 3 * r).astype(int), 0)
-        x1, y1 = np.ceil(seg.max(0) + 3 * r).astype(int)
-        sl = (slice(y0, y1), slice(x0, x1))
-        roi = occupied[sl].shape
-        # lumpy outline and surface: `bumps` (unit-std noise) modulates the radius
-        m, h = tube(roi, seg - [x0, y0], r if bumps is None else r * (1 + 0.12 * bumps[sl]))
-        lift = blur(occupied[sl], r * 0.8) * (1.6 * r) * m
-        base = 0.0 if rise is None else float(rise[min(i, len(P) - 1)])
-        c.paint_roi(sl, m, albedo[sl], np.maximum(c.height[sl], h + lift + base), spec=spec)
-        pending.append((sl, m))
-        if len(pending) > 3:  # the last chunks are neighbours, not crossings
-            osl, om = pending.pop(0)
-            occupied[osl] = np.maximum(occupied[osl], om)
-
-
-def cable(name: str, colour: str, radius: float, path: np.ndarray, plug: str,
-          plug_colour: str, other_end: str | None = None, gloss: float = 0.35,
-          stripe: str | None = None, plug_scale: float = 5.5) -> np.ndarray:
-    """A curvy cable seen from above, painted chunk by chunk so crossings overlap, with a plug."""
-    rng = rng_for(name)
-    pl = plug_scale * radius  # plug width ~ 2.2 * pl
-    lo = path.min(0) - 6 * pl - 10
-    hi = path.max(0) + 6 * pl + 10
-    c = Canvas(int(hi[0] - lo[0]), int(hi[1] - lo[1]))
-    P = resample((path - lo) * SS, 1.0)
-    r = c.s(radius)
-    n_fine = fractal_noise(rng, *c.shape, beta=1.0)
-    base = textured(hex2rgb(colour), n_fine, 0.03)
-    if stripe:
-        _, v = path_coords(c.shape, P)
-        base = mix(base, hex2rgb(stripe), smoothstep(0.35 * r, 0.2 * r, np.abs(v - 0.5 * r)))
-    paint_tube(c, P, np.full(len(P), r), base, gloss)
-    for end, kind in ((len(P) - 1, plug), (0, other_end)):
-        if kind:
-            draw_plug(c, *frame_at(P, end), kind, c.s(pl), plug_colour, r, rng)
-    return c.render(LIGHT_TOP, ambient=0.40, ao=0.02, shininess=45)
-
-
-def draw_plug(c: Canvas, o, t, n, kind: str, s: float, colour: str, r: float,
-              rng: np.random.Generator) -> None:
-    """A connector at a cable end (frame: origin o, outward t, across n; scale s ~ plug width)."""
-    col = hex2rgb(colour)
-    metal = hex2rgb("#c9ccd1")
-    nz = fractal_noise(rng, *c.shape, beta=1.0)
-
-    def part(pts, albedo, height, radius, spec):
-        m = poly_mask(c.shape, closed_spline(local_poly(o, t, n, pts), 120)
-                      if len(pts) > 4 else local_poly(o, t, n, pts))
-        c.paint(m, textured(albedo, nz, 0.02), dome(m, radius, height), spec=spec)
-        return m
-
-    # strain relief: a tapered sleeve
-    part([(-0.1 * s, -0.75 * r), (0.9 * s, -0.55 * s), (0.9 * s, 0.55 * s), (-0.1 * s, 0.75 * r)],
-         col * 0.95, 0.9 * r + 0.2 * s, 0.3 * s, 0.3)
-    if kind == "usb":
-        part([(0.8 * s, -0.6 * s), (2.6 * s, -0.6 * s), (2.6 * s, 0.6 * s), (0.8 * s, 0.6 * s)],
-             col, 0.6 * s, 0.25 * s, 0.35)
-        m = part([(2.5 * s, -0.5 * s), (3.9 * s, -0.5 * s), (3.9 * s, 0.5 * s), (2.5 * s, 0.5 * s)],
-                 metal, 0.3 * s, 0.05 * s, 0.9)
-        for v in (-0.2, 0.2):
-            q = local_poly(o, t, n, [(3.3 * s, v * s)])[0]
-            h = rect_mask(c.shape, q[0] - 0.12 * s, q[1] - 0.12 * s, q[0] + 0.12 * s, q[1] + 0.12 * s)
-            c.paint(h * m, hex2rgb("#303236"), c.height - h * 0.1 * s)
-    elif kind == "usbc":
-        part([(0.8 * s, -0.45 * s), (2.1 * s, -0.45 * s), (2.1 * s, 0.45 * s), (0.8 * s, 0.45 * s)],
-             col, 0.5 * s, 0.2 * s, 0.35)
-        part([(2.0 * s, -0.3 * s), (2.7 * s, -0.3 * s), (2.7 * s, 0.3 * s), (2.0 * s, 0.3 * s)],
-             metal, 0.25 * s, 0.12 * s, 0.9)
-    elif kind == "power":
-        part([(0.8 * s, -0.9 * s), (1.2 * s, -1.1 * s), (2.6 * s, -1.1 * s), (2.8 * s, -0.9 * s),
-              (2.8 * s, 0.9 * s), (2.6 * s, 1.1 * s), (1.2 * s, 1.1 * s), (0.8 * s, 0.9 * s)],
-             col, 0.9 * s, 0.45 * s, 0.3)
-        for v in (-0.5, 0.5):
-            part([(2.7 * s, (v - 0.09) * s), (4.0 * s, (v - 0.09) * s), (4.0 * s, (v + 0.09) * s),
-                  (2.7 * s, (v + 0.09) * s)], metal, 0.15 * s, 0.1 * s, 0.9)
-    elif kind == "euro":
-        part([(0.8 * s, -0.8 * s), (2.6 * s, -1.05 * s), (2.8 * s, 0.0), (2.6 * s, 1.05 * s),
-              (0.8 * s, 0.8 * s), (0.6 * s, 0.0)], col, 0.9 * s, 0.5 * s, 0.3)
-        for v in (-0.45, 0.45):
-            p0 = local_poly(o, t, n, [(2.6 * s, v * s), (3.9 * s, v * s)])
-            m, h = tube(c.shape, p0, 0.13 * s)
-            c.paint(m, metal, c.height * 0 + h + 0.1 * s, spec=0.9)
-    elif kind == "rj45":
-        part([(0.8 * s, -0.55 * s), (2.9 * s, -0.55 * s), (2.9 * s, 0.55 * s), (0.8 * s, 0.55 * s)],
-             hex2rgb("#dfe6ea"), 0.5 * s, 0.12 * s, 0.6)
-        for k in range(8):  # gold contacts
-            v = (-0.4 + k * 0.8 / 7) * s
-            q = local_poly(o, t, n, [(2.3 * s, v), (2.85 * s, v)])
-            m = stroke_mask(c.shape, q, 0.05 * s + 1)
-            c.paint(m, hex2rgb("#d8b24a"), c.height, spec=0.8)
-        part([(1.2 * s, -0.25 * s), (2.4 * s, -0.2 * s), (2.4 * s, 0.2 * s), (1.2 * s, 0.25 * s)],
-             hex2rgb("#cfd8dc"), 0.6 * s, 0.1 * s, 0.6)
-
-
-# ----------------------------------------------------------------------------- pet waste
-def poop(name: str, kind: str, colour: str, size: float, gloss: float = 0.35) -> np.ndarray:
-    """Pet waste seen from above: a coil, a few logs, a mushy pile or a cluster of pellets."""
-    rng = rng_for(name)
-    pad = 14
-    c = Canvas(int(size + 2 * pad), int(size + 2 * pad))
-    S, ctr = c.s(size), np.array([c.s(size / 2 + pad)] * 2)
-    n_fine = fractal_noise(rng, *c.shape, beta=1.2)
-    n_mid = fractal_noise(rng, *c.shape, beta=2.0, lo=6)
-    col = hex2rgb(colour)
-    alb = textured(col, 0.10 * n_fine + 0.15 * n_mid, 1.0)
-    # darker crevices and a few lighter fibres / undigested bits
-    bits = (fractal_noise(rng, *c.shape, beta=0.5) > 2.6).astype(np.float32)
-    alb = mix(alb, col * 1.5 + 0.05, blur(bits, SS * 0.4) * 0.6)
-    bumps = blur(fractal_noise(rng, *c.shape, beta=2.0), SS * 3)
-    bumps /= bumps.std()
-    if kind == "coil":
-        turns = 2.4
-        th = np.linspace(0, turns * 2 * np.pi, 900)
-        rad = S * 0.36 * (1 - th / (turns * 2 * np.pi) * 0.85)
-        pts = ctr + np.stack([np.cos(th) * rad, np.sin(th) * rad * 0.92], 1)
-        pts += rng.normal(0, 0.006 * S, pts.shape).cumsum(0) * 0.15
-        P = resample(pts, 1.0)
-        t = np.linspace(0, 1, len(P))
-        radii = S * (0.095 - 0.04 * t) * (1 - 0.6 * smoothstep(0.92, 1.0, t))
-        radii *= 1 - 0.5 * smoothstep(0.05, 0.0, t)
-        rise = S * 0.16 * t
-        paint_tube(c, P, radii, alb, gloss, rise=rise, bumps=bumps)
-    elif kind == "logs":
-        a0 = rng.uniform(0, np.pi)
-        for k in range(3):
-            a = a0 + rng.uniform(-0.6, 0.6)
-            length = S * rng.uniform(0.5, 0.75) * (1 - 0.25 * k)
-            mid = ctr + rng.uniform(-0.12, 0.12, 2) * S
-            d = np.array([np.cos(a), np.sin(a)])
-            bend = np.array([-d[1], d[0]]) * rng.uniform(-0.12, 0.12) * S
-            pts = open_spline([mid - d * length / 2, mid + bend, mid + d * length / 2], 200)
-            P = resample(pts, 1.0)
-            t = np.linspace(0, 1, len(P))
-            radii = S * rng.uniform(0.09, 0.12) * np.clip(np.sin(np.pi * t) ** 0.35, 0.35, 1)
-            radii *= 1 + 0.12 * np.sin(t * rng.uniform(8, 14))  # segmented, constricted log
-            paint_tube(c, P, radii, alb, gloss, rise=np.full(len(P), k * S * 0.02), bumps=bumps)
-    elif kind == "pile":
-        # metaballs: a soft field whose level set is the outline and whose value the height
-        xx, yy = grid(c.shape)
-        field = np.zeros(c.shape, np.float32)
-        for k in range(9):
-            r = S * rng.uniform(0.09, 0.14)
-            p = ctr + rng.normal(0, 0.14, 2) * S
-            field += np.exp(-((xx - p[0]) ** 2 + (yy - p[1]) ** 2) / (2 * r * r))
-        field += 0.08 * bumps
-        m = smoothstep(0.8, 0.83, field)
-        # terraces along the field's level lines: a soft pile slumped in layers
-        h = np.sqrt(np.clip(field - 0.8, 0, None)) * S * 0.2
-        h += np.sin(field * 6) * S * 0.015 * smoothstep(0.8, 1.0, field)
-        c.paint(m, alb, h, spec=gloss)
-    else:  # pellets
-        for k in range(int(rng.integers(9, 14))):
-            r = S * rng.uniform(0.07, 0.10)
-            p = ctr + rng.normal(0, 0.2, 2) * S
-            p = np.clip(p, ctr - S * 0.42, ctr + S * 0.42)
-            m = ellipse_mask(c.shape, p, (r * rng.uniform(1.0, 1.5), r), rng.uniform(0, 180))
-            h = dome(m, r, r * 0.9) * (1 + 0.15 * bumps) + k * 0.02 * S
-            c.paint(m, alb, np.maximum(c.height, h), spec=gloss)
-    return c.render(LIGHT_TOP, ambient=0.35, ao=0.03, shininess=25)
-
-
-# ----------------------------------------------------------------------------- bowls
-def kibble(c: Canvas, rng: np.random.Generator, centre, radius: float, colour: str,
-           level: float, size: float) -> None:
-    """A heap of dry food pieces inside a circle, stacked higher towards the middle."""
-    col = hex2rgb(colour)
-    n = int((radius / size) ** 2 * 1.6)
-    for k in range(n):
-        rr = radius * math.sqrt(rng.uniform(0, 1)) * 0.95
-        a = rng.uniform(0, 2 * np.pi)
-        p = np.asarray(centre) + rr * np.array([math.cos(a), math.sin(a)])
-        sz = size * rng.uniform(0.75, 1.2)
-        if rng.uniform() < 0.5:
-            m = ellipse_mask(c.shape, p, (sz, sz * rng.uniform(0.7, 1.0)), rng.uniform(0, 180))
-        else:  # little triangles / crosses as in real kibble
-            ang = rng.uniform(0, 2 * np.pi)
-            tri = [p + sz * 1.2 * np.array([math.cos(ang + j * 2.094), math.sin(ang + j * 2.094)])
-                   for j in range(3)]
-            m = poly_mask(c.shape, closed_spline(tri, 30))
-        tone = col * rng.uniform(0.75, 1.2)
-        stack = level + (1 - rr / radius) * radius * 0.25 + rng.uniform(0, sz)
-        c.paint(m, tone, np.maximum(c.height, stack + dome(m, sz * 0.8, sz * 0.7)), spec=0.15)
-
-
-def bowl(name: str, radius: float, material: str, colour: str, content: str | None = None,
-         food: str = "#8a5a2b", pattern: str | None = None, canvas=None, centre=None,
-         render: bool = True) -> np.ndarray | None:
-    """A pet bowl seen from above: rim ring, sloped inner wall, floor, optional food or water."""
-    rng = rng_for(name)
-    pad = 10
-    c = canvas or Canvas(int(2 * radius + 2 * pad), int(2 * radius + 2 * pad))
-    R = c.s(radius)
-    ctr = np.array(centre if centre is not None else [c.s(radius + pad)] * 2, np.float64)
-    xx, yy = grid(c.shape)
-    dx, dy = xx - ctr[0], yy - ctr[1]
-    rr = np.sqrt(dx * dx + dy * dy) / R           # 0 at the centre, 1 at the outer edge
-    ang = np.arctan2(dy, dx)
-    m = np.clip((1 - rr) * R + 0.5, 0, 1)
-    # profile: base flange, rolled rim at ~0.88, inner wall sloping down to the floor at 0.55
-    rim = np.exp(-((rr - 0.87) / 0.05) ** 2)
-    wall = smoothstep(0.52, 0.84, rr)
-    h = R * (0.10 * smoothstep(1.0, 0.93, rr) + 0.10 * rim + 0.28 * wall * (rr < 0.87)
-             + 0.28 * (rr >= 0.87) * smoothstep(1.0, 0.9, rr))
-    n_fine = fractal_noise(rng, *c.shape, beta=1.0)
-    col = hex2rgb(colour)
-    if material == "steel":
-        # brushed metal: concentric streaks and broad reflections of the room
-        streak = fractal_noise(rng, 1, 720, beta=1.0)[0]
-        rad_idx = np.clip((rr * 700).astype(int), 0, 719)
-        refl = 0.5 + 0.5 * np.cos(2 * ang + 0.7) * np.cos(rr * 9)
-        alb = col * (0.75 + 0.35 * refl)[..., None] * (1 + 0.04 * streak[rad_idx])[..., None]
-        spec = 0.9
-    elif material == "ceramic":
-        alb = textured(col, n_fine, 0.02)
-        alb = mix(alb, col * 1.15 + 0.08, smoothstep(0.6, 0.0, rr) * 0.3)  # glaze pooling
-        spec = 0.6
-    else:  # plastic
-        alb = textured(col, n_fine, 0.03)
-        spec = 0.3
-    if pattern == "paws":  # paw prints around the rim band
-        for k in range(8):
-            a = k * 2 * np.pi / 8 + 0.2
-            p = ctr + 0.935 * R * np.array([math.cos(a), math.sin(a)])
-            pm = ellipse_mask(c.shape, p, (0.03 * R, 0.024 * R), math.degrees(a))
-            for j in (-1, 0, 1):  # three toes just outside the pad
-                q = ctr + 0.975 * R * np.array([math.cos(a + j * 0.045), math.sin(a + j * 0.045)])
-                pm = np.maximum(pm, ellipse_mask(c.shape, q, (0.012 * R, 0.012 * R)))
-            alb = mix(alb, hex2rgb("#ffffff"), pm)
-    elif pattern == "band":
-        alb = mix(alb, hex2rgb("#fafafa"), smoothstep(0.015, 0.0, np.abs(rr - 0.95)) * 0.9)
-    c.paint(m, alb, h, spec=spec)
-    floor_r = 0.55 * R
-    if content == "kibble":
-        kibble(c, rng, ctr, floor_r * 1.1, food, c.height[int(ctr[1]), int(ctr[0])], c.s(5.5))
-    elif content == "water":
-        wm = np.clip((0.68 - rr) * R + 0.5, 0, 1)
-        level = R * 0.12
-        depth = smoothstep(0.68, 0.3, rr)
-        water = mix(alb, alb * hex2rgb("#7fa9c4") * 0.9, depth * 0.6)
-        ripple = np.sin(rr * 40 + 1.2 * n_fine) * 0.0006 * R
-        c.paint(wm, water, np.full(c.shape, level, np.float32) + ripple, spec=1.0)
-    if render:
-        return c.render(LIGHT_TOP, ambient=0.40, ao=0.015, shininess=60)
-    return None
-
-
-def bowl_pair(name: str, tray: str, bowl_colour: str) -> np.ndarray:
-    """A feeding tray holding two steel bowls, one with kibble and one with water."""
-    rng = rng_for(name)
-    w, h, pad = 300, 160, 8
-    c = Canvas(w + 2 * pad, h + 2 * pad)
-    m = rect_mask(c.shape, c.s(pad), c.s(pad), c.s(pad + w), c.s(pad + h), c.s(40))
-    n = fractal_noise(rng, *c.shape, beta=1.2)
-    c.paint(m, textured(hex2rgb(tray), n, 0.03), dome(m, c.s(10), c.s(12)), spec=0.25)
-    for k, content in enumerate(("kibble", "water")):
-        centre = c.s([pad + 78 + k * 144, pad + h / 2])
-        bowl(f"{name}_{k}", 68, "steel", bowl_colour, content, canvas=c, centre=centre,
-             render=False)
-    return c.render(LIGHT_TOP, ambient=0.40, ao=0.015, shininess=60)
-
-
-# ----------------------------------------------------------------------------- rags
-def rag(name: str, size: float, colour: str, pattern: str, second: str = "#ffffff",
-        hem: bool = True, fray: bool = False, stains: bool = False,
-        fold_depth: float = 1.0) -> np.ndarray:
-    """A crumpled cloth seen from above: irregular outline, soft folds, woven pattern, hem."""
-    rng = rng_for(name)
-    pad = 14
-    c = Canvas(int(size + 2 * pad), int(size * 0.85 + 2 * pad))
-    S = c.s(size)
-    ctr = np.array([c.w / 2, c.h / 2])
-    # outline: a squashed square with pulled and tucked corners
-    pts = []
-    k = 14
-    for i in range(k):
-        a = 2 * np.pi * i / k + rng.uniform(-0.1, 0.1)
-        sq = 1 / max(abs(math.cos(a)), abs(math.sin(a))) ** 0.6  # squarish
-        r = S * 0.42 * sq * rng.uniform(0.78, 1.08)
-        pts.append(ctr + r * np.array([math.cos(a), math.sin(a) * 0.82]))
-    m = poly_mask(c.shape, closed_spline(pts, 600))
-    xx, yy = grid(c.shape)
-    # folds: a few ridges along random lines, plus soft large-scale lumps
-    h = np.zeros(c.shape, np.float32)
-    warp = blur(fractal_noise(rng, *c.shape, beta=3.0), SS * 4)
-    for j in range(6):
-        a = rng.uniform(0, np.pi)
-        nx, ny = math.cos(a), math.sin(a)
-        p = ctr + rng.normal(0, 0.18, 2) * S
-        d = (xx - p[0]) * nx + (yy - p[1]) * ny + warp * S * 0.05
-        along = -(xx - p[0]) * ny + (yy - p[1]) * nx
-        w = S * rng.uniform(0.025, 0.05)
-        reach = np.exp(-(along / (S * rng.uniform(0.25, 0.45))) ** 2)
-        h += w * 0.9 * np.exp(-(d / w) ** 2) * reach
-    lumps = blur(fractal_noise(rng, *c.shape, beta=3.5), SS * 6) * S * 0.012
-    h = (h + lumps) * fold_depth + dome(m, S * 0.05, S * 0.02)
-    h = h - h[m > 0.5].min()
-    # the pattern is woven in the cloth, so it follows the folds: warp its coordinates
-    gy, gx = np.gradient(blur(h, SS))
-    u, v = xx + gx * S * 0.015 + warp * S * 0.01, yy + gy * S * 0.015
-    n_fine = fractal_noise(rng, *c.shape, beta=0.6)
-    col, col2 = hex2rgb(colour), hex2rgb(second)
-    if pattern == "gingham":
-        per = c.s(18)
-        su = ((u / per) % 1 < 0.5).astype(np.float32)
-        sv = ((v / per) % 1 < 0.5).astype(np.float32)
-        t = blur((su + sv) / 2, SS * 0.4)
-        alb = mix(col2, col, t)
-        relief = weave(c.shape, c.s(1.2), 0) * 0.5
-    elif pattern == "terry":
-        loops = blur(fractal_noise(rng, *c.shape, beta=0.0), SS * 0.5)
-        alb = textured(col, loops, 0.12)
-        band = (np.abs(v - ctr[1] - S * 0.12) < c.s(9)).astype(np.float32)
-        alb = mix(alb, col2, blur(band, SS) * 0.9)
-        relief = loops * 0.6
-    elif pattern == "stripes":
-        t = blur((((u + v * 0.05) / c.s(14)) % 1 < 0.33).astype(np.float32), SS * 0.4)
-        alb = mix(col, col2, t)
-        relief = weave(c.shape, c.s(1.2), 0) * 0.5
-    elif pattern == "denim":
-        tw = ribs(c.shape, c.s(1.6), 45)
-        alb = mix(col, col2, tw * 0.35 + 0.1 * n_fine)
-        relief = tw * 0.6
-    else:  # microfibre / plain cotton
-        alb = textured(col, blur(n_fine, SS * 0.6), 0.08)
-        relief = blur(n_fine, SS * 0.6) * 0.5
-    alb = textured(alb, n_fine, 0.04)
-    if stains:
-        st = smoothstep(1.2, 1.8, blur(fractal_noise(rng, *c.shape, beta=2.5), SS * 2))
-        alb = mix(alb, alb * hex2rgb("#a08a60"), st * 0.6)
-    h = h + relief * c.s(0.35)
-    if fray:  # ragged edge with loose threads
-        edge = (blur(fractal_noise(rng, *c.shape, beta=1.0), SS) > 0.3) & (dist_inside(m) < c.s(2))
-        m = m * (1 - edge)
-        for j in range(10):
-            p = contour_of(m)[rng.integers(0, len(contour_of(m)))]
-            a = math.atan2(p[1] - ctr[1], p[0] - ctr[0]) + rng.uniform(-0.5, 0.5)
-            q = p + c.s(rng.uniform(4, 10)) * np.array([math.cos(a), math.sin(a)])
-            tm = stroke_mask(c.shape, open_spline([p, (p + q) / 2 + rng.normal(0, SS, 2), q], 20),
-                             SS * 0.8)
-            c.paint(tm, col * 0.9, np.full(c.shape, c.s(0.5), np.float32), spec=0.0)
-    c.paint(m, alb, h, spec=0.04)
-    if hem:
-        band = np.clip(m - inset(m, c.s(4)), 0, 1)
-        c.paint(band, alb * 0.92, c.height + band * c.s(0.8), spec=0.04)
-        stitches(c, m, 2.2, col * 0.8 + 0.1, dash=1.6, gap=1.0, width=0.6)
-    return c.render(LIGHT_TOP, ambient=0.40, ao=0.02, shininess=10)
-
-
-# ----------------------------------------------------------------------------- scales
+sys.path.insert(0, str(ROOT))  # the renderer next to this script (assets/ is not a package)
+import render3d as r3  # noqa: E402
 SEGMENTS = {  # seven-segment display: which of a..g are lit
     "0": "abcdef", "1": "bc", "2": "abdeg", "3": "abcdg", "4": "bcfg", "5": "acdfg",
     "6": "acdefg", "7": "abc", "8": "abcdefg", "9": "abcdfg", "-": "g"}
@@ -1096,452 +281,1675 @@ def seven_segment(shape, text: str, x: float, y: float, h: float) -> np.ndarray:
         cx += w * 1.45
     return m
 
+def finish(rgb: np.ndarray, alpha: np.ndarray, pad: int = 1) -> np.ndarray:
+    """Downsample premultiplied colour, crop to the alpha box, return straight RGBA uint8."""
+    h, w = alpha.shape
+    pm = np.concatenate([np.clip(rgb, 0, 1) * alpha[..., None], alpha[..., None]], -1)
+    small = cv2.resize(pm.astype(np.float32), (w // SS, h // SS), interpolation=cv2.INTER_AREA)
+    a = small[..., 3]
+    col = small[..., :3] / np.maximum(a[..., None], 1e-6)
+    out = np.concatenate([np.clip(col, 0, 1), a[..., None]], -1)
+    out = np.round(out * 255).astype(np.uint8)
+    out[..., :3][out[..., 3] == 0] = 0
+    ys, xs = np.nonzero(out[..., 3] > 0)
+    y0, y1 = max(ys.min() - pad, 0), min(ys.max() + 1 + pad, out.shape[0])
+    x0, x1 = max(xs.min() - pad, 0), min(xs.max() + 1 + pad, out.shape[1])
+    return np.ascontiguousarray(out[y0:y1, x0:x1])
 
-def scale(name: str, w: float, h: float, style: str, tint: str | None = None,
-          reading: str = "0.0") -> np.ndarray:
-    """A bathroom scale seen from above: glass/plastic/wood top, pads, display or dial."""
+
+# ----------------------------------------------------------------------------- 3-D texturing
+def lookup(img: np.ndarray, fx, fy, wrap: bool = True) -> np.ndarray:
+    """Bilinear sample of an (h, w[, c]) image at float texel coordinates (arrays of any
+    shape; the result has that shape [+ (c,)]). OpenCV's remap, single-threaded."""
+    img = np.asarray(img, np.float32)
+    h, w = img.shape[:2]
+    shape = np.shape(fx)
+    fx = np.asarray(fx, np.float64).ravel()
+    fy = np.asarray(fy, np.float64).ravel()
+    n = fx.size
+    if wrap:
+        fx, fy = np.mod(fx, w), np.mod(fy, h)
+    cols = 1024
+    rows = max(-(-n // cols), 1)
+    mx = np.zeros(rows * cols, np.float32)
+    my = np.zeros(rows * cols, np.float32)
+    mx[:n], my[:n] = fx, fy
+    mx, my = mx.reshape(rows, cols), my.reshape(rows, cols)
+    border = cv2.BORDER_WRAP if wrap else cv2.BORDER_REPLICATE
+    chans = 1 if img.ndim == 2 else img.shape[2]
+    outs = []
+    for c0 in range(0, chans, 4):
+        part = img if img.ndim == 2 else np.ascontiguousarray(img[..., c0:c0 + 4])
+        o = cv2.remap(part, mx, my, cv2.INTER_LINEAR, borderMode=border)
+        outs.append(o.reshape(rows * cols, -1)[:n])
+    out = np.concatenate(outs, 1)
+    return out.reshape(shape) if img.ndim == 2 else out.reshape(*shape, chans)
+
+
+class Tex:
+    """A periodic texture tile spanning `period` metres of surface (uv in metres)."""
+
+    def __init__(self, img: np.ndarray, period: float):
+        self.img = np.asarray(img, np.float32)
+        self.period = period
+        self.n = self.img.shape[0]
+        gy, gx = np.gradient(self.img.astype(np.float64), axis=(0, 1))
+        self.gx, self.gy = gx * self.n / period, gy * self.n / period   # per metre
+
+    def at(self, u, v):
+        k = self.n / self.period
+        return lookup(self.img, np.asarray(u) * k, np.asarray(v) * k)
+
+    def slope(self, u, v, amp: float) -> np.ndarray:
+        """Bump slopes (d/du, d/dv) of a relief `amp` metres high per unit of the tile."""
+        k = self.n / self.period
+        return amp * np.stack([lookup(self.gx, u * k, v * k), lookup(self.gy, u * k, v * k)], -1)
+
+    def solid(self, pos: np.ndarray, nrm: np.ndarray) -> np.ndarray:
+        """Tri-planar lookup: the tile projected along x, y and z, blended by the normal."""
+        w = np.abs(nrm) ** 4
+        w /= w.sum(1, keepdims=True)
+        return (self.at(pos[:, 1], pos[:, 2]) * w[:, 0] + self.at(pos[:, 0] + 0.37, pos[:, 2]) * w[:, 1]
+                + self.at(pos[:, 0], pos[:, 1] + 0.61) * w[:, 2])
+
+
+def noise_tex(rng: np.random.Generator, period: float, n: int = 128, beta: float = 1.0,
+              lo: float = 0.0, hi: float | None = None) -> Tex:
+    return Tex(fractal_noise(rng, n, n, beta=beta, lo=lo, hi=hi), period)
+
+
+class Noise3:
+    """Smooth periodic 3-D value noise (trilinear on a random lattice, smoothstep weights)."""
+
+    def __init__(self, rng: np.random.Generator, n: int = 24):
+        self.n = n
+        self.v = rng.standard_normal((n, n, n))
+
+    def __call__(self, P: np.ndarray, cell: float, octaves: int = 1) -> np.ndarray:
+        out, amp, tot = np.zeros(len(P)), 1.0, 0.0
+        for o in range(octaves):
+            q = P / (cell / 2 ** o) + o * 7.31
+            i = np.floor(q).astype(np.int64)
+            f = q - i
+            f = f * f * (3 - 2 * f)
+            acc = np.zeros(len(P))
+            for dx in (0, 1):
+                for dy in (0, 1):
+                    for dz in (0, 1):
+                        w = (f[:, 0] if dx else 1 - f[:, 0]) * (f[:, 1] if dy else 1 - f[:, 1]) \
+                            * (f[:, 2] if dz else 1 - f[:, 2])
+                        acc += w * self.v[(i[:, 0] + dx) % self.n, (i[:, 1] + dy) % self.n,
+                                          (i[:, 2] + dz) % self.n]
+            out += amp * acc
+            tot += amp * amp
+            amp *= 0.5
+        return out / math.sqrt(tot)
+
+
+def rgb(s: str) -> np.ndarray:
+    return hex2rgb(s).astype(np.float64)
+
+
+def settle(mesh: r3.Mesh) -> r3.Mesh:
+    """Squash whatever pokes below the floor onto it (soft things rest on z = 0)."""
+    below = mesh.P[:, 2] < 0
+    mesh.P[below, 2] = 0.0
+    mesh.N[below] = (0.0, 0.0, -1.0)
+    return mesh
+
+
+def on_floor(parts: list[r3.Part]) -> list[r3.Part]:
+    """Shift the subject so its lowest point touches z = 0 and its footprint is centred."""
+    P = np.concatenate([p.mesh.P for p in parts])
+    lo, hi = P.min(0), P.max(0)
+    t = np.array([-(lo[0] + hi[0]) / 2, -(lo[1] + hi[1]) / 2, -lo[2]])
+    return [r3.Part(p.mesh.moved(None, t), p.mat) for p in parts]
+
+
+def profile(points, n: int = 120) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth (r, z) profile through control points, evenly resampled."""
+    pts = smooth_path(points, n)
+    return pts[:, 0], pts[:, 1]
+
+
+def smooth_path(points, n: int) -> np.ndarray:
+    """n points evenly spaced along a Catmull-Rom curve through 2-D or 3-D control points."""
+    p = np.asarray(points, np.float64)
+    q = np.concatenate([p[:1], p, p[-1:]])
+    out = []
+    for i in range(1, len(q) - 2):
+        p0, p1, p2, p3 = q[i - 1], q[i], q[i + 1], q[i + 2]
+        t = np.linspace(0, 1, 60, endpoint=False)[:, None]
+        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
+                          + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3))
+    out.append(p[-1:])
+    c = np.concatenate(out)
+    s = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(c, axis=0), axis=1))])
+    t = np.linspace(0, s[-1], n)
+    return np.stack([np.interp(t, s, c[:, k]) for k in range(c.shape[1])], 1)
+
+
+def closed_path(points, n: int) -> np.ndarray:
+    """n points evenly spaced around a closed Catmull-Rom curve (2-D or 3-D)."""
+    c = closed_spline(points, 40 * len(points))
+    c = np.concatenate([c, c[:1]])
+    s = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(c, axis=0), axis=1))])
+    t = np.linspace(0, s[-1], n, endpoint=False)
+    return np.stack([np.interp(t, s, c[:, k]) for k in range(c.shape[1])], 1)
+
+
+ASYM = ((90, None),) + tuple((e, a) for e in (45, 15, 0) for a in (0, 90, 180))
+SYM = ((90, None), (45, None), (15, None), (0, None))
+THIN = ((90, None),) + tuple((e, a) for e in (45, 15, 0) for a in (0, 90))
+TOP = ((90, None),)
+TARGET_PX = 203   # longest side of an object's largest view
+
+
+def view_tag(elev: int, az: int | None) -> str:
+    return f"[elev={elev}]" if az is None else f"[elev={elev} az={az}]"
+
+
+def render_views(parts: list[r3.Part], views, target_px: int = TARGET_PX):
+    """Every view of one subject at one scale: [((elev, az), RGBA uint8), ...]."""
+    prep = r3.prepare(parts)
+    ext = max(max(r3.view_extent(prep.mesh.P, e, a or 0)) for e, a in views)
+    ppm = (target_px - 2) / ext
+    return [((e, a), finish(*r3.render(prep, e, a or 0, ppm, SS))) for e, a in views]
+
+
+def lerp(a, b, t) -> np.ndarray:
+    """Per-pixel blend of colours (K,3) or (3,) by weights (K,) (float64, for materials)."""
+    t = np.asarray(t, np.float64)[:, None]
+    return np.asarray(a, np.float64) * (1 - t) + np.asarray(b, np.float64) * t
+
+
+class Decal:
+    """Pictures painted on an object's top, laid on from above: image column 0 at the
+    object's right (x = +w/2), row 0 at its back (y = -d/2) -- i.e. drawn as the 90 deg
+    view shows it. Channels: albedo (h,w,3) plus optional spec, refl, emit and relief."""
+
+    def __init__(self, w: float, d: float, ppm: float = 2500.0):
+        self.w, self.d, self.k = w, d, ppm
+        self.shape = (int(round(d * ppm)), int(round(w * ppm)))
+        self.albedo = np.zeros((*self.shape, 3), np.float32)
+        self.spec = np.zeros(self.shape, np.float32)
+        self.refl = np.zeros(self.shape, np.float32)
+        self.emit = np.zeros((*self.shape, 3), np.float32)
+        self.relief = np.zeros(self.shape, np.float32)   # metres
+
+    def px(self, x, y):
+        """Decal pixel (column, row) of object point (x, y)."""
+        return (self.w / 2 - np.asarray(x)) * self.k, (np.asarray(y) + self.d / 2) * self.k
+
+    def paint(self, mask, albedo=None, spec=None, refl=None, relief=None, emit=None) -> None:
+        m = np.clip(mask, 0, 1).astype(np.float32)
+        if albedo is not None:
+            self.albedo = mix(self.albedo, np.broadcast_to(np.asarray(albedo, np.float32), self.albedo.shape), m)
+        for name, v in (("spec", spec), ("refl", refl), ("relief", relief)):
+            if v is not None:
+                cur = getattr(self, name)
+                setattr(self, name, cur * (1 - m) + np.asarray(v, np.float32) * m)
+        if emit is not None:
+            self.emit = self.emit + m[..., None] * np.asarray(emit, np.float32)
+
+    def sample(self, pos: np.ndarray):
+        """(albedo, spec, refl, emit, relief gradient (K,3)) at object points."""
+        c, r = self.px(pos[:, 0], pos[:, 1])
+        c, r = c - 0.5, r - 0.5
+        if not hasattr(self, "_stack"):
+            gy, gx = np.gradient(self.relief.astype(np.float64))
+            self._stack = np.concatenate([self.albedo, self.spec[..., None], self.refl[..., None],
+                                          self.emit, (-gx * self.k)[..., None], (gy * self.k)[..., None]],
+                                         -1).astype(np.float32)      # column runs along -x, row along +y
+        v = lookup(self._stack, c, r, False)
+        grad = np.concatenate([v[:, 8:10], np.zeros((len(v), 1), np.float32)], 1)
+        return v[:, 0:3], v[:, 3], v[:, 4], v[:, 5:8], grad
+
+
+def textured(base, noise: np.ndarray, amount: float):
+    """Albedo map: a base colour modulated by noise (multiplicative, per pixel)."""
+    base = np.asarray(base, np.float32)
+    if base.ndim == 1:
+        base = base[None, None, :]
+    return np.clip(base * (1 + amount * noise[..., None]), 0, 1)
+
+
+def proc_slope(fn, u, v, amp: float, h: float = 1e-4) -> np.ndarray:
+    """Bump slopes (d/du, d/dv) of a procedural relief fn(u, v) in [0, 1] scaled to amp metres."""
+    f0 = fn(u, v)
+    return amp * np.stack([(fn(u + h, v) - f0) / h, (fn(u, v + h) - f0) / h], -1)
+# ----------------------------------------------------------------------------- shoes
+SHOE_OUTLINE = [(0.06, 0.0), (0.33, 0.035), (0.47, 0.13), (0.5, 0.28), (0.44, 0.45),
+                (0.37, 0.6), (0.37, 0.76), (0.35, 0.9), (0.2, 0.985), (0.0, 1.0),
+                (-0.2, 0.985), (-0.35, 0.9), (-0.37, 0.76), (-0.33, 0.6), (-0.38, 0.46),
+                (-0.47, 0.3), (-0.45, 0.14), (-0.3, 0.035)]   # (across, from toe to heel)
+
+
+def offset_outline(o: np.ndarray, d: float) -> np.ndarray:
+    """A CCW outline moved outward by d (inward when negative) along its normals."""
+    tang = r3._unit(np.roll(o, -1, 0) - np.roll(o, 1, 0))
+    return o + np.stack([tang[:, 1], -tang[:, 0]], 1) * d
+
+
+def extents(o: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Leftmost and rightmost x of a closed outline on each horizontal line y."""
+    a, b = o, np.roll(o, -1, 0)
+    lo, hi = np.full(len(ys), np.inf), np.full(len(ys), -np.inf)
+    for (x0, y0), (x1, y1) in zip(a, b):
+        if y0 == y1:
+            continue
+        t = (ys - y0) / (y1 - y0)
+        sel = (t >= 0) & (t <= 1)
+        x = x0 + t * (x1 - x0)
+        lo[sel] = np.minimum(lo[sel], x[sel])
+        hi[sel] = np.maximum(hi[sel], x[sel])
+    bad = ~np.isfinite(lo)
+    if bad.any():  # at the very tips: the outline's extreme point
+        k = np.argmin(np.abs(o[:, 1][None] - ys[bad, None]), 1)
+        lo[bad] = hi[bad] = o[k, 0]
+    return lo, hi
+
+
+@dataclass
+class ShoeStyle:
+    """What makes one shoe: proportions, parts and materials."""
+    length: float = 0.29
+    width: float = 0.105
+    sole_h: float = 0.03          # sole thickness at the heel
+    sole_toe: float = 0.022       # ... at the toe
+    outsole_h: float = 0.007      # dark rubber band at the bottom of the sole
+    heel_h: float = 0.0           # heel lift (pumps, dress shoes); a heel block carries it
+    heel_kind: str = "none"       # none | block | stiletto
+    rim: float = 0.003            # sole margin around the upper
+    top: tuple = (0.066, 0.05, 0.085, 0.05, 0.024)   # upper height: heel, collar dip, instep, toe box, tip
+    open_t: tuple = (0.03, 0.42)  # collar opening from/to (fraction of the length from the heel)
+    open_w: float = 0.62          # opening half-angle (rad) at its widest
+    pointy: float = 0.0
+    toe_spring: float = 0.012
+    upper: str = "#2f5fa8"
+    upper_tex: str = "mesh"       # mesh | leather | canvas | plush | patent
+    gloss: float = 0.1
+    lining: str = "#9a9a9a"
+    sole: str = "#eeeeea"
+    outsole: str = "#2a2a2a"
+    lace: str | None = "#f4f4f4"
+    eyelets: int = 5
+    accent: str | None = None
+    toe_cap: str | None = None
+    heel_cap: str | None = None
+    stripe: str | None = None     # a line along the sole's side (vulcanised sneakers)
+    apron: bool = False           # moccasin seam around the vamp (loafers)
+    strap: bool = False           # penny strap across the vamp
+
+
+def shoe(name: str, st: ShoeStyle) -> list[r3.Part]:
+    """A shoe: sole (thick, with its outsole band and tread), upper lofted from cross-sections
+    along the foot with a real collar opening (rim, inner walls, insole), tongue, eyelets and
+    criss-cross laces with a bow, toe spring and, for pumps, a heel."""
     rng = rng_for(name)
-    pad = 10
-    c = Canvas(int(w + 2 * pad), int(h + 2 * pad))
-    W, H = c.s(w), c.s(h)
-    x0, y0 = c.s(pad), c.s(pad)
-    xx, yy = grid(c.shape)
-    n_fine = fractal_noise(rng, *c.shape, beta=1.0)
-    round_body = style == "round"
-    if round_body:
-        body = ellipse_mask(c.shape, (x0 + W / 2, y0 + H / 2), (W / 2, H / 2))
+    L, Wd = st.length, st.width
+    pts = []
+    for fx, fy in SHOE_OUTLINE[::-1]:       # CCW seen from above; the toe at +y
+        if fy < 0.2:
+            fx *= 1 - st.pointy * (0.2 - fy) / 0.2
+        pts.append((fx * Wd, (0.5 - fy) * L))
+    sole_o = closed_path(pts, 260)
+    up_o = offset_outline(sole_o, -st.rim)
+    ylo, yhi = up_o[:, 1].min(), up_o[:, 1].max()
+
+    def sole_top(tt):
+        return st.sole_h + (st.sole_toe - st.sole_h) * smoothstep(0.3, 0.75, tt)
+
+    # ---- upper: a loft of cross-sections from the heel (t=0) to the toe (t=1)
+    nt = 150
+    t = (1 - np.cos(np.linspace(0, np.pi, nt))) / 2
+    ys = ylo + (yhi - ylo) * t
+    xl, xr = extents(up_o, ys)
+    xc, hw = (xl + xr) / 2, (xr - xl) / 2
+    zb = sole_top(t) - 0.002
+    h_heel, h_dip, h_inst, h_toe, h_tip = st.top
+    t0, t1 = st.open_t
+    knots_t = [0.0, (t0 + t1) * 0.45, t1 + 0.05, 0.78, 0.93]
+    H = np.interp(t, knots_t, [h_heel, h_dip, h_inst, h_toe, h_toe * 0.8])
+    H = H * np.sqrt(np.clip(1 - ((t - 0.9) / 0.1).clip(0) ** 2, 0, 1))
+    H = np.maximum(H, h_tip * np.sqrt(np.clip(1 - t, 0, 1)) * 0 + 0.001)
+    H = np.maximum(H, 0.002)
+    pw = 2.6 + 0.8 * smoothstep(0.4, 0.8, t) * (1 - smoothstep(0.85, 1.0, t))  # boxier mid-foot
+    tm, half = (t0 + t1) / 2, (t1 - t0) / 2
+    openness = np.sqrt(np.clip(1 - ((t - tm) / half) ** 2, 0, 1))
+    phi = st.open_w * openness
+    wall = 0.004
+    na, nb, nc, nd = 34, 4, 10, 14
+    z_ins = sole_top(t) + 0.006
+
+    def sec(theta, p):
+        c, s = np.cos(theta), np.sin(theta)
+        return np.sign(c) * np.abs(c) ** (2 / p), np.abs(s) ** (2 / p)
+
+    rows, attrs = [], []
+    for i in range(nt):
+        thc = np.pi / 2 - phi[i]
+        th = np.linspace(0, thc, na)
+        cx, sz = sec(th, pw[i])
+        outer_r = np.stack([xc[i] + hw[i] * cx, np.full(na, ys[i]), zb[i] + H[i] * sz], 1)
+        rim_x, rim_z = outer_r[-1, 0], outer_r[-1, 2]
+        top = np.array([xc[i], ys[i], zb[i] + H[i]])
+        o = openness[i]
+        inner_x = rim_x - wall
+        lip = np.stack([rim_x - wall * 0.5 * (1 - np.cos(np.linspace(0, np.pi, nb + 2)[1:-1])),
+                        np.full(nb, ys[i]),
+                        rim_z + wall * 0.5 * np.sin(np.linspace(0, np.pi, nb + 2)[1:-1])], 1)
+        zbot = rim_z - o * (rim_z - z_ins[i])
+        wall_r = np.stack([np.full(nc, inner_x), np.full(nc, ys[i]), np.linspace(rim_z, zbot, nc)], 1)
+        ins_x = np.linspace(inner_x, 2 * xc[i] - inner_x, nd + 2)[1:-1]
+        ins = np.stack([ins_x, np.full(nd, ys[i]), np.full(nd, zbot)], 1)
+        inner = np.concatenate([lip, wall_r, ins, (wall_r * [-1, 1, 1] + [2 * xc[i], 0, 0])[::-1],
+                                (lip * [-1, 1, 1] + [2 * xc[i], 0, 0])[::-1]])
+        inner = top + (inner - top) * min(o * 4, 1.0)          # no opening: collapse onto the top
+        outer_l = (outer_r * [-1, 1, 1] + [2 * xc[i], 0, 0])[::-1]
+        rows.append(np.concatenate([outer_r, inner, outer_l]))
+        a_th = np.concatenate([th / np.pi, np.full(len(inner), 0.5), 1 - th[::-1] / np.pi])
+        a_in = np.concatenate([np.zeros(na), np.zeros(nb), np.ones(len(inner) - 2 * nb), np.zeros(nb),
+                               np.zeros(na)])
+        attrs.append(np.stack([np.full(len(a_th), t[i]), a_th, a_in], 1))
+    G = np.stack(rows)                     # (t, around, 3)
+    upper_m = r3.grid_mesh(G, attr=np.stack(attrs))
+
+    def on_upper(tt, th, lift=0.0):
+        """A point on the closed outer upper at (t, theta), lifted along its normal."""
+        scalar = np.ndim(tt) == 0 and np.ndim(th) == 0 and np.ndim(lift) == 0
+        tt, th, lift = (np.atleast_1d(np.asarray(a, np.float64)) for a in (tt, th, lift))
+        tt, th, lift = np.broadcast_arrays(tt, th, lift)
+        yy = ylo + (yhi - ylo) * tt
+        l_, r_ = extents(up_o, yy)
+        c_, h_ = (l_ + r_) / 2, (r_ - l_) / 2
+        Hh = np.interp(tt, t, H)
+        p_ = np.interp(tt, t, pw)
+        cx_, sz_ = sec(th, p_)
+        P = np.stack([c_ + h_ * cx_, yy + 0 * th, np.interp(tt, t, zb) + Hh * sz_], -1)
+        n_ = np.stack([cx_ / np.maximum(h_, 1e-4), np.zeros_like(cx_), sz_ / np.maximum(Hh, 1e-4)], -1)
+        P = P + r3._unit(n_) * lift[:, None]
+        return P[0] if scalar else P
+
+    parts: list[r3.Part] = []
+    standing: list[r3.Part] = []          # parts that stay on the floor when the shoe bends
+    col = rgb(st.upper)
+    fine = noise_tex(rng, 0.04, beta=1.0)
+    coarse = noise_tex(rng, 0.2, beta=3.0)
+    lining = rgb(st.lining)
+    eye_t = np.linspace(t1 + 0.03, t1 + 0.3, st.eyelets) if st.lace else np.array([])
+    eye_th = 0.5 - np.linspace(0.16, 0.13, st.eyelets) if st.lace else np.array([])
+
+    def upper_relief(u, v):
+        if st.upper_tex == "mesh":
+            return (np.sin(u / 0.0032 * np.pi) * np.sin(v / 0.0032 * np.pi * 1.15) > 0.55) * 1.0
+        if st.upper_tex == "canvas":
+            return 0.5 + 0.5 * weave(None, 0.0016, 20, xy=(u, v))
+        if st.upper_tex == "plush":
+            return 0.5 + 0.25 * fine.at(u * 2, v * 2)
+        if st.upper_tex == "leather":
+            return 0.5 + 0.2 * fine.at(u, v)
+        return np.zeros_like(u)
+
+    def upper_alb(g):
+        tt, th, inn = g.attr[:, 0], g.attr[:, 1], g.attr[:, 2]
+        u, v = g.uv[:, 0], g.uv[:, 1]
+        rel = upper_relief(u, v)
+        amt = {"mesh": -0.3, "canvas": 0.14, "plush": 0.25, "leather": 0.1, "patent": 0.0}[st.upper_tex]
+        out = col[None] * (1 + amt * (rel - 0.5) + 0.05 * coarse.at(u, v))[:, None]
+        side = np.abs(th - 0.5)                                   # 0 on top, 0.5 at the sole
+        if st.toe_cap:
+            cap = (tt > 0.86 - 0.08 * side) & (inn < 0.5)
+            out = np.where(cap[:, None], rgb(st.toe_cap)[None] * (1 + 0.03 * fine.at(u, v))[:, None], out)
+        if st.heel_cap:
+            hc = (tt < 0.16 + 0.1 * (side - 0.5)) & (side > 0.12) & (inn < 0.5)
+            out = np.where(hc[:, None], rgb(st.heel_cap)[None], out)
+        if st.accent:   # a swoosh-like band on the outer flank (right side)
+            band = (th < 0.42) & (th > 0.12) & (np.abs((th - 0.12) - 0.9 * (tt - 0.3)) < 0.05) \
+                & (tt > 0.25) & (tt < 0.7) & (inn < 0.5)
+            out = np.where(band[:, None], rgb(st.accent)[None], out)
+        if st.lace:     # tongue between the eyelet rows, eyelets
+            tongue = (np.abs(th - 0.5) < 0.12) & (tt > t1 - 0.02) & (tt < eye_t[-1] + 0.05) & (inn < 0.5)
+            out = np.where(tongue[:, None], out * 0.88, out)
+            for et, eth in zip(eye_t, eye_th):
+                for e_th in (eth, 1 - eth):
+                    d2 = ((tt - et) * L) ** 2 + ((th - e_th) * np.pi * Wd * 0.45) ** 2
+                    out = np.where((d2 < 0.0024 ** 2)[:, None] & (inn < 0.5)[:, None],
+                                   rgb("#222222")[None], out)
+        if st.apron:    # moccasin seam: a raised stitched line around the vamp
+            ring = np.abs(np.hypot((tt - 0.78) / 0.2, (th - 0.5) / 0.2) - 1) < 0.05
+            out = np.where(ring[:, None] & (inn < 0.5)[:, None], out * 0.75, out)
+        # lining and insole inside the opening: lighter towards the rim, dark deep down
+        depth = np.clip((g.pos[:, 2] - sole_top(tt)) / 0.05, 0, 1)
+        inside = lining[None] * (0.35 + 0.65 * depth)[:, None] * (1 + 0.05 * fine.at(u, v))[:, None]
+        return np.where((inn > 0.5)[:, None], inside, out)
+
+    def upper_bump(g):
+        sl = proc_slope(upper_relief, g.uv[:, 0], g.uv[:, 1], 0.0004 if st.upper_tex != "patent" else 0.0)
+        return np.where((g.attr[:, 2:3] > 0.5), 0.0, sl)
+
+    gloss = st.gloss
+    parts.append(r3.Part(upper_m, r3.Material(upper_alb, spec=gloss, shine=40 + 160 * gloss,
+                                              refl=0.12 * gloss, bump=upper_bump)))
+    # ---- sole: an extruded outline, midsole colour above an outsole band with tread
+    sh = st.sole_h
+    prof_d = [-0.003, -0.0005, 0.0, 0.0, 0.0, -0.0008, -st.rim - 0.001]
+    prof_z = [0.0, 0.0007, 0.003, st.outsole_h, sh - 0.003, sh - 0.0005, sh]
+    sole_m = r3.outline_sweep(sole_o, prof_d, prof_z, cap_top=True, cap_bottom=st.heel_h > 0)
+    # the sole's top follows sole_top(t): squash it towards the toe
+    frac = lambda P: np.clip((P[:, 1] - sole_o[:, 1].min()) / (np.ptp(sole_o[:, 1])), 0, 1)  # noqa: E731
+    sole_m = sole_m.warped(lambda P: np.stack([P[:, 0], P[:, 1],
+                                               P[:, 2] * (sole_top(frac(P)) / sh)], 1))
+    sole_m.A = np.stack([frac(sole_m.P), sole_m.P[:, 2]], 1)
+    scol, ocol = rgb(st.sole), rgb(st.outsole)
+
+    def sole_alb(g):
+        z = g.attr[:, 1]
+        u = g.uv[:, 0]
+        band = z < st.outsole_h
+        out = np.where(band[:, None], ocol[None], scol[None])
+        out = out * (1 + 0.03 * fine.solid(g.pos, g.nrm))[:, None]
+        if st.stripe:
+            s_ = np.abs(z - (st.outsole_h + 0.004)) < 0.0012
+            out = np.where(s_[:, None], rgb(st.stripe)[None], out)
+        wave = (np.sin(u / 0.006 * 2 * np.pi) > 0.2) & (z > sh * 0.45) & (z < sh * 0.8) & (sh > 0.02)
+        return np.where(wave[:, None], out * 0.9, out)
+
+    def sole_bump(g):
+        z, u = g.attr[:, 1], g.uv[:, 0]
+        tread = (z < st.outsole_h) & (g.nrm[:, 2] < 0.5)
+        s = 0.25 * np.cos(u / 0.004 * 2 * np.pi) * tread
+        return np.stack([s, np.zeros_like(s)], 1)
+
+    parts.append(r3.Part(sole_m, r3.Material(sole_alb, spec=0.08, shine=20, bump=sole_bump)))
+    # ---- heel block
+    if st.heel_kind != "none":
+        yb = sole_o[:, 1].min()
+        if st.heel_kind == "stiletto":
+            bot = r3.rounded_rect(0.009, 0.009, 0.003, 64) + [0, yb + 0.016]
+            topo = r3.rounded_rect(0.042, 0.045, 0.018, 64) + [0, yb + 0.028]
+        else:
+            bot = r3.rounded_rect(0.062, 0.07, 0.025, 64) + [0, yb + 0.037]
+            topo = r3.rounded_rect(0.064, 0.072, 0.026, 64) + [0, yb + 0.037]
+        hz = st.heel_h + 0.004
+        v = np.linspace(0, 1, 12)
+        vv = v ** 2.2 if st.heel_kind == "stiletto" else v   # stilettos flare only at the top
+        ring = topo[None] * vv[:, None, None] + bot[None] * (1 - vv[:, None, None])
+        Ph = np.concatenate([ring, (v * hz)[:, None, None].repeat(len(bot), 1)], -1).transpose(1, 0, 2)
+        heel_m = r3.grid_mesh(Ph, wrap_u=True)
+        standing.append(r3.Part(heel_m, r3.Material(rgb(st.outsole) * 1.2, spec=0.4 if st.gloss > 0.5 else 0.1,
+                                                 shine=60)))
+    # ---- laces with a bow, and a tongue tab at the throat
+    if st.lace:
+        lcol = rgb(st.lace)
+        segs = []
+        order = [(0, 0, 0, 1)]
+        for i in range(len(eye_t) - 1):
+            order += [(i, 0, i + 1, 1), (i, 1, i + 1, 0)]
+        for k, (i, a, j, b) in enumerate(order):
+            ta, tb = eye_t[i], eye_t[j]
+            tha = np.pi * (eye_th[i] if a == 0 else 1 - eye_th[i])
+            thb = np.pi * (eye_th[j] if b == 0 else 1 - eye_th[j])
+            s_ = np.linspace(0, 1, 16)
+            path = on_upper(ta + (tb - ta) * s_, tha + (thb - tha) * s_, 0.0025 + 0.001 * (k % 2)
+                            + 0.002 * np.sin(np.pi * s_))
+            segs.append(r3.tube(path, 0.0016, sides=8))
+        # a bow at the throat end: two loops and two ends lying on the upper
+        tk = eye_t[0] - 0.015
+        for sgn in (-1, 1):
+            q = np.linspace(0, 1, 30)
+            lt = tk + 0.012 * np.sin(2 * np.pi * q) * sgn - 0.02 * np.sin(np.pi * q)
+            lth = np.pi * (0.5 + sgn * 0.3 * np.sin(np.pi * q))
+            segs.append(r3.tube(on_upper(lt, lth, 0.004 + 0.004 * np.sin(np.pi * q)), 0.0017, sides=8))
+            q = np.linspace(0, 1, 16)
+            et_ = tk + 0.05 * q * (0.6 + 0.4 * (sgn > 0))
+            eth_ = np.pi * (0.5 + sgn * 0.22 * q)
+            segs.append(r3.tube(on_upper(et_, eth_, 0.0035), 0.0016, sides=8))
+        segs.append(r3.ellipsoid(on_upper(tk, np.pi / 2, 0.005), (0.005, 0.004, 0.003), nu=12, nv=8))
+        lace_m = r3.merge(segs)
+        parts.append(r3.Part(lace_m, r3.Material(lambda g: lcol[None] * (1 + 0.05 * fine.solid(g.pos, g.nrm))[:, None],
+                                                 spec=0.1, shine=20)))
+        # tongue tab: a padded flap rising out of the throat
+        tt = np.linspace(0, 1, 14)
+        aa = np.linspace(-1, 1, 20)
+        ctr = on_upper(t1 + 0.01, np.pi / 2, 0.0)
+        tw = 0.022
+        Pt = np.stack([ctr[0] + tw * aa[None, :] * (1 - 0.25 * tt[:, None] ** 2),
+                       ctr[1] - 0.018 * tt[:, None] ** 1.5 + 0 * aa[None, :],
+                       ctr[2] - 0.006 + 0.026 * tt[:, None] - 0.004 * aa[None, :] ** 2], -1)
+        tongue = r3.grid_mesh(Pt)
+        parts.append(r3.Part(tongue, r3.Material(lambda g: col[None] * 0.92, spec=gloss, shine=40,
+                                                 two_sided=True)))
+    if st.strap:  # penny strap across the vamp
+        s_ = np.linspace(0.15, 0.85, 40)
+        path = on_upper(0.6, np.pi * s_, 0.0015)
+        parts.append(r3.Part(r3.tube(path, 0.0016, sides=10, squash=6.0, up=(0, 1, 0)),
+                             r3.Material(col * 0.8, spec=gloss, shine=60)))
+    # ---- toe spring and heel lift bend the whole shoe
+    ymin, ymax = sole_o[:, 1].min(), sole_o[:, 1].max()
+
+    def bend(P):
+        f = (P[:, 1] - ymin) / (ymax - ymin)
+        dz = st.toe_spring * smoothstep(0.75, 1.0, f) ** 2
+        if st.heel_h > 0:
+            dz = dz + st.heel_h * (1 - smoothstep(0.22, 0.68, f))
+        return np.stack([P[:, 0], P[:, 1], P[:, 2] + dz], 1)
+
+    return on_floor([r3.Part(p.mesh.warped(bend), p.mat) for p in parts] + standing)
+
+
+SHOES = {
+    "shoe_runner": ShoeStyle(upper="#2f5fa8", upper_tex="mesh", accent="#d8f03a", heel_cap="#1d2f52",
+                             sole="#eeeeea", outsole="#2a2a2a", lace="#f4f4f4", lining="#8a8f99"),
+    "shoe_derby": ShoeStyle(length=0.3, width=0.104, sole_h=0.013, sole_toe=0.011, outsole_h=0.004,
+                            heel_h=0.018, heel_kind="block", top=(0.058, 0.045, 0.07, 0.042, 0.02),
+                            open_t=(0.03, 0.4), open_w=0.55, upper="#6e4022", upper_tex="leather",
+                            gloss=0.45, sole="#2c2420", outsole="#1f1916", lace="#3a2616",
+                            lining="#c9a77c", toe_spring=0.008, pointy=0.15),
+    "shoe_canvas": ShoeStyle(length=0.28, width=0.1, sole_h=0.026, sole_toe=0.024, outsole_h=0.004,
+                             top=(0.06, 0.046, 0.078, 0.045, 0.022), upper="#c8302c", upper_tex="canvas",
+                             toe_cap="#f2f1ea", sole="#f0efe8", outsole="#d9d6cc", stripe="#1c1c1c",
+                             lace="#f8f8f8", lining="#e8e2d4", eyelets=6, toe_spring=0.006),
+    "shoe_slipper": ShoeStyle(length=0.27, width=0.108, sole_h=0.014, sole_toe=0.012, outsole_h=0.006,
+                              top=(0.04, 0.035, 0.062, 0.046, 0.024), open_t=(0.0, 0.6), open_w=0.95,
+                              upper="#7b2436", upper_tex="plush", gloss=0.02, sole="#3a3230",
+                              outsole="#2a2422", lace=None, lining="#efe6d6", toe_spring=0.004, rim=0.0015),
+    "shoe_pump": ShoeStyle(length=0.25, width=0.082, sole_h=0.006, sole_toe=0.006, outsole_h=0.003,
+                           heel_h=0.075, heel_kind="stiletto", top=(0.05, 0.032, 0.042, 0.036, 0.02),
+                           open_t=(0.02, 0.62), open_w=1.15, pointy=0.55, upper="#141416",
+                           upper_tex="patent", gloss=0.9, sole="#2a2224", outsole="#2a2224", lace=None,
+                           lining="#c7a58a", toe_spring=0.004, rim=0.001),
+    "shoe_draft": ShoeStyle(length=0.26, width=0.095, upper="#b0b0b0", upper_tex="patent", gloss=0.0,
+                            sole="#d0d0d0", lace=None, lining="#909090"),
+    # held out
+    "shoe_loafer": ShoeStyle(length=0.285, width=0.104, sole_h=0.014, sole_toe=0.012, outsole_h=0.004,
+                             heel_h=0.016, heel_kind="block", top=(0.055, 0.042, 0.062, 0.044, 0.02),
+                             open_t=(0.03, 0.5), open_w=0.7, upper="#5a1f1c", upper_tex="leather",
+                             gloss=0.5, sole="#3b2b22", outsole="#2a1e18", lace=None, lining="#d8c2a0",
+                             apron=True, strap=True, toe_spring=0.007),
+    "shoe_hightop": ShoeStyle(length=0.29, width=0.106, sole_h=0.028, sole_toe=0.026, outsole_h=0.004,
+                              top=(0.15, 0.145, 0.12, 0.05, 0.024), open_t=(0.02, 0.26), open_w=0.6,
+                              upper="#1b1c20", upper_tex="canvas", toe_cap="#f3f2ea", sole="#f3f2ea",
+                              outsole="#dcd8ce", stripe="#b32020", lace="#f6f6f6", lining="#4a4a4a",
+                              eyelets=7),
+}
+# ----------------------------------------------------------------------------- socks
+def sock(name: str, leg: float, foot: float, width: float, base: str, heel_toe: str | None,
+         cuff: float, pattern: str = "plain", colours: tuple[str, ...] = (),
+         knit_m: float = 0.0022, fuzz: float = 0.06, bend: float = 115.0,
+         thick: float = 0.017) -> list[r3.Part]:
+    """A sock lying on the floor: a flattened knitted tube (ribbed cuff, leg, heel bend with
+    the heel pocket, foot, rounded toe), a little crumpled, with its colour pattern."""
+    rng = rng_for(name)
+    b = math.radians(180 - bend)
+    d = np.array([math.cos(b), math.sin(b)])
+    corner = np.array([leg, 0.0])
+    wob = rng.normal(0, 0.006, 2)
+    ctrl = [(0.0, 0.0), (leg * 0.5, wob[0]), tuple(corner - [0.025, 0]), tuple(corner + d * 0.025),
+            tuple(corner + d * foot * 0.5 + wob[1]), tuple(corner + d * foot)]
+    xy = smooth_path(ctrl, 220)
+    total = float(np.sum(np.linalg.norm(np.diff(xy, axis=0), axis=1)))
+    t = np.linspace(0, 1, len(xy))
+    s_along = t * total
+    hw = width / 2 * (1 + 0.06 * smoothstep(leg * 0.8, leg * 1.1, s_along))
+    nz = Noise3(rng)
+    path = np.concatenate([xy, np.full((len(xy), 1), thick / 2)], 1)
+    sq = thick / (2 * hw)
+    body = r3.tube(path, hw, sides=40, squash=sq, round_ends=(0.12, 0.75),
+                   lumps=lambda P: 1 + 0.09 * nz(P, 0.05, 2))
+    # heel pocket: a flattened bulge on the outside of the bend
+    out = -(d + np.array([-1.0, 0.0]))
+    out /= np.linalg.norm(out)
+    hc = corner + out * width * 0.2
+    ang = math.atan2(out[1], out[0])
+    heel = r3.ellipsoid((0, 0, thick * 0.45), (width * 0.36, width * 0.3, thick * 0.5), nu=40, nv=16,
+                        bump=lambda P: 1 + 0.05 * nz(P + 1.3, 0.04, 1))
+    Rz = np.array([[math.cos(ang), -math.sin(ang), 0], [math.sin(ang), math.cos(ang), 0], [0, 0, 1]])
+    heel = heel.moved(Rz, (hc[0], hc[1], 0.0))
+    heel.A = np.full((len(heel.P), 1), -1.0)                # marks the heel patch
+    mesh = settle(r3.merge([body, heel]))
+    col = rgb(base)
+    cols = [rgb(c) for c in colours]
+    fine = noise_tex(rng, 0.03, beta=0.8)
+    coarse = noise_tex(rng, 0.25, beta=3.0)
+
+    def relief(u, v):
+        kn = knit(None, knit_m, knit_m * 0.75, xy=(u, v))
+        rib = 0.5 + 0.5 * np.cos(2 * np.pi * u / 0.0026)
+        c = v < cuff
+        return np.where(c, rib, kn)
+
+    def alb(g):
+        u, v = g.uv[:, 0], g.uv[:, 1] - 0.0
+        along = g.attr[:, 0]
+        s_ = along * total
+        out_ = np.broadcast_to(col, (len(u), 3)).copy()
+        if pattern == "stripes":
+            band = (np.floor((s_ - cuff) / 0.014).astype(int)) % len(cols)
+            for i, c in enumerate(cols):
+                out_[band == i] = c
+        elif pattern == "dots":
+            per = 0.016
+            row = np.floor(s_ / per)
+            du = (s_ % per) - per / 2
+            dv = ((u + (row % 2) * per / 2) % per) - per / 2
+            out_ = lerp(out_, cols[0], smoothstep(0.0046, 0.0038, np.sqrt(du ** 2 + dv ** 2)))
+        elif pattern == "argyle":
+            su, sv = s_ / 0.034, u / (width / 2)
+            cell = np.floor(su + sv).astype(int) + np.floor(su - sv).astype(int)
+            out_ = np.where((cell % 2 == 0)[:, None], cols[0][None], out_)
+            dg = np.minimum(np.abs(((su + sv) % 1) - 0.5), np.abs(((su - sv) % 1) - 0.5))
+            out_ = lerp(out_, cols[1], smoothstep(0.05, 0.02, np.abs(dg - 0.25)))
+        elif pattern == "cuffstripes":
+            for k, c in enumerate(cols):
+                out_ = lerp(out_, c, (np.abs(s_ - cuff * (0.35 + 0.3 * k)) < 0.0026).astype(np.float64))
+        if heel_toe:
+            ht = (along < -0.5) | (along > 0.93)
+            out_ = np.where(ht[:, None], rgb(heel_toe)[None], out_)
+        is_heel = along < -0.5
+        r_ = relief(u, v)
+        shade = (r_ - 0.5) * 0.22 + fuzz * fine.at(u, v) + 0.05 * coarse.at(u, v)
+        shade = np.where(is_heel, fuzz * fine.solid(g.pos, g.nrm), shade)
+        return np.clip(out_ * (1 + shade)[:, None], 0, 1)
+
+    def bump(g):
+        sl = proc_slope(relief, g.uv[:, 0], g.uv[:, 1], 0.0003)
+        return np.where((g.attr[:, :1] < -0.5), 0.0, sl)
+
+    return on_floor([r3.Part(mesh, r3.Material(alb, spec=0.03, shine=8, bump=bump))])
+# ----------------------------------------------------------------------------- cables
+def random_path(rng: np.random.Generator, n: int, step: float, turn: float,
+                start_angle: float = 0.0) -> np.ndarray:
+    """A smooth random walk: heading changes by a smoothed random turn rate."""
+    rate = blur(rng.standard_normal((n, 1)).astype(np.float32), 2.0)[:, 0] * turn
+    heading = start_angle + np.cumsum(rate)
+    pts = np.cumsum(np.stack([np.cos(heading), np.sin(heading)], 1) * step, 0)
+    return np.vstack([[0, 0], pts])
+
+
+def drape(xy: np.ndarray, r: float) -> np.ndarray:
+    """Heights of a tube of radius r lying along a 2-D path: where the path crosses an earlier
+    stretch of itself, it rides over it."""
+    z = np.full(len(xy), r)
+    step = np.linalg.norm(np.diff(xy, axis=0), axis=1).mean()
+    gap = int(math.ceil(4 * r / step)) + 2
+    d = np.linalg.norm(xy[:, None] - xy[None], axis=2)
+    for i in range(len(xy)):
+        j = i - gap
+        if j <= 0:
+            continue
+        dm = d[i, :j]
+        k = int(np.argmin(dm))
+        over = z[k] + 2 * r * 0.95
+        z[i] = max(z[i], r + (over - r) * math.exp(-(dm[k] / (2.2 * r)) ** 2))
+    return blur(z[:, None].astype(np.float32), 3.0)[:, 0].astype(np.float64).clip(r, None)
+
+
+def plug(kind: str, colour, s: float = 1.0) -> list[r3.Part]:
+    """A connector in a local frame: its axis along +z (pointing away from the cable), y up,
+    resting on y = 0; the cable enters at z = 0."""
+    body = r3.Material(colour, spec=0.35, shine=50, refl=0.03)
+    metal = r3.Material(rgb("#c9ccd0"), spec=0.9, shine=120, refl=0.55, metal=True)
+    gold = r3.Material(rgb("#d8b24a"), spec=0.9, shine=120, refl=0.5, metal=True)
+
+    def box(w, h, l, z0, r, y0=0.0):
+        o = r3.rounded_rect(w, h, r, 64)
+        m = r3.outline_sweep(o, [-r * 0.3, 0.0, 0.0, -r * 0.3], [z0, z0 + r * 0.3, z0 + l - r * 0.3, z0 + l],
+                             cap_top=True, cap_bottom=True)
+        return m.moved(None, (0, h / 2 + y0, 0))
+
+    parts = []
+    relief = r3.tube([[0, 0.004 * s, -0.012 * s], [0, 0.004 * s, 0.004 * s]],
+                     np.array([0.0035, 0.005]) * s, sides=12, round_ends=False)
+    parts.append(r3.Part(relief, body))
+    if kind in ("usb", "usbc"):
+        w, h = (0.016, 0.008) if kind == "usb" else (0.012, 0.006)
+        parts.append(r3.Part(box(w * s, h * s, 0.03 * s, 0.0, 0.002 * s), body))
+        tw, th = (0.012, 0.0045) if kind == "usb" else (0.0084, 0.0026)
+        parts.append(r3.Part(box(tw * s, th * s, 0.012 * s, 0.029 * s, 0.0008 * s, y0=(h - th) / 2 * s), metal))
+    elif kind == "euro":
+        parts.append(r3.Part(box(0.034 * s, 0.02 * s, 0.028 * s, 0.0, 0.009 * s), body))
+        for sx in (-1, 1):
+            pin = r3.tube([[sx * 0.0095 * s, 0.01 * s, 0.026 * s], [sx * 0.0095 * s, 0.01 * s, 0.045 * s]],
+                          0.002 * s, sides=12)
+            parts.append(r3.Part(pin, metal))
+    elif kind == "power":   # a multi-socket block
+        parts.append(r3.Part(box(0.05 * s, 0.035 * s, 0.16 * s, 0.0, 0.008 * s), body))
+        for k in range(3):
+            hole = r3.revolve([0.017 * s, 0.017 * s, 0.0005], [0, 0.002 * s, 0.002 * s], sides=40)
+            hole = hole.moved(None, (0, 0.035 * s, (0.03 + 0.05 * k) * s))
+            parts.append(r3.Part(hole, r3.Material(np.asarray(colour) * 0.75, spec=0.2)))
+    else:  # rj45: clear plastic with a latch and gold contacts
+        parts.append(r3.Part(box(0.012 * s, 0.009 * s, 0.024 * s, 0.0, 0.001 * s),
+                             r3.Material(np.asarray(colour) * 0.5 + 0.45, spec=0.8, shine=100, refl=0.15)))
+        parts.append(r3.Part(box(0.006 * s, 0.002 * s, 0.014 * s, 0.006 * s, 0.0006 * s, y0=0.009 * s),
+                             r3.Material(np.asarray(colour) * 0.5 + 0.45, spec=0.8, shine=100)))
+        for k in range(8):
+            c = r3.tube([[(k - 3.5) * 0.0012 * s, 0.0088 * s, 0.018 * s], [(k - 3.5) * 0.0012 * s, 0.0088 * s,
+                                                                           0.0235 * s]], 0.0003 * s, sides=4)
+            parts.append(r3.Part(c, gold))
+    return parts
+
+
+def cable(name: str, colour: str, radius: float, path: np.ndarray, plug_kind: str, plug_col: str,
+          other_end: str | None = None, plug_scale: float = 1.0, gloss: float = 0.3) -> list[r3.Part]:
+    """A cable lying on the floor along a 2-D path (riding over itself where it crosses),
+    with a plug at one or both ends."""
+    xy = smooth_path(path, max(int(np.sum(np.linalg.norm(np.diff(path, axis=0), axis=1)) / 0.003), 50))
+    z = drape(xy, radius)
+    P = np.concatenate([xy, z[:, None]], 1)
+    col = rgb(colour)
+    rng = rng_for(name)
+    fine = noise_tex(rng, 0.05, beta=1.0)
+    parts = [r3.Part(r3.tube(P, radius, sides=10),
+                     r3.Material(lambda g: col[None] * (1 + 0.03 * fine.at(g.uv[:, 1], g.uv[:, 0]))[:, None],
+                                 spec=gloss, shine=40, refl=0.03))]
+    for end, kind in ((0, plug_kind), (-1, other_end)):
+        if kind is None:
+            continue
+        k = 0 if end == 0 else len(P) - 1
+        k2 = min(k + 3, len(P) - 1) if end == 0 else k - 3
+        tdir = xy[k] - xy[k2]
+        tdir /= np.linalg.norm(tdir)
+        ez = np.array([tdir[0], tdir[1], 0.0])
+        ey = np.array([0.0, 0.0, 1.0])
+        M = np.stack([np.cross(ey, ez), ey, ez], 1)
+        parts += place(plug(kind, rgb(plug_col), plug_scale), M, (xy[k, 0], xy[k, 1], 0.0))
+    return on_floor(parts)
+
+
+def _path(seed: str, n: int, step: float, turn: float) -> np.ndarray:
+    return random_path(rng_for(seed), n, step, turn)
+
+
+def _coil_path() -> np.ndarray:
+    th = np.linspace(0, 2.6 * 2 * np.pi, 200)
+    rr = 0.09 + 0.012 * np.sin(th * 1.3)
+    return np.stack([rr * np.cos(th) + th * 0.012, rr * 0.8 * np.sin(th)], 1)
+# ----------------------------------------------------------------------------- pet waste
+def poop(name: str, kind: str, colour: str, size: float, gloss: float = 0.35) -> list[r3.Part]:
+    """Pet waste: a coil, a few logs, a slumped pile or a cluster of pellets; soft, so it
+    flattens where it rests on the floor, lumpy and wet-glossy."""
+    rng = rng_for(name)
+    S = size
+    nz = Noise3(rng)
+    meshes = []
+
+    def lumpy(amount, cell):
+        return lambda P: 1 + amount * nz(P, cell, 2)
+
+    if kind == "coil":
+        turns = 2.3
+        t = np.linspace(0, 1, 260)
+        th = t * turns * 2 * np.pi + rng.uniform(0, 6.28)
+        rad = S * 0.33 * (1 - 0.78 * t)
+        r = S * (0.105 - 0.045 * t) * (1 - 0.55 * smoothstep(0.9, 1.0, t))
+        z = S * 0.09 + t * turns * S * 0.085
+        path = np.stack([rad * np.cos(th), rad * np.sin(th) * 0.92, z], 1)
+        path[-12:, 2] += np.linspace(0, S * 0.05, 12) ** 1.0  # the tip curls up
+        r *= 1 + 0.12 * np.sin(t * 55)                        # segmented surface
+        meshes.append(r3.tube(path, r, sides=20, lumps=lumpy(0.08, S * 0.12)))
+    elif kind == "logs":
+        axes = []
+        a0 = rng.uniform(0, np.pi)
+        for k in range(3):
+            a = a0 + rng.uniform(-0.7, 0.7)
+            length = S * rng.uniform(0.55, 0.8) * (1 - 0.2 * k)
+            mid = rng.uniform(-0.12, 0.12, 2) * S
+            d = np.array([math.cos(a), math.sin(a)])
+            nrm = np.array([-d[1], d[0]]) * rng.uniform(-0.12, 0.12) * S
+            xy = smooth_path([mid - d * length / 2, mid + nrm, mid + d * length / 2], 90)
+            t = np.linspace(0, 1, len(xy))
+            r = S * rng.uniform(0.085, 0.11) * np.clip(np.sin(np.pi * t) ** 0.3, 0.45, 1)
+            r *= 1 + 0.1 * np.sin(t * rng.uniform(9, 15))
+            z = r * 0.9
+            for (axy, ar) in axes:  # drape over the logs below
+                dist = np.min(np.linalg.norm(xy[:, None] - axy[None], axis=2), 1)
+                z = np.maximum(z, (r + ar * 1.6) * np.exp(-(dist / (ar + r)) ** 2 * 1.5))
+            axes.append((xy, r.mean()))
+            meshes.append(r3.tube(np.concatenate([xy, z[:, None]], 1), r, sides=18,
+                                  lumps=lumpy(0.07, S * 0.1)))
+    elif kind == "pile":
+        for k in range(8):
+            lvl = k / 8
+            rr = S * rng.uniform(0.12, 0.17) * (1 - 0.45 * lvl)
+            c = np.array([*(rng.normal(0, 0.12 * (1 - lvl), 2) * S), rr * 0.3 + lvl * S * 0.22])
+            meshes.append(r3.ellipsoid(c, (rr * 1.25, rr, rr * 0.75), nu=36, nv=18,
+                                       bump=lumpy(0.1, S * 0.1)))
+    else:  # pellets
+        for k in range(int(rng.integers(10, 15))):
+            rr = S * rng.uniform(0.06, 0.085)
+            xy = np.clip(rng.normal(0, 0.2, 2) * S, -0.4 * S, 0.4 * S)
+            stacked = k > 8
+            c = (*xy, rr * 0.6 + (rr * 1.2 if stacked else 0))
+            meshes.append(r3.ellipsoid(c, (rr * rng.uniform(1.0, 1.4), rr, rr * 0.8), nu=24, nv=12,
+                                       bump=lumpy(0.06, S * 0.08)))
+    mesh = settle(r3.merge(meshes))
+    col = rgb(colour)
+    fine = noise_tex(rng, 0.05, beta=1.2)
+    relief = noise_tex(rng, 0.04, beta=2.2)
+    mottle = noise_tex(rng, 0.2, beta=2.5)
+    bits = noise_tex(rng, 0.06, beta=0.3)
+
+    def alb(g):
+        n1, n2 = fine.solid(g.pos, g.nrm), mottle.solid(g.pos, g.nrm)
+        out = col[None] * (1 + 0.10 * n1 + 0.15 * n2)[:, None]
+        b = smoothstep(2.0, 2.6, bits.solid(g.pos, g.nrm))
+        return lerp(out, col * 1.6 + 0.05, b * 0.5)
+
+    mat = r3.Material(alb, spec=gloss, shine=40, refl=0.03,
+                      bump=lambda g: relief.slope(g.uv[:, 0], g.uv[:, 1], 0.00015))
+    return on_floor([r3.Part(mesh, mat)])
+# ----------------------------------------------------------------------------- bowls
+def bowl_parts(rng: np.random.Generator, R: float, H: float, material: str, colour: str,
+               content: str | None = None, food: str = "#8a5a2b", pattern: str | None = None,
+               base: float = 0.78, wall: float = 0.004, at=(0.0, 0.0, 0.0)) -> list[r3.Part]:
+    """A pet bowl: revolved profile (foot, flared outer wall, rolled rim, inner wall, floor),
+    optionally with water or a heap of kibble in it."""
+    rb = R * base
+    zf = 0.012 if material != "steel" else 0.006           # inner floor height
+    rf = rb - 0.012                                        # inner floor radius
+    pts = [(rb - 0.006, 0.0), (rb, 0.002), (rb + (R - rb) * 0.45, H * 0.45),
+           (R - 0.002, H - 0.006), (R, H - 0.002), (R - wall * 0.5, H), (R - wall, H - 0.003),
+           (R - wall - (R - rb) * 0.1, H * 0.75), (rf + 0.01, zf + 0.012), (rf, zf + 0.002),
+           (rf - 0.012, zf), (rf * 0.5, zf), (0.001, zf)]
+    if material == "steel":  # wide flat rim flange
+        pts[3:7] = [(R - 0.014, H - 0.003), (R, H - 0.001), (R + 0.0005, H), (R - 0.016, H),
+                    (R - 0.02, H - 0.003)]
+    r, z = profile(pts, 140)
+    s_par = np.linspace(0, 1, len(r))
+    mesh = r3.revolve(r, z, sides=144, attr=np.stack([s_par, z], 1))
+    col = rgb(colour)
+    grain = noise_tex(rng, 0.08, beta=1.0)
+    parts = []
+    th_paw = None
+    if material == "steel":
+        streak = Tex(fractal_noise(rng, 8, 512, beta=1.0), 1.0)
+
+        def alb(g, col=col):
+            rr = np.hypot(g.pos[:, 0], g.pos[:, 1])
+            st = lookup(streak.img, rr * 2400, np.zeros_like(rr) + 3)
+            rubber = (g.pos[:, 2] < 0.006) & (rr > rb - 0.008)
+            out = col[None] * (1 + 0.05 * st)[:, None]
+            return np.where(rubber[:, None], rgb("#1c1c1e")[None], out)
+        mat = r3.Material(alb, spec=0.9, shine=90, refl=0.72, metal=True)
     else:
-        body = rect_mask(c.shape, x0, y0, x0 + W, y0 + H, c.s(28 if style != "dial" else 40))
-    slab = dome(body, c.s(5), c.s(10))
-    # a broad diagonal reflection band sells glass and gloss
-    diag = (xx - x0) / W * 0.7 + (yy - y0) / H * 0.3
-    refl = np.exp(-((diag - 0.35) / 0.08) ** 2) * 0.5 + np.exp(-((diag - 0.55) / 0.03) ** 2) * 0.3
+        def alb(g, col=col):
+            out = col[None] * (1 + 0.03 * grain.solid(g.pos, g.nrm))[:, None]
+            rr = np.hypot(g.pos[:, 0], g.pos[:, 1])
+            if pattern == "band":  # a white band below the rim, outside
+                band = (np.abs(g.pos[:, 2] - H * 0.7) < 0.005) & (g.nrm[:, 2] < 0.8) & (rr > R * 0.9)
+                out = np.where(band[:, None], rgb("#fafafa")[None], out)
+            if pattern == "paws":  # white paw prints around the outer wall
+                th = np.arctan2(g.pos[:, 1], g.pos[:, 0])
+                k = np.round(th / (2 * np.pi / 8))
+                d_th = (th - k * 2 * np.pi / 8) * rr
+                dz = g.pos[:, 2] - H * 0.5
+                outer = (g.attr[:, 0] < 0.4)
+                pad_ = (d_th / 0.012) ** 2 + (dz / 0.010) ** 2 < 1
+                toes = np.zeros(len(rr), bool)
+                for j in (-1, 0, 1):
+                    toes |= ((d_th - j * 0.0105) ** 2 + (dz - 0.0135 - 0.003 * (j == 0)) ** 2) < 0.0045 ** 2
+                out = np.where(((pad_ | toes) & outer)[:, None], rgb("#fbfbf8")[None], out)
+            return out
+        spec, refl = (0.7, 0.12) if material == "ceramic" else (0.35, 0.04)
+        mat = r3.Material(alb, spec=spec, shine=70 if material == "ceramic" else 35, refl=refl)
+    parts.append(r3.Part(mesh, mat))
+    if content == "water":
+        zw = zf + (H - zf) * 0.55
+        # radius of the inner wall at the water line (the inner part of the profile)
+        inner = slice(int(np.argmax(z)) + 1, len(z))
+        ri = np.interp(zw, z[inner][::-1], r[inner][::-1])
+        wr = np.linspace(ri + 0.001, 0.0005, 40)   # inward: the normal points up
+        wmesh = r3.revolve(wr, np.full(len(wr), zw), sides=144)
+        ripple = Tex(blur_wrap(fractal_noise(rng, 128, 128, beta=2.5), 1.0), 0.12)
+
+        def water_alb(g, col=col):
+            return (col * 0.7 * rgb("#b8d0dc"))[None].repeat(len(g.pos), 0)
+        parts.append(r3.Part(wmesh, r3.Material(
+            water_alb, spec=1.2, shine=300, refl=0.05,
+            bump=lambda g: ripple.slope(g.pos[:, 0], g.pos[:, 1], 0.00025))))
+    elif content == "kibble":
+        parts.append(kibble_part(rng, rf * 1.05, zf, (H - zf) * 0.9, food))
+    if at != (0.0, 0.0, 0.0):
+        parts = [r3.Part(p.mesh.moved(None, at), p.mat) for p in parts]
+    return parts
+
+
+def kibble_part(rng: np.random.Generator, radius: float, z0: float, heap: float,
+                colour: str) -> r3.Part:
+    """A heap of dry food pieces (small lumpy discs and triangles) on a bowl's floor."""
+    pieces, tones = [], []
+    n = int((radius / 0.0075) ** 2 * 1.5)
+    for k in range(n):
+        rr = radius * math.sqrt(rng.uniform(0, 1)) * 0.93
+        a = rng.uniform(0, 2 * np.pi)
+        sz = 0.006 * rng.uniform(0.8, 1.2)
+        zc = z0 + heap * (1 - (rr / radius) ** 2) * rng.uniform(0.6, 1.0) + sz * 0.3
+        power = 1.0 if rng.uniform() < 0.5 else 1.6
+        e = r3.ellipsoid((rr * math.cos(a), rr * math.sin(a), zc), (sz, sz * rng.uniform(0.7, 1.0), sz * 0.55),
+                         nu=14, nv=8, power=power)
+        ang = rng.uniform(0, np.pi)
+        c, s = math.cos(ang), math.sin(ang)
+        tilt = rng.uniform(-0.5, 0.5)
+        Rz = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]) @ np.array(
+            [[1, 0, 0], [0, math.cos(tilt), -math.sin(tilt)], [0, math.sin(tilt), math.cos(tilt)]])
+        ctr = np.array([rr * math.cos(a), rr * math.sin(a), zc])
+        e = e.moved(Rz, ctr - Rz @ ctr)
+        e.A = np.full((len(e.P), 1), rng.uniform(0.75, 1.2))
+        pieces.append(e)
+    mesh = r3.merge(pieces)
+    col = rgb(colour)
+    return r3.Part(mesh, r3.Material(lambda g: col[None] * g.attr[:, :1], spec=0.15, shine=20))
+
+
+def bowl(name: str, R: float, H: float, material: str, colour: str, **kw) -> list[r3.Part]:
+    return on_floor(bowl_parts(rng_for(name), R, H, material, colour, **kw))
+
+
+def bowl_double(name: str, tray: str, bowl_colour: str) -> list[r3.Part]:
+    """A feeding tray holding two steel bowls, one with kibble and one with water."""
+    rng = rng_for(name)
+    w, d, th = 0.34, 0.18, 0.028
+    o = r3.rounded_rect(w, d, 0.05, 220)
+    pd = [-0.004, 0.0, 0.0, -0.006, -0.02]
+    pz = [0.0, 0.004, th - 0.006, th, th]
+    tray_m = r3.outline_sweep(o, pd, pz, cap_top=True)
+    n = noise_tex(rng, 0.1, beta=1.2)
+    col = rgb(tray)
+    parts = [r3.Part(tray_m, r3.Material(lambda g: col[None] * (1 + 0.03 * n.solid(g.pos, g.nrm))[:, None],
+                                         spec=0.3, shine=40, refl=0.03))]
+    for k, content in enumerate(("kibble", "water")):
+        parts += bowl_parts(rng, 0.068, 0.05, "steel", bowl_colour, content=content,
+                            at=((k - 0.5) * 0.165, 0.0, th - 0.005))
+    return on_floor(parts)
+# ----------------------------------------------------------------------------- rags
+def rag(name: str, size: float, colour: str, pattern: str, second: str = "#ffffff",
+        hem: bool = True, fray: bool = False, stains: bool = False, fold: bool = True,
+        ridges: int = 6) -> list[r3.Part]:
+    """A crumpled cloth on the floor: a sheet with soft ridges and lumps, one corner folded
+    over on top, wavy edges, a woven pattern that follows the folds, a hem."""
+    rng = rng_for(name)
+    n = 150
+    g1 = np.linspace(-size / 2, size / 2, n)
+    X, Y = np.meshgrid(g1, g1 * 0.85, indexing="ij")
+    U, V = X.copy(), Y.copy()                       # texture coordinates: the flat cloth
+    nz = Noise3(rng)
+    flat = np.stack([X.ravel(), Y.ravel(), np.zeros(X.size)], 1)
+    # wavy, pulled and tucked edges: a large-scale warp of the sheet in its plane
+    wx = nz(flat, size * 0.5, 2).reshape(X.shape)
+    wy = nz(flat + 5.1, size * 0.5, 2).reshape(X.shape)
+    X, Y = X + wx * size * 0.05, Y + wy * size * 0.05
+    lines = []
+    for j in range(ridges):
+        a = rng.uniform(0, np.pi)
+        p = rng.normal(0, 0.18, 2) * size
+        lines.append((math.cos(a), math.sin(a), p, size * rng.uniform(0.018, 0.04),
+                      size * rng.uniform(0.03, 0.075), size * rng.uniform(0.25, 0.45)))
+
+    def height(x, y):
+        """The crumpled sheet's height over the floor at plan position (x, y)."""
+        h = np.zeros_like(x)
+        q = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], 1)
+        warp = nz(q + 9.7, size * 0.4, 1).reshape(x.shape) * size * 0.05
+        for nx, ny, p, w, hh, reach in lines:
+            d = (x - p[0]) * nx + (y - p[1]) * ny + warp
+            along = -(x - p[0]) * ny + (y - p[1]) * nx
+            h = h + hh * np.exp(-(d / w) ** 2) * np.exp(-(along / reach) ** 2)
+        lumps = nz(q + 3.3, size * 0.25, 2).reshape(x.shape) * size * 0.012
+        return np.maximum(h + lumps + size * 0.01, 0)
+
+    Z = height(X, Y)
+    if fold:  # fold one corner back over the cloth along a line, with a rounded crease
+        a = rng.uniform(0, 2 * np.pi)
+        nrm = np.array([math.cos(a), math.sin(a)])
+        c0 = nrm * size * rng.uniform(0.18, 0.26)
+        e = (X - c0[0]) * nrm[0] + (Y - c0[1]) * nrm[1]       # distance beyond the crease
+        rho = 0.004
+        phi = np.clip(e / rho, 0, np.pi)
+        beyond = np.where(e > np.pi * rho, e - np.pi * rho, 0.0)
+        back = np.where(e > 0, rho * np.sin(phi) - beyond - e, 0.0)   # in-plane shift (along nrm)
+        Xf, Yf = X + back * nrm[0], Y + back * nrm[1]
+        zc = height(X - e.clip(0) * nrm[0], Y - e.clip(0) * nrm[1])   # height at the crease
+        lift = np.where(e > 0, rho * (1 - np.cos(phi)), 0.0)
+        Zf = np.where(e > np.pi * rho, height(Xf, Yf) + 2 * rho + 0.002, zc + lift)
+        X, Y, Z = np.where(e > 0, Xf, X), np.where(e > 0, Yf, Y), np.where(e > 0, Zf, Z)
+    P = np.stack([X, Y, Z], -1)
+    edge = np.minimum(size / 2 - np.abs(U), size * 0.85 / 2 - np.abs(V))   # metres to the border
+    mesh = r3.slab(P, 0.0025, uv=np.stack([U, V], -1), attr=edge[..., None])
+    col, col2 = rgb(colour), rgb(second)
+    fine = noise_tex(rng, 0.05, beta=0.6)
+    soft_n = noise_tex(rng, 0.05, beta=1.6)
+    stain_t = noise_tex(rng, 0.3, beta=2.5)
+    rot = rng.uniform(-0.2, 0.2)
+
+    def weave_rel(u, v):
+        return 0.5 + 0.5 * weave(None, 0.0012, 0, xy=(u, v))
+
+    def relief(u, v):
+        if pattern == "terry":
+            return 0.5 + 0.5 * np.clip(fine.at(u * 3, v * 3), -2, 2) / 2
+        if pattern == "denim":
+            return ribs(None, 0.0016, 45, xy=(u, v))
+        if pattern in ("plain",):
+            return 0.5 + 0.25 * soft_n.at(u * 2, v * 2)
+        return weave_rel(u, v)
+
+    def alb(g):
+        u, v = g.uv[:, 0], g.uv[:, 1]
+        uu, vv = u * math.cos(rot) + v * math.sin(rot), -u * math.sin(rot) + v * math.cos(rot)
+        k = len(u)
+        if pattern == "gingham":
+            su = ((uu / 0.018) % 1 < 0.5).astype(np.float64)
+            sv = ((vv / 0.018) % 1 < 0.5).astype(np.float64)
+            out = lerp(np.broadcast_to(col2, (k, 3)), col, (su + sv) / 2)
+        elif pattern == "terry":
+            out = col[None] * (1 + 0.12 * fine.at(u * 3, v * 3))[:, None]
+            band = (np.abs(vv - size * 0.12) < 0.009).astype(np.float64)
+            out = lerp(out, col2, band * 0.9)
+        elif pattern == "stripes":
+            out = lerp(np.broadcast_to(col, (k, 3)), col2, (((uu + vv * 0.05) / 0.014) % 1 < 0.33) * 1.0)
+        elif pattern == "denim":
+            out = lerp(np.broadcast_to(col, (k, 3)), col2, ribs(None, 0.0016, 45, xy=(u, v)) * 0.35
+                       + 0.1 * fine.at(u, v))
+        else:
+            out = col[None] * (1 + 0.08 * soft_n.at(u * 2, v * 2))[:, None]
+        out = out * (1 + 0.04 * fine.at(u, v))[:, None]
+        if stains:
+            st = smoothstep(1.0, 1.7, stain_t.at(u, v))
+            out = lerp(out, out * rgb("#a08a60"), st * 0.6)
+        if hem:
+            e = g.attr[:, 0]
+            out = lerp(out, out * 0.86, (e < 0.006).astype(np.float64))
+            stitch = (np.abs(e - 0.0035) < 0.0005) & (((u + v) / 0.003) % 1 < 0.6)
+            out = lerp(out, col * 0.7 + 0.15, stitch * 1.0)
+        if fray:
+            out = lerp(out, out * 0.9 + 0.08, smoothstep(0.004, 0.0, g.attr[:, 0]))
+        return np.clip(out, 0, 1)
+
+    mat = r3.Material(alb, spec=0.03, shine=8, two_sided=True,
+                      bump=lambda g: proc_slope(relief, g.uv[:, 0], g.uv[:, 1], 0.0003))
+    return on_floor([r3.Part(mesh, mat)])
+# ----------------------------------------------------------------------------- scales
+def circle(rx: float, ry: float, n: int = 240) -> np.ndarray:
+    """CCW ellipse outline."""
+    a = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.stack([rx * np.cos(a), ry * np.sin(a)], 1)
+
+
+def decal_material(decal: Decal, side, side_spec: float = 0.2, side_refl: float = 0.0,
+                   shine: float = 80.0, top_z: float = 0.0, metal_side: bool = False) -> r3.Material:
+    """A material showing `decal` on upward faces above top_z and a plain colour elsewhere."""
+    side = np.asarray(side, np.float64)
+
+    def get(g):
+        if not hasattr(g, "_decal"):
+            g._decal = decal.sample(g.pos), (g.nrm[:, 2] > 0.75) & (g.pos[:, 2] > top_z)
+        return g._decal
+
+    def pick(i, other):
+        def f(g):
+            vals, top = get(g)
+            v = vals[i]
+            o = np.broadcast_to(np.asarray(other, np.float64), v.shape)
+            return np.where(top[:, None] if v.ndim == 2 else top, v, o)
+        return f
+
+    return r3.Material(pick(0, side), spec=pick(1, side_spec), shine=shine, refl=pick(2, side_refl),
+                       emit=pick(3, (0.0, 0.0, 0.0)), bump=pick(4, (0.0, 0.0, 0.0)))
+
+
+def scale(name: str, w: float, d: float, style: str, tint: str | None = None,
+          reading: str = "0.0") -> list[r3.Part]:
+    """A bathroom scale: a slab 2-5 cm thick with rounded corners on four feet; glass plate
+    over a base, white plastic, bamboo, or a mechanical dial under a lens. Its display sits
+    at the back end, readable from the front (where one steps on)."""
+    rng = rng_for(name)
+    round_ = style == "round"
+    outline = circle(w / 2, d / 2) if round_ else r3.rounded_rect(w, d, 0.045 if style != "dial" else 0.06, 260)
+    dec = Decal(w, d)
+    Hp, Wp = dec.shape
+    n_fine = fractal_noise(rng, Hp, Wp, beta=1.0)
+    xx, yy = grid(dec.shape)
+    foot = 0.004
+    parts: list[r3.Part] = []
+    glass_edge = rgb("#5f7d74")
     if style in ("glass", "round"):
-        base = hex2rgb(tint or ("#17191c" if style == "glass" else "#e9e6e2"))
-        c.paint(body, textured(base, n_fine, 0.02) + refl[..., None] * 0.12, slab, spec=0.8)
-        rim = np.clip(body - inset(body, c.s(3)), 0, 1)
-        c.paint(rim, hex2rgb("#b8bcc2"), slab, spec=0.8)
-        # four electrode pads
-        for fx, fy in ((0.22, 0.34), (0.78, 0.34), (0.22, 0.76), (0.78, 0.76)):
-            if round_body:
+        top = 0.026
+        base_col = rgb("#202225") if style == "glass" else rgb("#d9d6d0")
+        base = r3.outline_sweep(outline, [-0.018, -0.013, -0.013, -0.016], [foot, foot + 0.003, 0.019, 0.019],
+                                cap_top=False)
+        parts.append(r3.Part(base, r3.Material(base_col, spec=0.3, shine=40)))
+        plate = r3.outline_sweep(outline, [-0.0008, 0.0, 0.0, -0.0008], [0.019, 0.0196, top - 0.0006, top])
+        glass = hex2rgb(tint or ("#121417" if style == "glass" else "#ebe8e3"))
+        dec.paint(np.ones(dec.shape), textured(glass, n_fine, 0.02), spec=1.0, refl=0.16)
+        for fx, fy in ((0.22, 0.36), (0.78, 0.36), (0.22, 0.76), (0.78, 0.76)):  # electrodes
+            if round_:
                 fx, fy = 0.5 + (fx - 0.5) * 0.85, 0.55 + (fy - 0.55) * 0.85
-            pm = ellipse_mask(c.shape, (x0 + fx * W, y0 + fy * H), (0.12 * W, 0.13 * H))
-            brushed = 0.8 + 0.15 * np.sin((xx - x0) * 0.9 + n_fine)
-            c.paint(pm, hex2rgb("#c9ccd0") * brushed[..., None], slab + dome(pm, c.s(2), c.s(0.5)),
-                    spec=0.9)
-        disp = rect_mask(c.shape, x0 + 0.34 * W, y0 + 0.1 * H, x0 + 0.66 * W, y0 + 0.22 * H, c.s(4))
-        c.paint(disp, hex2rgb("#0b0c10"), slab, spec=0.9)
-        txt = seven_segment(c.shape, reading,
-                            x0 + 0.38 * W, y0 + 0.125 * H, 0.07 * H)
-        c.glow(txt * disp, hex2rgb("#6ad0ff") if style == "glass" else hex2rgb("#ff5a3c"))
+            pm = ellipse_mask(dec.shape, (fx * Wp, fy * Hp), (0.12 * Wp, 0.13 * Hp))
+            brushed = 0.85 + 0.1 * np.sin(xx * 0.9 + n_fine)
+            dec.paint(pm, hex2rgb("#c9ccd0") * brushed[..., None], spec=0.9, refl=0.35)
+        disp = rect_mask(dec.shape, 0.34 * Wp, 0.1 * Hp, 0.66 * Wp, 0.22 * Hp, 0.01 * Wp)
+        dec.paint(disp, hex2rgb("#07080b"), spec=1.0, refl=0.2)
+        txt = seven_segment(dec.shape, reading, 0.38 * Wp, 0.125 * Hp, 0.07 * Hp)
+        dec.paint(txt * disp, emit=hex2rgb("#6ad0ff") if style == "glass" else hex2rgb("#ff5a3c"))
+        parts.append(r3.Part(plate, decal_material(dec, glass_edge if style == "glass" else rgb("#c8d2cc"),
+                                                   side_spec=1.0, side_refl=0.3, shine=200, top_z=0.02)))
     elif style == "white":
-        c.paint(body, textured(hex2rgb("#f1f1ee"), n_fine, 0.02), slab, spec=0.35)
+        top = 0.028
+        body = r3.outline_sweep(outline, [-0.012, -0.006, -0.001, 0.0, 0.0, -0.002, -0.007, -0.012],
+                                [foot, foot + 0.001, foot + 0.004, foot + 0.008, top - 0.007, top - 0.002,
+                                 top - 0.0003, top])
+        dec.paint(np.ones(dec.shape), textured(hex2rgb("#f1f1ee"), n_fine, 0.02), spec=0.35, refl=0.03)
+        rib = ribs(dec.shape, 0.004 * dec.k, 90)
         for sx in (-1, 1):  # grey rubber foot pads with ribs
             fp = [(0.5 + sx * 0.06, 0.3), (0.5 + sx * 0.2, 0.26), (0.5 + sx * 0.36, 0.34),
                   (0.5 + sx * 0.36, 0.72), (0.5 + sx * 0.28, 0.9), (0.5 + sx * 0.1, 0.88),
                   (0.5 + sx * 0.05, 0.6)]
-            pm = poly_mask(c.shape, closed_spline([(x0 + a * W, y0 + b * H) for a, b in fp], 200))
-            rib = ribs(c.shape, c.s(4), 90)
-            c.paint(pm, hex2rgb("#8e949a") * (0.85 + 0.15 * rib)[..., None],
-                    slab + dome(pm, c.s(3), c.s(2)) + rib * c.s(0.5), spec=0.1)
-        disp = rect_mask(c.shape, x0 + 0.38 * W, y0 + 0.07 * H, x0 + 0.62 * W, y0 + 0.19 * H, c.s(3))
-        c.paint(disp, hex2rgb("#b9c2b4"), slab - disp * c.s(0.5), spec=0.6)
-        txt = seven_segment(c.shape, "0.0", x0 + 0.43 * W, y0 + 0.095 * H, 0.07 * H)
-        c.paint(txt * disp, hex2rgb("#2b2f2c"), c.height, spec=0.4)
+            pm = poly_mask(dec.shape, closed_spline([(a * Wp, b * Hp) for a, b in fp], 200))
+            dec.paint(pm, hex2rgb("#8e949a") * (0.85 + 0.15 * rib)[..., None], spec=0.1, refl=0.0,
+                      relief=0.0006 * rib)
+        disp = rect_mask(dec.shape, 0.38 * Wp, 0.07 * Hp, 0.62 * Wp, 0.19 * Hp, 0.01 * Wp)
+        dec.paint(disp, hex2rgb("#b9c2b4"), spec=0.6, refl=0.08)
+        txt = seven_segment(dec.shape, "0.0", 0.43 * Wp, 0.095 * Hp, 0.07 * Hp)
+        dec.paint(txt * disp, hex2rgb("#2b2f2c"))
+        parts.append(r3.Part(body, decal_material(dec, rgb("#eeeeea"), side_spec=0.3, shine=40,
+                                                  top_z=top - 0.004)))
     elif style == "wood":
-        wob = blur(fractal_noise(rng, *c.shape, beta=4.0, aspect=0.1), SS)
-        grain = 0.5 + 0.5 * np.sin((xx - x0) / c.s(1.1) + 3.0 * wob)
-        fine = blur(fractal_noise(rng, *c.shape, beta=1.0, aspect=0.05), SS * 0.4)
-        strip_idx = ((xx - x0) // c.s(22)).astype(int)
-        tone = np.choose(strip_idx % 3, [0.93, 1.0, 1.08]).astype(np.float32)
-        node_y = (strip_idx * 0.37 % 1.0) * H * 0.8 + y0 + 0.1 * H   # bamboo nodes
-        tone = tone * (1 - 0.18 * np.exp(-((yy - node_y) / c.s(1.5)) ** 2))
-        grain = 0.6 * grain + 0.4 * (0.5 + 0.25 * fine)
+        top = 0.027
+        base = r3.outline_sweep(outline, [-0.016, -0.012, -0.012], [foot, foot + 0.003, 0.015], cap_top=False)
+        parts.append(r3.Part(base, r3.Material(rgb("#e6e4df"), spec=0.3, shine=40)))
+        plate = r3.outline_sweep(outline, [-0.0015, 0.0, 0.0, -0.0015], [0.015, 0.0165, top - 0.0015, top])
+        wob = blur(fractal_noise(rng, Hp, Wp, beta=4.0, aspect=0.1), 3)
+        grain = 0.5 + 0.5 * np.sin(xx / (0.0011 * dec.k) + 3.0 * wob)
+        strip = (xx // (0.022 * dec.k)).astype(int)
+        tone = np.choose(strip % 3, [0.93, 1.0, 1.08]).astype(np.float32)
+        node_y = (strip * 0.37 % 1.0) * Hp * 0.8 + 0.1 * Hp   # bamboo nodes
+        tone = tone * (1 - 0.18 * np.exp(-((yy - node_y) / (0.0015 * dec.k)) ** 2))
         alb = hex2rgb("#c79a5e")[None, None] * (tone * (0.9 + 0.1 * grain))[..., None]
-        c.paint(body, textured(alb, n_fine, 0.03), slab + grain * c.s(0.2), spec=0.25)
-        txt = seven_segment(c.shape, "72.4", x0 + 0.37 * W, y0 + 0.12 * H, 0.08 * H)
-        c.glow(blur(txt, SS * 0.6), hex2rgb("#ff4a2a") * 0.9)
-        c.paint(txt * 0.3, hex2rgb("#ff4a2a"), c.height)
-    elif style == "dial":
-        c.paint(body, textured(hex2rgb("#d9d4cb"), n_fine, 0.03), slab, spec=0.3)
-        mat = rect_mask(c.shape, x0 + 0.08 * W, y0 + 0.38 * H, x0 + 0.92 * W, y0 + 0.93 * H, c.s(16))
-        dots = ((np.sin(xx / c.s(2.2)) * np.sin(yy / c.s(2.2))) > 0.3).astype(np.float32)
-        c.paint(mat, hex2rgb("#2a2b2d") * (0.8 + 0.3 * dots)[..., None],
-                slab + dome(mat, c.s(2), c.s(1.5)) + dots * c.s(0.4), spec=0.1)
-        dc = (x0 + 0.5 * W, y0 + 0.2 * H)
-        win = ellipse_mask(c.shape, dc, (0.2 * W, 0.13 * H))
-        c.paint(win, hex2rgb("#f7f5ee"), slab - win * c.s(1.5), spec=0.9)
-        ticks = np.zeros(c.shape, np.float32)
+        dec.paint(np.ones(dec.shape), textured(alb, n_fine, 0.03), spec=0.25, refl=0.03,
+                  relief=0.0002 * grain)
+        seams = np.abs(((xx / (0.022 * dec.k)) % 1.0) - 0.5) > 0.48
+        dec.paint(seams.astype(np.float32) * 0.6, hex2rgb("#8a6236"))
+        txt = seven_segment(dec.shape, reading if reading != "0.0" else "72.4", 0.37 * Wp, 0.12 * Hp, 0.08 * Hp)
+        dec.paint(txt * 0.5, hex2rgb("#ff4a2a"), emit=hex2rgb("#ff4a2a") * 0.6)
+        parts.append(r3.Part(plate, decal_material(dec, rgb("#b58a52"), side_spec=0.2, shine=40,
+                                                   top_z=0.02)))
+    else:  # dial: a thick mechanical scale with a lens over the dial at the back
+        top = 0.05
+        body = r3.outline_sweep(outline, [-0.02, -0.01, -0.003, 0.0, 0.0, -0.004, -0.012, -0.02],
+                                [foot, foot + 0.002, foot + 0.006, foot + 0.014, top - 0.016, top - 0.006,
+                                 top - 0.0012, top])
+        dec.paint(np.ones(dec.shape), textured(hex2rgb("#d9d4cb"), n_fine, 0.03), spec=0.3, refl=0.02)
+        mat = rect_mask(dec.shape, 0.08 * Wp, 0.38 * Hp, 0.92 * Wp, 0.93 * Hp, 0.05 * Wp)
+        dots = ((np.sin(xx / (0.0022 * dec.k)) * np.sin(yy / (0.0022 * dec.k))) > 0.3).astype(np.float32)
+        dec.paint(mat, hex2rgb("#2a2b2d") * (0.8 + 0.3 * dots)[..., None], spec=0.1, refl=0.0,
+                  relief=0.0005 * dots)
+        dc = (0.5 * Wp, 0.2 * Hp)
+        win = ellipse_mask(dec.shape, dc, (0.2 * Wp, 0.13 * Hp))
+        dec.paint(win, hex2rgb("#f7f5ee"), spec=0.3)
+        ticks = np.zeros(dec.shape, np.float32)
         for k in range(-12, 13):
             a = math.radians(-90 + k * 6)
-            r0 = 0.15 * W * (0.82 if k % 5 else 0.7)
-            p0 = (dc[0] + r0 * math.cos(a), dc[1] + 0.6 * H / W * r0 * math.sin(a) + 0.06 * H)
-            p1 = (dc[0] + 0.18 * W * math.cos(a), dc[1] + 0.6 * H / W * 0.18 * W * math.sin(a)
-                  + 0.06 * H)
-            ticks = np.maximum(ticks, stroke_mask(c.shape, [p0, p1], c.s(0.9)))
-        c.paint(ticks * win, hex2rgb("#222222"), c.height)
-        needle = stroke_mask(c.shape, [(dc[0], dc[1] + 0.06 * H), (dc[0] + 0.01 * W, dc[1] - 0.06 * H)],
-                             c.s(1.4))
-        c.paint(needle * win, hex2rgb("#d22a1e"), c.height + needle * c.s(0.3), spec=0.3)
-        glass = win * np.exp(-(((xx - dc[0]) / W + (yy - dc[1]) / H * 0.5 + 0.05) / 0.05) ** 2)
-        c.glow(glass * 0.25, np.ones(3))
-    return c.render(LIGHT_TOP, ambient=0.42, ao=0.01, shininess=60)
-
-
+            r0 = 0.15 * Wp * (0.82 if k % 5 else 0.7)
+            p0 = (dc[0] + r0 * math.cos(a), dc[1] + 0.6 * Hp / Wp * r0 * math.sin(a) + 0.06 * Hp)
+            p1 = (dc[0] + 0.18 * Wp * math.cos(a), dc[1] + 0.6 * Hp / Wp * 0.18 * Wp * math.sin(a) + 0.06 * Hp)
+            ticks = np.maximum(ticks, stroke_mask(dec.shape, [p0, p1], 0.0009 * dec.k))
+        dec.paint(ticks * win, hex2rgb("#222222"))
+        needle = stroke_mask(dec.shape, [(dc[0], dc[1] + 0.06 * Hp), (dc[0] + 0.01 * Wp, dc[1] - 0.06 * Hp)],
+                             0.0014 * dec.k)
+        dec.paint(needle * win, hex2rgb("#d22a1e"))
+        parts.append(r3.Part(body, decal_material(dec, rgb("#d5d0c6"), side_spec=0.3, shine=40,
+                                                  top_z=top - 0.01)))
+        # the lens: a shallow clear dome over the dial, showing the dial under it
+        cx, cy = w / 2 - dc[0] / dec.k, dc[1] / dec.k - d / 2
+        lens = r3.ellipsoid((cx, cy, top - 0.002), (0.2 * w * 1.02, 0.13 * d * 1.02, 0.008), nu=64, nv=24)
+        lens_dec = decal_material(dec, rgb("#f7f5ee"), shine=300, top_z=-1)
+        lens_dec.refl = 0.22
+        lens_dec.spec = 1.2
+        parts.append(r3.Part(lens, lens_dec))
+    # four rubber feet under the corners
+    for sx in (-1, 1):
+        for sy in (-1, 1):
+            fr = 0.013
+            f = r3.revolve([fr, fr, fr * 0.6, 0.0005], [0.0, foot + 0.002, foot + 0.002, foot + 0.002], sides=32)
+            parts.append(r3.Part(f.moved(None, (sx * w * (0.36 if not round_ else 0.28),
+                                                 sy * d * (0.36 if not round_ else 0.28), 0.0)),
+                                 r3.Material(rgb("#1f1f21"), spec=0.1)))
+    return on_floor(parts)
 # ----------------------------------------------------------------------------- fans
-def fan_cage(c: Canvas, ctr, R: float, squash: float, frame: str, blade: str, blades: int,
-             rng: np.random.Generator, spin: float = 0.0, hub: str | None = None,
-             rings: int = 3, spokes: int = 44, blade_alpha: float = 0.8,
-             squash_y: float = 1.0) -> None:
-    """A round grille with blades and hub; holes between wires stay transparent."""
-    xx, yy = grid(c.shape)
-    dx, dy = (xx - ctr[0]) / squash, (yy - ctr[1]) / squash_y
-    r = np.sqrt(dx * dx + dy * dy) / R
-    a = np.arctan2(dy, dx)
-    wire = c.s(0.7)
-    # blades behind the grille: wide lobes whose edge is a curved sweep
-    bl = np.zeros(c.shape, np.float32)
-    for k in range(blades):
-        phase = (a - spin - k * 2 * np.pi / blades - 0.6 * r) % (2 * np.pi)
-        lobe = (phase < 2 * np.pi / blades * 0.62) & (r > 0.16) & (r < 0.86 - 0.1 * (phase / 2.0))
-        bl = np.maximum(bl, lobe.astype(np.float32))
-    bl = blur(bl, SS * 0.5)
-    bcol = hex2rgb(blade)
-    shade = 0.85 + 0.2 * np.cos(a * blades - spin)   # each blade is a twisted surface
-    c.paint(bl * blade_alpha, bcol * shade[..., None], np.full(c.shape, c.s(6), np.float32),
-            spec=0.4)
-    # motor hub
-    hub_m = np.clip((0.2 - r) * R / squash + 0.5, 0, 1)
-    c.paint(hub_m, hex2rgb(hub or frame), c.s(6) + dome(hub_m, c.s(6), c.s(8)), spec=0.5)
-    logo = np.clip((0.1 - r) * R + 0.5, 0, 1) - np.clip((0.07 - r) * R + 0.5, 0, 1)
-    c.paint(np.clip(logo, 0, 1), hex2rgb(frame) * 0.6, c.height, spec=0.5)
-    # grille: concentric rings plus radial spokes, and a thick outer rim
-    g = np.zeros(c.shape, np.float32)
+# Fan heads are built in a local frame whose +z is the air flow (the front) and +y is up;
+# HEAD_TO_WORLD turns them to the object frame (front = +y, up = +z).
+HEAD_TO_WORLD = np.array([[-1.0, 0, 0], [0, 0, 1.0], [0, 1.0, 0]])
+
+
+def rot_x(a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def ring_path(r: float, z: float, n: int = 96) -> np.ndarray:
+    a = np.linspace(0, 2 * np.pi * (1 + 1.5 / n), n)
+    return np.stack([r * np.cos(a), r * np.sin(a), np.full(n, z)], 1)
+
+
+def guard(R: float, dome: float, rings: int, spokes: int, wire: float, z0: float = 0.0,
+          hub: float = 0.22, spiral: float = 0.0) -> r3.Mesh:
+    """A wire grille: concentric rings and radial spokes on a dome (height `dome` at the
+    centre above z0, towards +z when dome > 0)."""
+    prof = lambda r: z0 + dome * np.cos(np.clip(r / R, 0, 1) * np.pi / 2)  # noqa: E731
+    ms = []
     for k in range(1, rings + 1):
-        rk = 0.2 + 0.72 * k / (rings + 1)
-        g = np.maximum(g, np.clip(wire - np.abs(r - rk) * R, 0, 1))
-    sp = np.abs(((a * spokes / (2 * np.pi)) % 1.0) - 0.5) * 2 * np.pi / spokes * r * R
-    g = np.maximum(g, np.clip(wire * 0.8 - np.abs(sp - np.pi / spokes * r * R), 0, 1)
-                   * (r > 0.19) * (r < 1.0))
-    rim = np.clip(c.s(2.2) - np.abs(r - 0.985) * R, 0, 1)
-    g = np.maximum(g, rim)
-    fcol = hex2rgb(frame)
-    c.paint(g, fcol, c.s(9) + g * c.s(1.5) + rim * c.s(2), spec=0.5)
+        r = R * (hub + (1 - hub) * k / (rings + 1))
+        ms.append(r3.tube(ring_path(r, float(prof(r)), 120), wire, sides=6))
+    s = np.linspace(R * hub * 0.98, R * 0.99, 18)
+    for j in range(spokes):
+        a = 2 * np.pi * j / spokes + spiral * (s / R)
+        ms.append(r3.tube(np.stack([s * np.cos(a), s * np.sin(a), prof(s)], 1), wire * 0.85, sides=5,
+                          round_ends=False))
+    ms.append(r3.tube(ring_path(R * hub, float(prof(R * hub)), 60), wire * 1.2, sides=6))
+    return r3.merge(ms)
 
 
-def fan_pedestal(name: str, total_h: float, R: float, frame: str, blade: str, blades: int,
-                 squash: float = 1.0, base: str = "disc", blade_alpha: float = 0.8) -> np.ndarray:
-    """A standing fan seen from the side/front: base, telescopic pole, motor, round cage."""
+def blades(n: int, r0: float, rb: float, z: float, span: float, pitch: float = 0.45,
+           sweep: float = 0.35, spin: float = 0.0) -> r3.Mesh:
+    """n twisted fan blades (thin two-sided sheets) around the local z axis."""
+    ms = []
+    s = np.linspace(0, 1, 16)[:, None]
+    q = np.linspace(-1, 1, 14)[None, :]
+    for k in range(n):
+        ak = spin + 2 * np.pi * k / n
+        width = span * (0.35 + 0.65 * np.sin(np.pi * (0.15 + 0.7 * s)) ** 0.7)
+        r = r0 + (rb - r0) * s * (1 - 0.12 * q ** 2)
+        a = ak + q * width / 2 + sweep * s
+        zz = z + q * width / 2 * r * math.tan(pitch)
+        ms.append(r3.grid_mesh(np.stack([r * np.cos(a), r * np.sin(a), zz + 0 * a], -1)))
+    return r3.merge(ms)
+
+
+def fan_head(rng, R: float, frame, blade, nblades: int, rings: int = 4, spokes: int = 40,
+             wire: float = 0.0012, depth: float = 0.06, motor: float | None = 0.1,
+             hub_col=None) -> list[r3.Part]:
+    """A round fan head (local frame, axis +z): back guard, blades, hub, front guard with a
+    badge, rim, and the motor housing behind."""
+    fr = r3.Material(frame, spec=0.45, shine=50, refl=0.04)
+    parts = [r3.Part(guard(R, -0.25 * depth, rings, spokes, wire, z0=-depth * 0.35, hub=0.3), fr),
+             r3.Part(guard(R, 0.35 * depth, rings + 1, spokes, wire, z0=depth * 0.35, hub=0.2,
+                           spiral=0.5), fr),
+             r3.Part(r3.tube(ring_path(R, depth * 0.35, 160), wire * 2.6, sides=8, squash=1.6), fr)]
+    bl = blades(nblades, R * 0.16, R * 0.88, 0.0, 2 * np.pi / nblades * 0.8, spin=rng.uniform(0, 6.3))
+    parts.append(r3.Part(bl, r3.Material(blade, spec=0.5, shine=60, refl=0.05, two_sided=True)))
+    hub = r3.revolve([R * 0.17, R * 0.17, R * 0.12, R * 0.001], [-depth * 0.15, depth * 0.15, depth * 0.32,
+                                                                  depth * 0.36], sides=48)
+    parts.append(r3.Part(hub, r3.Material(hub_col if hub_col is not None else frame, spec=0.5, shine=60)))
+    badge = r3.revolve([R * 0.19, R * 0.19, R * 0.001], [depth * 0.68, depth * 0.72, depth * 0.72], sides=48)
+    parts.append(r3.Part(badge, r3.Material(np.asarray(frame) * 0.85, spec=0.6, shine=80, refl=0.08)))
+    if motor:
+        mz = [-depth * 0.4, -depth * 0.45, -depth * 0.5 - motor * 0.5, -depth * 0.45 - motor, -depth * 0.5 - motor]
+        mr = [R * 0.3, R * 0.34, R * 0.34, R * 0.25, R * 0.001]
+        parts.append(r3.Part(r3.revolve(np.array(mr[::-1]), np.array(mz[::-1]), sides=64),
+                             r3.Material(frame, spec=0.45, shine=50, refl=0.04)))
+    return parts
+
+
+def place(parts: list[r3.Part], R: np.ndarray, t) -> list[r3.Part]:
+    return [r3.Part(p.mesh.moved(R, t), p.mat) for p in parts]
+
+
+def fan_pedestal(name: str, total_h: float, R: float, frame: str, blade: str, nblades: int,
+                 base: str = "disc", tilt: float = 8.0) -> list[r3.Part]:
+    """A standing fan: round or cross base, telescopic pole, motor, round guard."""
     rng = rng_for(name)
-    pad = 8
-    w = max(2 * R * squash, 0.7 * R * 2) + 2 * pad
-    c = Canvas(int(w + 30), int(total_h + 2 * pad))
-    cx = c.s(w / 2 + 15)
-    ground = c.s(pad + total_h)
-    top = c.s(pad)
-    Rc = c.s(R)
-    fcol = hex2rgb(frame)
-    n_fine = fractal_noise(rng, *c.shape, beta=1.0)
-    alb = textured(fcol, n_fine, 0.02)
-    # base: a shallow dome seen nearly edge-on, or a cross of legs
-    bw, bh = c.s(R * 0.95), c.s(R * 0.16)
+    fcol, bcol = rgb(frame), rgb(blade)
+    wire = max(0.0009, 0.0011 * total_h)
+    zc = total_h - R * 1.02
+    head = fan_head(rng, R, fcol, bcol, nblades, rings=4, spokes=44, wire=wire, depth=0.07, motor=0.1)
+    Rh = HEAD_TO_WORLD @ rot_x(math.radians(tilt))
+    parts = place(head, Rh, (0.0, 0.0, zc))
+    mat = r3.Material(fcol, spec=0.4, shine=50, refl=0.04)
+    chrome = r3.Material(rgb("#cfd3d8"), spec=0.9, shine=120, refl=0.6, metal=True)
     if base == "disc":
-        bm = ellipse_mask(c.shape, (cx, ground - bh * 0.55), (bw, bh * 0.55))
-        bm = np.maximum(bm, rect_mask(c.shape, cx - bw, ground - bh * 0.55, cx + bw, ground - bh * 0.2))
-        bm = np.maximum(bm, ellipse_mask(c.shape, (cx, ground - bh * 0.8), (bw * 0.55, bh * 0.5)))
-        c.paint(bm, alb, dome(bm, c.s(8), c.s(10)), spec=0.35)
-    else:  # cross legs
-        for sx in (-1, 1):
-            leg = [(cx, ground - bh * 0.9), (cx + sx * bw * 1.05, ground - c.s(2))]
-            m, h = tube(c.shape, leg, c.s(3.5))
-            c.paint(m, alb, h, spec=0.3)
-            foot = ellipse_mask(c.shape, (cx + sx * bw, ground - c.s(2)), (c.s(7), c.s(3)))
-            c.paint(foot, hex2rgb("#222222"), dome(foot, c.s(2)), spec=0.1)
-        hubm = ellipse_mask(c.shape, (cx, ground - bh * 0.9), (c.s(9), c.s(6)))
-        c.paint(hubm, alb, dome(hubm, c.s(4)), spec=0.3)
-    # pole: thicker lower tube, chrome upper tube, a collar between
-    cage_c = (cx, top + Rc)
-    mid = ground - (ground - cage_c[1]) * 0.55
-    m, h = tube(c.shape, [(cx, ground - bh * 0.6), (cx, mid)], c.s(5))
-    c.paint(m, alb, h, spec=0.4)
-    m, h = tube(c.shape, [(cx, mid), (cx, cage_c[1] + Rc * 0.6)], c.s(3.2))
-    c.paint(m, hex2rgb("#cfd3d8"), h, spec=0.9)
-    collar = rect_mask(c.shape, cx - c.s(7), mid - c.s(5), cx + c.s(7), mid + c.s(3), c.s(2))
-    c.paint(collar, alb, dome(collar, c.s(4), c.s(7)), spec=0.4)
-    # motor housing peeks out behind the cage when the fan is turned
-    if squash < 0.95:
-        mh = ellipse_mask(c.shape, (cx + (1 - squash) * Rc * 0.9, cage_c[1]), (Rc * 0.32, Rc * 0.28))
-        c.paint(mh, alb * 0.9, dome(mh, c.s(10), c.s(10)), spec=0.4)
-    else:
-        mh = rect_mask(c.shape, cx - c.s(10), cage_c[1] + Rc * 0.4, cx + c.s(10), cage_c[1] + Rc * 1.02,
-                       c.s(4))
-        c.paint(mh, alb, dome(mh, c.s(5), c.s(6)), spec=0.4)
-    # cage: transparent between wires (clear what is behind)
-    cage_alpha = ellipse_mask(c.shape, cage_c, (Rc * squash, Rc))
-    c.alpha *= 1 - cage_alpha
-    fan_cage(c, cage_c, Rc, squash, frame, blade, blades, rng, spin=rng.uniform(0, 6.28),
-             blade_alpha=blade_alpha)
-    # control knob on the motor / base
-    kb = ellipse_mask(c.shape, (cx + bw * 0.45, ground - bh * 0.7), (c.s(4), c.s(2.5)))
-    c.paint(kb, hex2rgb("#3a7bd5") if frame != "#1c1d20" else hex2rgb("#e0e0e0"),
-            c.height + dome(kb, c.s(2)), spec=0.5)
-    return c.render(LIGHT_SIDE, ambient=0.45, ao=0.01, shininess=40)
-
-
-def fan_box(name: str, size: float, frame: str, blade: str) -> np.ndarray:
-    """A box fan standing on its feet, seen from the front: square frame, round grille, handle."""
-    rng = rng_for(name)
-    pad = 8
-    c = Canvas(int(size + 2 * pad), int(size * 1.12 + 2 * pad))
-    x0, y0, S = c.s(pad), c.s(pad + size * 0.08), c.s(size)
-    alb = textured(hex2rgb(frame), fractal_noise(rng, *c.shape, beta=1.0), 0.02)
-    # carry handle on top, small feet below
-    hm = rect_mask(c.shape, x0 + 0.35 * S, y0 - 0.08 * S, x0 + 0.65 * S, y0 + 0.04 * S, c.s(6))
-    hm -= rect_mask(c.shape, x0 + 0.39 * S, y0 - 0.05 * S, x0 + 0.61 * S, y0 + 0.02 * S, c.s(3))
-    c.paint(np.clip(hm, 0, 1), alb, dome(np.clip(hm, 0, 1), c.s(3), c.s(5)), spec=0.3)
-    for fx in (0.12, 0.88):
-        fm = rect_mask(c.shape, x0 + (fx - 0.08) * S, y0 + 0.97 * S, x0 + (fx + 0.08) * S,
-                       y0 + 1.03 * S, c.s(3))
-        c.paint(fm, hex2rgb("#2a2a2a"), dome(fm, c.s(2)), spec=0.1)
-    body = rect_mask(c.shape, x0, y0, x0 + S, y0 + S, c.s(14))
-    c.paint(body, alb, dome(body, c.s(8), c.s(10)), spec=0.3)
-    ctr = (x0 + S / 2, y0 + S / 2)
-    R = S * 0.44
-    hole = ellipse_mask(c.shape, ctr, (R, R))
-    c.alpha *= 1 - hole
-    fan_cage(c, ctr, R, 1.0, frame, blade, 5, rng, spin=0.4, rings=5, spokes=60,
-             blade_alpha=0.95)
-    # dial on the corner
-    d = ellipse_mask(c.shape, (x0 + 0.9 * S, y0 + 0.1 * S), (c.s(7), c.s(7)))
-    c.paint(d, hex2rgb("#3b3d42"), c.height + dome(d, c.s(3), c.s(4)), spec=0.4)
-    return c.render(LIGHT_SIDE, ambient=0.45, ao=0.01, shininess=40)
-
-
-def fan_tower(name: str, total_h: float, width: float, body: str, grille: str,
-              accent: str) -> np.ndarray:
-    """A tower fan seen from the front: tall rounded column, slotted grille, round base."""
-    rng = rng_for(name)
-    pad = 8
-    bw = width * 1.5
-    c = Canvas(int(bw + 2 * pad), int(total_h + 2 * pad))
-    cx, ground, top = c.s(pad + bw / 2), c.s(pad + total_h), c.s(pad)
-    W = c.s(width)
-    alb = textured(hex2rgb(body), fractal_noise(rng, *c.shape, beta=1.0), 0.02)
-    base = ellipse_mask(c.shape, (cx, ground - c.s(7)), (c.s(bw / 2), c.s(7)))
-    base = np.maximum(base, rect_mask(c.shape, cx - c.s(bw / 2), ground - c.s(12), cx + c.s(bw / 2),
-                                      ground - c.s(6)))
-    c.paint(base, alb * 0.9, dome(base, c.s(6), c.s(8)), spec=0.4)
-    col = rect_mask(c.shape, cx - W / 2, top, cx + W / 2, ground - c.s(10), W * 0.45)
-    xx, yy = grid(c.shape)
-    cyl = np.sqrt(np.clip(1 - ((xx - cx) / (W / 2)) ** 2, 0, 1)) * W * 0.4  # a column
-    c.paint(col, alb, cyl, spec=0.45)
-    g = rect_mask(c.shape, cx - W * 0.3, top + c.s(40), cx + W * 0.3, ground - c.s(40), W * 0.15)
-    slats = (np.sin((yy - top) / c.s(1.6)) > -0.2).astype(np.float32)
-    c.paint(g, hex2rgb(grille) * (0.55 + 0.45 * slats)[..., None], cyl - g * c.s(1) + slats * c.s(0.5),
-            spec=0.3)
-    panel = rect_mask(c.shape, cx - W * 0.32, top + c.s(8), cx + W * 0.32, top + c.s(30), c.s(5))
-    c.paint(panel, hex2rgb("#101114"), c.height, spec=0.8)
+        br = R * 0.95
+        b = r3.revolve([br, br * 1.0, br * 0.92, br * 0.45, br * 0.3, 0.02, 0.001],
+                       [0.0, 0.012, 0.028, 0.045, 0.05, 0.055, 0.055], sides=96)
+        parts.append(r3.Part(b, mat))
+        z_pole = 0.05
+    else:  # cross legs with rubber feet
+        for a in (0.25 * np.pi, 0.75 * np.pi):
+            d = np.array([math.cos(a), math.sin(a)]) * R * 1.05
+            leg = np.array([[-d[0], -d[1], 0.012], [0, 0, 0.04], [d[0], d[1], 0.012]])
+            parts.append(r3.Part(r3.tube(smooth_path(leg, 30), 0.011, sides=12, squash=0.6), mat))
+            for sgn in (-1, 1):
+                parts.append(r3.Part(r3.ellipsoid((sgn * d[0], sgn * d[1], 0.006), (0.018, 0.018, 0.007),
+                                                  nu=20, nv=10), r3.Material(rgb("#222222"), spec=0.1)))
+        parts.append(r3.Part(r3.ellipsoid((0, 0, 0.04), (0.03, 0.03, 0.02), nu=24, nv=12), mat))
+        z_pole = 0.04
+    z_mid = z_pole + (zc - z_pole) * 0.55
+    parts.append(r3.Part(r3.tube([[0, 0, z_pole], [0, 0, z_mid]], 0.015, sides=20, round_ends=False), mat))
+    parts.append(r3.Part(r3.tube([[0, 0, z_mid], [0, 0, zc - R * 0.25]], 0.0095, sides=16,
+                                 round_ends=False), chrome))
+    parts.append(r3.Part(r3.revolve([0.02, 0.02, 0.017, 0.0005], [z_mid - 0.01, z_mid + 0.012, z_mid + 0.02,
+                                                                     z_mid + 0.02], sides=32), mat))
+    # yoke from the pole top to the motor's underside
+    parts.append(r3.Part(r3.tube([[0, 0, zc - R * 0.3], [0, -0.03, zc - R * 0.3 + 0.03],
+                                  [0, -0.07, zc - R * 0.2]], 0.012, sides=12), mat))
+    # buttons on the base or the motor
     for k in range(3):
-        b = ellipse_mask(c.shape, (cx - W * 0.18 + k * W * 0.18, top + c.s(22)), (c.s(2.5), c.s(2.5)))
-        c.glow(b, hex2rgb(accent))
-    txt = seven_segment(c.shape, "24", cx - W * 0.1, top + c.s(11), c.s(6))
-    c.glow(txt * panel, hex2rgb(accent))
-    return c.render(LIGHT_SIDE, ambient=0.45, ao=0.01, shininess=40)
+        bx = (k - 1) * 0.022
+        btn = r3.ellipsoid((bx, R * 0.5 if base == "disc" else -0.085, 0.05 if base == "disc" else zc - R * 0.1),
+                           (0.008, 0.006, 0.004), nu=16, nv=8, power=1.5)
+        parts.append(r3.Part(btn, r3.Material(rgb("#3a7bd5") if frame != "#1c1d20" else rgb("#e0e0e0"),
+                                              spec=0.5, shine=60)))
+    return on_floor(parts)
 
 
-def fan_floor(name: str, R: float, frame: str, blade: str, tilt: float = 0.85) -> np.ndarray:
-    """A low floor circulator fan: round cage tilted back on a U bracket with a wide foot."""
+def annulus_square(R: float, side: float, corner: float, z: float, n: int = 160, rings: int = 6) -> np.ndarray:
+    """Grid between a circle of radius R and a rounded square around it, at height z (local)."""
+    o = r3.rounded_rect(side, side, corner, n)
+    a = np.arctan2(o[:, 1], o[:, 0])
+    c = np.stack([R * np.cos(a), R * np.sin(a)], 1)
+    s = np.linspace(0, 1, rings)[None, :, None]
+    xy = c[:, None] * (1 - s) + o[:, None] * s
+    return np.concatenate([xy, np.full((n, rings, 1), z)], -1)
+
+
+def fan_box(name: str, size: float, frame: str, blade: str) -> list[r3.Part]:
+    """A box fan standing on its feet: square frame with a round tunnel, grilles front and
+    back, five blades, a carry handle and a dial."""
     rng = rng_for(name)
-    pad = 10
-    c = Canvas(int(2.5 * R + 2 * pad), int(2.6 * R + 2 * pad))
-    cx, ground = c.s(pad + 1.25 * R), c.s(pad + 2.6 * R)
-    Rc = c.s(R)
-    alb = textured(hex2rgb(frame), fractal_noise(rng, *c.shape, beta=1.0), 0.02)
-    ctr = (cx, ground - c.s(1.35 * R))
-    foot = ellipse_mask(c.shape, (cx, ground - c.s(6)), (Rc * 0.8, c.s(6)))
-    c.paint(foot, alb * 0.85, dome(foot, c.s(4), c.s(6)), spec=0.3)
-    for sx in (-1, 1):  # U bracket arms to the pivots at the cage sides
-        arm = [(cx + sx * Rc * 0.6, ground - c.s(8)), (cx + sx * Rc * 1.12, ctr[1] + Rc * 0.4),
-               (cx + sx * Rc * 1.12, ctr[1])]
-        m, h = tube(c.shape, open_spline(arm, 60), c.s(4.5))
-        c.paint(m, alb, h, spec=0.35)
-        piv = ellipse_mask(c.shape, (cx + sx * Rc * 1.1, ctr[1]), (c.s(8), c.s(8)))
-        c.paint(piv, alb * 0.95, dome(piv, c.s(5), c.s(8)), spec=0.4)
-    # deep cage: the back rim shows below the tilted front ring
-    back = ellipse_mask(c.shape, (ctr[0], ctr[1] + Rc * 0.12), (Rc * 0.98, Rc * tilt * 0.98))
-    ring_b = np.clip(back - inset(back, c.s(3)), 0, 1)
-    hole = ellipse_mask(c.shape, ctr, (Rc, Rc * tilt))
-    c.alpha *= 1 - hole
-    c.paint(ring_b * (1 - hole), alb * 0.8, dome(ring_b, c.s(2), c.s(3)), spec=0.3)
-    fan_cage(c, ctr, Rc, 1.0, frame, blade, 4, rng, spin=1.0, rings=4, spokes=36,
-             blade_alpha=0.9, squash_y=tilt)
-    return c.render(LIGHT_SIDE, ambient=0.45, ao=0.01, shininess=40)
+    fcol, bcol = rgb(frame), rgb(blade)
+    depth = size * 0.28
+    R = size * 0.44
+    wire = max(0.0009, 0.0011 * size)
+    mat = r3.Material(fcol * (1 + 0 * fcol), spec=0.35, shine=40, refl=0.03)
+    o = r3.rounded_rect(size, size, size * 0.06, 200)
+    shell = r3.outline_sweep(o, [-0.004, 0.0, 0.0, -0.004], [-depth / 2, -depth / 2 + 0.004, depth / 2 - 0.004,
+                                                              depth / 2], cap_top=False)
+    front = r3.grid_mesh(annulus_square(R, size - 0.008, size * 0.055, depth / 2), wrap_u=True, flip=True)
+    back = r3.grid_mesh(annulus_square(R, size - 0.008, size * 0.055, -depth / 2), wrap_u=True)
+    tunnel = r3.revolve(np.full(8, R), np.linspace(depth / 2, -depth / 2, 8), sides=120)
+    parts = [r3.Part(m, mat) for m in (shell, front, back, tunnel)]
+    fr = r3.Material(fcol * 0.95, spec=0.4, shine=50)
+    parts.append(r3.Part(guard(R, 0.0, 5, 60, wire, z0=depth / 2 - 0.003, hub=0.15), fr))
+    parts.append(r3.Part(guard(R, 0.0, 5, 60, wire, z0=-depth / 2 + 0.003, hub=0.15), fr))
+    parts.append(r3.Part(blades(5, R * 0.14, R * 0.92, 0.0, 2 * np.pi / 5 * 0.75, spin=0.4),
+                         r3.Material(bcol, spec=0.4, shine=50, two_sided=True)))
+    parts.append(r3.Part(r3.revolve([R * 0.13, R * 0.13, R * 0.001], [-depth * 0.3, depth * 0.1, depth * 0.12],
+                                    sides=48), r3.Material(fcol * 0.85, spec=0.4, shine=50)))
+    # carry handle on top, feet, a dial at the top-right corner (all local: y up, z front)
+    top = size / 2
+    hp = [[-0.06, top - 0.003, 0], [-0.05, top + 0.03, 0], [0.05, top + 0.03, 0], [0.06, top - 0.003, 0]]
+    parts.append(r3.Part(r3.tube(smooth_path(hp, 40), 0.009, sides=12, squash=1.6), mat))
+    for fx in (-0.38, 0.38):
+        foot = r3.outline_sweep(r3.rounded_rect(size * 0.12, depth * 1.4, 0.01, 48) , [-0.002, 0.0, 0.0, -0.002],
+                                [0.0, 0.002, 0.018, 0.02])
+        foot = foot.moved(np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0]]), (fx * size, -top - 0.018, 0.0))
+        parts.append(r3.Part(foot, r3.Material(rgb("#2a2a2a"), spec=0.1)))
+    knob = r3.revolve([0.018, 0.018, 0.014, 0.0005], [0, 0.012, 0.016, 0.016], sides=32)
+    parts.append(r3.Part(knob.moved(None, (size * 0.4, size * 0.4, depth / 2)),
+                         r3.Material(rgb("#3b3d42"), spec=0.4, shine=50)))
+    return on_floor(place(parts, HEAD_TO_WORLD, (0.0, 0.0, 0.0)))
+
+
+def fan_tower(name: str, total_h: float, width: float, body: str, grille: str, accent: str) -> list[r3.Part]:
+    """A tower fan: a tall rounded column on a round base, a slotted grille down its front,
+    a vent at the back, a control panel with a display on top."""
+    rng = rng_for(name)
+    bcol = rgb(body)
+    deep = width * 0.9
+    o = r3.rounded_rect(width, deep, width * 0.45, 160)
+    z0, z1 = 0.035, total_h
+    col = r3.outline_sweep(o, [-0.006, 0.0, 0.0, -0.004, -0.012], [z0, z0 + 0.006, z1 - 0.01, z1 - 0.002, z1])
+    dec = Decal(width, deep, 3000)
+    Hp, Wp = dec.shape
+    dec.paint(np.ones(dec.shape), hex2rgb("#16171a"), spec=0.9, refl=0.15)
+    for k in range(3):
+        b = ellipse_mask(dec.shape, (Wp * (0.3 + 0.2 * k), Hp * 0.65), (0.004 * dec.k, 0.004 * dec.k))
+        dec.paint(b, hex2rgb("#2c2e33"), emit=hex2rgb(accent) * 0.8)
+    txt = seven_segment(dec.shape, "24", Wp * 0.38, Hp * 0.18, 0.012 * dec.k)
+    dec.paint(txt, emit=hex2rgb(accent))
+    gcol = rgb(grille)
+    fine = noise_tex(rng, 0.05, beta=1.0)
+
+    def alb(g):
+        x, y, z = g.pos[:, 0], g.pos[:, 1], g.pos[:, 2]
+        out = bcol[None] * (1 + 0.02 * fine.solid(g.pos, g.nrm))[:, None]
+        front = (g.nrm[:, 1] > 0.55) & (z > z0 + 0.09) & (z < z1 - 0.09)
+        slat = np.sin(z / 0.0032 * np.pi) > -0.3
+        out = np.where((front & slat)[:, None], gcol[None] * 1.4, out)
+        out = np.where((front & ~slat)[:, None], gcol[None] * 0.4, out)
+        back = (g.nrm[:, 1] < -0.7) & (z > z0 + 0.15) & (z < z0 + 0.35)
+        vent = np.sin(x / 0.003 * np.pi) > 0.2
+        out = np.where((back & vent)[:, None], out * 0.35, out)
+        handle = (g.nrm[:, 1] < -0.7) & (np.abs(z - (z1 - 0.1)) < 0.012) & (np.abs(x) < width * 0.25)
+        out = np.where(handle[:, None], out * 0.3, out)
+        top = (g.nrm[:, 2] > 0.9) & (z > z1 - 0.003)
+        a_, sp, rf, em, _ = dec.sample(g.pos)
+        return np.where(top[:, None], a_, out)
+
+    def emit(g):
+        top = (g.nrm[:, 2] > 0.9) & (g.pos[:, 2] > z1 - 0.003)
+        return np.where(top[:, None], dec.sample(g.pos)[3], 0.0)
+
+    def bump(g):
+        z = g.pos[:, 2]
+        front = (g.nrm[:, 1] > 0.55) & (z > z0 + 0.09) & (z < z1 - 0.09)
+        s = 0.5 * np.cos(z / 0.0032 * np.pi) * front
+        return np.stack([np.zeros_like(s), np.zeros_like(s), s], 1)
+
+    parts = [r3.Part(col, r3.Material(alb, spec=0.4, shine=50, refl=0.04, emit=emit, bump=bump))]
+    br = width * 0.85
+    base = r3.revolve([br, br, br * 0.95, br * 0.5, 0.001], [0.0, 0.012, 0.03, 0.04, 0.042], sides=96)
+    parts.append(r3.Part(base, r3.Material(bcol * 0.85, spec=0.5, shine=60, refl=0.05)))
+    return on_floor(parts)
+
+
+def fan_floor(name: str, R: float, frame: str, blade: str, tilt: float = 25.0) -> list[r3.Part]:
+    """A low floor circulator: a deep round cage tilted back on a U bracket with a wide foot."""
+    rng = rng_for(name)
+    fcol, bcol = rgb(frame), rgb(blade)
+    wire = max(0.0009, 0.0011 * 2.6 * R)
+    zc = R * 1.45
+    head = fan_head(rng, R, fcol, bcol, 4, rings=5, spokes=36, wire=wire, depth=R * 0.5, motor=R * 0.35)
+    Rh = HEAD_TO_WORLD @ rot_x(-math.radians(tilt))
+    parts = place(head, Rh, (0.0, 0.0, zc))
+    mat = r3.Material(fcol, spec=0.4, shine=50, refl=0.04)
+    foot = r3.outline_sweep(r3.rounded_rect(R * 1.5, R * 0.9, R * 0.4, 120), [-0.006, 0.0, 0.0, -0.01],
+                            [0.0, 0.006, 0.022, 0.03])
+    parts.append(r3.Part(foot.moved(None, (0, -R * 0.1, 0)), mat))
+    for sx in (-1, 1):
+        arm = [[sx * R * 0.55, -R * 0.1, 0.025], [sx * R * 1.1, -R * 0.05, zc * 0.5], [sx * R * 1.12, 0, zc]]
+        parts.append(r3.Part(r3.tube(smooth_path(arm, 30), 0.011, sides=12, squash=0.6), mat))
+        piv = r3.revolve([0.022, 0.022, 0.001], [0, 0.014, 0.016], sides=32)
+        piv = piv.moved(np.array([[0, 0, sx * 1.0], [0, 1.0, 0], [-sx * 1.0, 0, 0]]), (sx * R * 1.09, 0, zc))
+        parts.append(r3.Part(piv, mat))
+    return on_floor(parts)
 
 
 # ----------------------------------------------------------------------------- distractors
-def leaf(name: str, length: float, colour: str, shape: str, vein: str) -> np.ndarray:
-    """A fallen leaf from above: lobed or serrated outline, midrib and side veins, slight curl."""
+def leaf(name: str, length: float, colour: str, shape: str, vein: str, curl: float = 0.25) -> list[r3.Part]:
+    """A fallen leaf: a thin curled sheet (lobed maple or serrated elliptic outline), midrib
+    and side veins, and a stem."""
     rng = rng_for(name)
-    pad = 10
-    c = Canvas(int(length * (1.0 if shape == "maple" else 0.7) + 2 * pad), int(length + 2 * pad))
-    L = c.s(length)
-    tip = np.array([c.w / 2, c.s(pad)])
-    base = np.array([c.w / 2, c.s(pad) + L * (0.8 if shape == "maple" else 0.88)])
-    th = np.linspace(0, 2 * np.pi, 720, endpoint=False)
+    nz = Noise3(rng)
+    L = length
     if shape == "maple":
-        ctr = base - [0, L * 0.38]
-        lobes = 0.55 + 0.45 * np.abs(np.cos(th * 2.5)) ** 0.6
-        r = L * 0.42 * lobes * (1 + 0.05 * np.sin(th * 23))
-        r *= 1 - 0.5 * np.exp(-((th - np.pi / 2) / 0.25) ** 2)  # notch at the stem
-        pts = np.stack([ctr[0] + r * np.cos(th), ctr[1] + r * np.sin(th)], 1)
-    else:  # elliptic with a pointed tip and serrated edge
-        t = np.linspace(0, 1, 360)
-        half = L * 0.26 * np.sin(np.pi * t) ** 0.8 * (1 - 0.35 * t)
-        half *= 1 + 0.04 * np.sin(t * 90)
-        ys = tip[1] + t * (base[1] - tip[1])
-        pts = np.concatenate([np.stack([tip[0] + half, ys], 1), np.stack([tip[0] - half, ys], 1)[::-1]])
-    m = poly_mask(c.shape, pts)
-    n_fine = fractal_noise(rng, *c.shape, beta=1.5)
-    col = hex2rgb(colour)
-    alb = textured(col, 0.12 * n_fine + 0.1 * blur(fractal_noise(rng, *c.shape, beta=3), SS * 3), 1.0)
-    veins = np.zeros(c.shape, np.float32)
-    if shape == "maple":
-        base = ctr + [0, L * 0.2]  # the veins fan out from where the stem joins
-        for a, k in ((-90, 0.6), (-35, 0.5), (-145, 0.5), (15, 0.35), (165, 0.35)):
-            a = math.radians(a)
-            veins = np.maximum(veins, stroke_mask(c.shape, [base, base + L * k * np.array(
-                [math.cos(a), math.sin(a)])], c.s(1.2)))
+        a = np.linspace(0, 2 * np.pi, 180, endpoint=False)
+        lobes = 0.55 + 0.45 * np.abs(np.cos(a * 2.5 + np.pi / 2 * 0)) ** 0.6
+        rr = L * 0.5 * lobes * (1 + 0.05 * np.sin(a * 23))
+        rr *= 1 - 0.5 * np.exp(-((a - 3 * np.pi / 2) / 0.25) ** 2)       # notch at the stem
+        rho = np.linspace(0.002, 1, 30)
+        X = np.cos(a)[:, None] * rr[:, None] * rho[None]
+        Y = np.sin(a)[:, None] * rr[:, None] * rho[None]
+        S = (Y / L + 0.5)                                                # 0 at the stem end
+        Q = X / L
+        wrap = True
     else:
-        veins = stroke_mask(c.shape, [base, tip], c.s(1.4))
-        for k in range(1, 8):
-            p = base + (tip - base) * k / 8.5
-            for sx in (-1, 1):
-                q = p + np.array([sx * L * 0.22 * (1 - k / 10), -L * 0.1])
-                veins = np.maximum(veins, stroke_mask(c.shape, [p, q], c.s(0.7)))
-    veins *= m
-    alb = mix(alb, hex2rgb(vein), veins * 0.7)
-    stem = stroke_mask(c.shape, [base, base + [c.s(3), L * 0.12]], c.s(2.2))
-    h = dome(m, L * 0.2, L * 0.03) + veins * c.s(0.6) + blur(n_fine, SS * 4) * c.s(1.5)
-    c.paint(np.clip(m + stem, 0, 1), mix(alb, hex2rgb(vein), stem), h + stem * c.s(1), spec=0.15)
-    return c.render(LIGHT_TOP, ambient=0.45, ao=0.02, shininess=20)
+        s = np.linspace(0, 1, 60)
+        q = np.linspace(-1, 1, 25)
+        half = L * 0.26 * np.sin(np.pi * s) ** 0.8 * (1 - 0.35 * (1 - s)) * (1 + 0.04 * np.sin(s * 90))
+        Y = (s[:, None] - 0.5) * L + 0 * q[None]
+        X = half[:, None] * q[None]
+        S, Q = s[:, None] + 0 * q[None], X / L
+        wrap = False
+    d = np.abs(X) / L
+    Z = curl * L * d ** 2 * 2 + 0.08 * L * (S - 0.5) ** 2
+    flat = np.stack([X.ravel(), Y.ravel(), np.zeros(X.size)], 1)
+    Z = Z + nz(flat, L * 0.3, 2).reshape(X.shape) * L * 0.02
+    P = np.stack([X, Y, Z], -1)
+    m = r3.grid_mesh(P, wrap_u=wrap, attr=np.stack([S, Q], -1))
+    col, vcol = rgb(colour), rgb(vein)
+    fine = noise_tex(rng, 0.04, beta=1.5)
+    blot = noise_tex(rng, 0.15, beta=3.0)
+
+    def alb(g):
+        s_, q_ = g.attr[:, 0], g.attr[:, 1]
+        out = col[None] * (1 + 0.1 * fine.at(g.pos[:, 0], g.pos[:, 1]) + 0.12 * blot.at(g.pos[:, 0], g.pos[:, 1]))[:, None]
+        if shape == "maple":
+            ang = np.arctan2(g.pos[:, 1] + L * 0.25, g.pos[:, 0])
+            vein_m = np.zeros(len(s_), bool)
+            for va in (90, 35, 145, -5, 185):
+                dv = np.abs(np.sin(ang - math.radians(va))) * np.hypot(g.pos[:, 0], g.pos[:, 1] + L * 0.25)
+                vein_m |= (dv < 0.0011) & (np.cos(ang - math.radians(va)) > 0)
+        else:
+            vein_m = np.abs(q_ * L) < 0.0012
+            for k in range(1, 8):
+                s0 = k / 8.5
+                side = np.abs((s_ - s0) - np.abs(q_) * 1.2) * L < 0.0007
+                vein_m |= side & (np.abs(q_) < 0.22 * (1 - k / 10))
+        return lerp(out, vcol, vein_m * 0.7)
+
+    parts = [r3.Part(m, r3.Material(alb, spec=0.15, shine=30, two_sided=True))]
+    stem = [[0, -L * 0.5 * (0.55 if shape == "maple" else 1.0), 0.001],
+            [0.004, -L * 0.5 * (0.55 if shape == "maple" else 1.0) - L * 0.08, 0.003],
+            [0.008, -L * 0.5 * (0.55 if shape == "maple" else 1.0) - L * 0.15, 0.006]]
+    parts.append(r3.Part(r3.tube(smooth_path(stem, 20), 0.0012, sides=6), r3.Material(vcol * 0.8, spec=0.1)))
+    return on_floor(parts)
 
 
-def paper(name: str, kind: str) -> np.ndarray:
-    """Paper litter from above: a sticky note, a crumpled ball or a receipt strip."""
+def paper(name: str, kind: str) -> list[r3.Part]:
+    """Paper litter: a crumpled ball of lined paper, a sticky note with a curled edge, or a
+    receipt strip curling up into a roll."""
     rng = rng_for(name)
+    nz = Noise3(rng)
     if kind == "ball":
-        pad, S = 10, 120
-        c = Canvas(S + 2 * pad, S + 2 * pad)
-        ctr = np.array([c.w / 2, c.h / 2])
-        R = c.s(S * 0.45)
-        th = np.linspace(0, 2 * np.pi, 13, endpoint=False)
-        pts = [ctr + R * rng.uniform(0.8, 1.0) * np.array([math.cos(a), math.sin(a)]) for a in th]
-        m = poly_mask(c.shape, pts)  # faceted outline: crumpled paper has straight creases
-        # facets: a Voronoi-ish field of planes gives sharp creases
-        xx, yy = grid(c.shape)
-        h = np.full(c.shape, -1e9, np.float32)
-        for k in range(26):
-            p = ctr + rng.normal(0, 0.5, 2) * R
-            g = rng.normal(0, 0.6, 2)
-            h = np.maximum(h, -(np.abs(xx - p[0]) * abs(g[0]) + np.abs(yy - p[1]) * abs(g[1])) * 0.4)
-        h = h - h.min()
-        h = dome(m, R * 0.8, R * 0.9) + (h - h[m > 0.5].mean()) * 0.3 * m
-        lines = (np.sin((yy + 0.3 * xx) / c.s(4.5)) > 0.93).astype(np.float32)
-        alb = mix(hex2rgb("#f4f3ee"), hex2rgb("#8fb1d9"), blur(lines, SS * 0.3) * 0.6)
-        c.paint(m, alb, h, spec=0.05)
-        return c.render(LIGHT_TOP, ambient=0.45, ao=0.02, shininess=10)
+        R = 0.03
+
+        def crumple(P):
+            return 1 + 0.18 * np.abs(nz(P, 0.02, 1)) - 0.1 + 0.05 * nz(P + 2.0, 0.008, 1)
+
+        m = r3.ellipsoid((0, 0, R * 0.9), (R, R * 0.9, R * 0.85), nu=64, nv=32, bump=crumple)
+
+        def alb(g):
+            lines = (np.sin((g.pos[:, 2] + 0.3 * g.pos[:, 0]) / 0.0045 * np.pi) > 0.93) * 0.6
+            return lerp(np.broadcast_to(rgb("#f4f3ee"), (len(g.pos), 3)), rgb("#8fb1d9"), lines)
+
+        return on_floor([r3.Part(settle(m), r3.Material(alb, spec=0.05, shine=10))])
     if kind == "note":
-        pad, S = 10, 110
-        c = Canvas(S + 2 * pad, S + 2 * pad)
-        x0 = c.s(pad)
-        m = rect_mask(c.shape, x0, x0, x0 + c.s(S), x0 + c.s(S), SS)
-        xx, yy = grid(c.shape)
-        curl = np.clip((yy - x0 - c.s(S * 0.7)) / c.s(S * 0.3), 0, 1) ** 2 * c.s(8)
-        n = fractal_noise(rng, *c.shape, beta=1.0)
-        alb = textured(hex2rgb("#f6e15a"), n, 0.02)
-        scrib = np.zeros(c.shape, np.float32)
-        for k in range(3):  # handwriting scribbles
-            y = x0 + c.s(25 + 22 * k)
-            xs = np.linspace(x0 + c.s(12), x0 + c.s(S - 15 - 20 * (k == 2)), 60)
-            ys = y + c.s(3) * np.sin(xs / c.s(2.3) + rng.uniform(0, 6)) * rng.uniform(0.6, 1.2, 60)
-            scrib = np.maximum(scrib, stroke_mask(c.shape, np.stack([xs, ys], 1), c.s(1.1)))
-        alb = mix(alb, hex2rgb("#2a3f8f"), scrib * 0.85)
-        c.paint(m, alb, curl + c.s(1), spec=0.05)
-        return c.render(LIGHT_TOP, ambient=0.45, ao=0.0, shininess=10)
-    # receipt: a long thin curled strip with grey print
-    pad, Wd, Ln = 10, 60, 210
-    c = Canvas(Wd + 2 * pad + 40, Ln + 2 * pad)
-    path = np.array([(c.s(pad + 20 + Wd / 2) + c.s(14) * math.sin(t * 2.2), c.s(pad) + c.s(Ln) * t)
-                     for t in np.linspace(0, 1, 80)])
-    s_c, v = path_coords(c.shape, path)
-    W = c.s(Wd)
-    m = ((np.abs(v) < W / 2) & (s_c >= 0) & (s_c <= c.s(Ln) * 0.98)).astype(np.float32)
-    m = blur(m, SS * 0.4)
-    rows = ((s_c // c.s(7)) % 1 == 0) & (np.sin(s_c / c.s(7) * np.pi) ** 2 > 0.6) \
-        & (np.abs(v + W * 0.05 * np.sin(s_c / c.s(30))) < W * (0.3 + 0.1 * np.sin(s_c / c.s(13))))
-    alb = mix(hex2rgb("#f7f6f2"), hex2rgb("#6d6d70"), blur(rows.astype(np.float32), SS * 0.5) * 0.5)
-    h = np.abs(v) / W * c.s(6) + c.s(2) * np.sin(s_c / c.s(40))
-    c.paint(m, alb, h, spec=0.05)
-    return c.render(LIGHT_TOP, ambient=0.45, ao=0.0, shininess=10)
+        S = 0.076
+        g1 = np.linspace(-S / 2, S / 2, 40)
+        X, Y = np.meshgrid(g1, g1, indexing="ij")
+        curl = np.clip((Y - S * 0.2) / (S * 0.3), 0, None) ** 2 * 0.008
+        flat = np.stack([X.ravel(), Y.ravel(), np.zeros(X.size)], 1)
+        Z = curl + 0.0006 + 0.0015 * (X / S + 0.5) ** 2 + nz(flat, 0.05, 1).reshape(X.shape) * 0.0008
+        m = r3.grid_mesh(np.stack([X, Y, Z], -1))
+        yel = rgb("#f6e15a")
+        fine = noise_tex(rng, 0.05, beta=1.0)
+        strokes = []
+        for k in range(3):
+            strokes.append((S * (0.28 - 0.22 * k) , rng.uniform(0, 6)))
+
+        def alb(g):
+            x, y = g.pos[:, 0], g.pos[:, 1]
+            out = yel[None] * (1 + 0.02 * fine.at(x, y))[:, None]
+            ink = np.zeros(len(x), bool)
+            for y0, ph in strokes:
+                yy = y0 - 0.003 * np.sin(x / 0.0023 + ph)
+                ink |= (np.abs(y - yy) < 0.0006) & (np.abs(x) < S * 0.36)
+            return lerp(out, rgb("#2a3f8f"), ink * 0.85)
+
+        return on_floor([r3.Part(m, r3.Material(alb, spec=0.05, shine=10, two_sided=True))])
+    # receipt: a long narrow strip lying on the floor, its end curled up into a loose roll
+    Wd, Ln = 0.058, 0.2
+    s = np.linspace(0, 1, 160)
+    flat_len = 0.6
+    u = s * Ln
+    rr = 0.012
+    th = np.clip((u - flat_len * Ln) / rr, 0, None)
+    ang = np.minimum(th, 1.6 * np.pi)
+    along = np.where(th > 0, flat_len * Ln + rr * np.sin(ang), u)
+    along = along - np.where(th > 1.6 * np.pi, (u - flat_len * Ln - 1.6 * np.pi * rr), 0) * 0
+    z = np.where(th > 0, rr * (1 - np.cos(ang)), 0.0) + 0.0004
+    wave = 0.004 * np.sin(u / 0.05)
+    q = np.linspace(-Wd / 2, Wd / 2, 24)
+    P = np.stack([wave[:, None] + q[None] + 0 * u[:, None], along[:, None] + 0 * q[None],
+                  z[:, None] + 0.002 * (q[None] / Wd) ** 2 + 0 * u[:, None]], -1)
+    m = r3.grid_mesh(P, attr=np.stack([u[:, None] + 0 * q[None], q[None] + 0 * u[:, None]], -1))
+
+    def alb(g):
+        uu, qq = g.attr[:, 0], g.attr[:, 1]
+        rows = (np.sin(uu / 0.007 * np.pi) ** 2 > 0.6) & (np.abs(qq + Wd * 0.05 * np.sin(uu / 0.03))
+                                                          < Wd * (0.3 + 0.1 * np.sin(uu / 0.013)))
+        return lerp(np.broadcast_to(rgb("#f7f6f2"), (len(uu), 3)), rgb("#6d6d70"), rows * 0.5)
+
+    return on_floor([r3.Part(m, r3.Material(alb, spec=0.05, shine=10, two_sided=True))])
 
 
-def toy(name: str, kind: str, colour: str) -> np.ndarray:
-    """A child's toy from above: a building brick, a ball or a little car."""
+def toy(name: str, kind: str, colour: str) -> list[r3.Part]:
+    """A child's toy: a building brick with studs, a striped ball or a little car."""
     rng = rng_for(name)
+    col = rgb(colour)
+    plastic = r3.Material(col, spec=0.5, shine=80, refl=0.06)
     if kind == "brick":
-        pad, w, h = 8, 130, 66
-        c = Canvas(w + 2 * pad, h + 2 * pad)
-        x0 = c.s(pad)
-        m = rect_mask(c.shape, x0, x0, x0 + c.s(w), x0 + c.s(h), SS * 2)
-        n = fractal_noise(rng, *c.shape, beta=1.0)
-        col = textured(hex2rgb(colour), n, 0.01)
-        c.paint(m, col, dome(m, c.s(2), c.s(10)), spec=0.5)
+        w, d, h = 0.064, 0.032, 0.0192
+        body = r3.outline_sweep(r3.rounded_rect(w, d, 0.0015, 96), [-0.0006, 0, 0, -0.0006],
+                                [0.0, 0.0006, h - 0.0006, h])
+        parts = [r3.Part(body, plastic)]
         for i in range(4):
             for j in range(2):
-                p = (x0 + c.s(16 + i * 32.5), x0 + c.s(16 + j * 33))
-                st = ellipse_mask(c.shape, p, (c.s(10), c.s(10)))
-                c.paint(st, col, c.height + dome(st, c.s(2), c.s(6)), spec=0.6)
-        return c.render(LIGHT_TOP, ambient=0.40, ao=0.01, shininess=60)
+                st = r3.revolve([0.0024, 0.0024, 0.0022, 0.0005], [h - 0.001, h + 0.0017, h + 0.0018, h + 0.0018],
+                                sides=32)
+                parts.append(r3.Part(st.moved(None, ((i - 1.5) * 0.016, (j - 0.5) * 0.016, 0)), plastic))
+        return on_floor(parts)
     if kind == "ball":
-        pad, R = 8, 60
-        c = Canvas(2 * R + 2 * pad, 2 * R + 2 * pad)
-        ctr = np.array([c.w / 2, c.h / 2])
-        m = ellipse_mask(c.shape, ctr, (c.s(R), c.s(R)))
-        xx, yy = grid(c.shape)
-        a = np.arctan2(yy - ctr[1], xx - ctr[0])
-        seg = ((a + np.pi) // (np.pi / 3)).astype(int) % 3
-        cols = np.stack([hex2rgb(colour), hex2rgb("#f5f5f5"), hex2rgb("#2f7be0")])
-        alb = cols[seg]
-        r = np.sqrt((xx - ctr[0]) ** 2 + (yy - ctr[1]) ** 2)
-        cap = ellipse_mask(c.shape, ctr, (c.s(12), c.s(12)))
-        alb = mix(alb, hex2rgb("#f5f5f5"), cap)
-        h = np.sqrt(np.clip(c.s(R) ** 2 - r ** 2, 0, None))
-        c.paint(m, alb, h, spec=0.6)
-        return c.render(LIGHT_TOP, ambient=0.38, ao=0.0, shininess=50)
-    # toy car
-    pad, w, h = 10, 170, 84
-    c = Canvas(w + 2 * pad, h + 2 * pad)
-    x0, y0 = c.s(pad), c.s(pad)
-    for fx in (0.2, 0.78):
-        for fy in (0.0, 1.0):
-            wm = rect_mask(c.shape, x0 + c.s(w * fx - 17), y0 + c.s(h * fy - 10) + c.s(2),
-                           x0 + c.s(w * fx + 17), y0 + c.s(h * fy + 10) - c.s(2), c.s(5))
-            c.paint(wm, hex2rgb("#1b1b1d"), dome(wm, c.s(4), c.s(6)), spec=0.2)
-    body = rect_mask(c.shape, x0, y0 + c.s(6), x0 + c.s(w), y0 + c.s(h - 6), c.s(24))
-    col = hex2rgb(colour)
-    c.paint(body, col, dome(body, c.s(14), c.s(14)), spec=0.6)
-    cab = rect_mask(c.shape, x0 + c.s(w * 0.33), y0 + c.s(14), x0 + c.s(w * 0.75), y0 + c.s(h - 14),
-                    c.s(12))
-    c.paint(cab, col * 0.95, c.height + dome(cab, c.s(8), c.s(8)), spec=0.6)
-    for (a, b) in ((0.35, 0.44), (0.66, 0.73)):  # windscreens
-        wsc = rect_mask(c.shape, x0 + c.s(w * a), y0 + c.s(18), x0 + c.s(w * b), y0 + c.s(h - 18), c.s(5))
-        c.paint(wsc, hex2rgb("#26323d"), c.height, spec=1.0)
-    for fy in (0.25, 0.75):
-        lamp = ellipse_mask(c.shape, (x0 + c.s(w - 6), y0 + c.s(h * fy)), (c.s(3), c.s(6)))
-        c.paint(lamp, hex2rgb("#fff3b0"), c.height, spec=0.8)
-    return c.render(LIGHT_TOP, ambient=0.40, ao=0.01, shininess=60)
+        R = 0.035
+        m = r3.ellipsoid((0, 0, R), (R, R, R), nu=96, nv=48)
+        cols = np.stack([col, rgb("#f5f5f5"), rgb("#2f7be0")])
 
+        def alb(g):
+            p = g.pos - [0, 0, R]
+            a = np.arctan2(p[:, 1], p[:, 0])
+            seg = ((a + np.pi) // (np.pi / 3)).astype(int) % 3
+            out = cols[seg]
+            cap = np.abs(p[:, 2]) > R * 0.93
+            return np.where(cap[:, None], rgb("#f5f5f5")[None], out)
 
+        return on_floor([r3.Part(m, r3.Material(alb, spec=0.6, shine=80, refl=0.06))])
+    # toy car: body, cabin with windows, four wheels; the front is +y
+    L, W = 0.11, 0.052
+    body = r3.outline_sweep(r3.rounded_rect(W, L, 0.012, 120), [-0.004, 0, 0, -0.003, -0.008],
+                            [0.008, 0.012, 0.024, 0.028, 0.029])
+    cab = r3.outline_sweep(r3.rounded_rect(W * 0.82, L * 0.45, 0.01, 96) + [0, -0.008],
+                           [0.0, 0.0, -0.005, -0.01], [0.026, 0.03, 0.043, 0.045])
+    glass = rgb("#26323d")
+
+    def cab_alb(g):
+        side = (g.nrm[:, 2] < 0.8) & (g.pos[:, 2] > 0.031) & (g.pos[:, 2] < 0.042)
+        return np.where(side[:, None], glass[None], col[None])
+
+    parts = [r3.Part(body, plastic), r3.Part(cab, r3.Material(cab_alb, spec=0.7, shine=100, refl=0.15))]
+    for fy in (-0.32, 0.3):
+        for sx in (-1, 1):
+            wr = 0.011
+            wheel = r3.revolve([0.0005, wr * 0.8, wr, wr, wr * 0.8, 0.0005], [0, 0, 0.001, 0.008, 0.009, 0.009],
+                               sides=40)
+            M = np.array([[0, 0, sx * 1.0], [0, 1.0, 0], [-sx * 1.0, 0, 0]])
+            wheel = wheel.moved(M, (sx * (W / 2 - 0.006), fy * L, wr))
+            parts.append(r3.Part(wheel, r3.Material(rgb("#1b1b1d"), spec=0.2, shine=30)))
+    for sx in (-1, 1):
+        lamp = r3.ellipsoid((sx * W * 0.3, L / 2 - 0.0015, 0.02), (0.005, 0.002, 0.003), nu=16, nv=8)
+        parts.append(r3.Part(lamp, r3.Material(rgb("#fff3b0"), spec=0.8, shine=80, emit=lambda g: np.full((len(g.pos), 3), 0.2))))
+    return on_floor(parts)
 # ----------------------------------------------------------------------------- floors
 FLOOR_PX = 1024
 
@@ -2016,166 +2424,148 @@ def backdrop_bedroom(name: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- the pack
-@dataclass(frozen=True)
+@dataclass
 class Variant:
-    """One subject layer: its PSD layer name, how to draw it, and whether it is hidden."""
+    """One physical object: its PSD layer name (without the view tag), the function building
+    its 3-D parts, the views to photograph, and whether its layers are hidden."""
     layer: str
-    draw: Callable[[], np.ndarray]
+    build: Callable[[], list]
+    views: tuple = ASYM
     hidden: bool = False
 
-
-def _path(seed: str, n: int, step: float, turn: float) -> np.ndarray:
-    return random_path(rng_for(seed), n, step, turn)
-
-
-def _coil_path() -> np.ndarray:
-    th = np.linspace(0, 2.6 * 2 * np.pi, 200)
-    rr = 60 + 8 * np.sin(th * 1.3)
-    return np.stack([rr * np.cos(th) + th * 8, rr * 0.8 * np.sin(th)], 1)
+    def render(self) -> list[tuple[str, np.ndarray, bool]]:
+        """[(layer name with view tag, RGBA, hidden), ...] for every view."""
+        return [(f"{self.layer} {view_tag(e, a)}", rgba, self.hidden)
+                for (e, a), rgba in render_views(self.build(), self.views)]
 
 
 V = Variant
 SUBJECTS: dict[str, list[Variant]] = {
     "shoe": [
-        V("shoe_runner", lambda: shoe_top("shoe_runner", 290, 105, "#2f5fa8", "#eeeeea", "#9a9a9a",
-                                          "#f4f4f4", "mesh", accent="#d8f03a", opening=(0.78, 0.25, 0.14))),
-        V("shoe_derby", lambda: shoe_top("shoe_derby", 300, 112, "#6e4022", "#2c2420", "#c9a77c",
-                                         "#c79a5a", "leather", opening=(0.77, 0.27, 0.15), rim=4,
-                                         gloss=0.3)),
-        V("shoe_canvas", lambda: shoe_top("shoe_canvas", 280, 100, "#c8302c", "#f0efe8", "#e8e2d4",
-                                          "#f8f8f8", "canvas", toe_cap="#f2f1ea",
-                                          opening=(0.78, 0.26, 0.14))),
-        V("shoe_slipper", lambda: shoe_top("shoe_slipper", 270, 108, "#7b2436", "#3a3230", "#efe6d6",
-                                           None, "plush", opening=(0.66, 0.31, 0.27), rim=2.5,
-                                           gloss=0.02, sole_height=3)),
-        V("shoe_pump", lambda: shoe_top("shoe_pump", 250, 85, "#141416", "#2a2224", "#c7a58a", None,
-                                        "patent", opening=(0.63, 0.36, 0.33), pointy=0.55, gloss=0.9,
-                                        rim=1.5, sole_height=2)),
-        V("shoe_side [upright]", lambda: shoe_side("shoe_side", 300, "#3a3f47", "#f2f2ee", "#2a2a2a",
-                                                   "#eeeeee", "#e05a2a", "#1e2126")),
-        V("shoe_draft", lambda: shoe_top("shoe_draft", 260, 95, "#b0b0b0", "#d0d0d0", "#909090", None,
-                                         "patent", gloss=0.0), hidden=True),
+        V("shoe_runner", lambda: shoe("shoe_runner", SHOES["shoe_runner"])),
+        V("shoe_derby", lambda: shoe("shoe_derby", SHOES["shoe_derby"])),
+        V("shoe_canvas", lambda: shoe("shoe_canvas", SHOES["shoe_canvas"])),
+        V("shoe_slipper", lambda: shoe("shoe_slipper", SHOES["shoe_slipper"])),
+        V("shoe_pump", lambda: shoe("shoe_pump", SHOES["shoe_pump"])),
+        V("shoe_draft", lambda: shoe("shoe_draft", SHOES["shoe_draft"]), TOP, hidden=True),
     ],
     "sock": [
-        V("sock_sport", lambda: sock("sock_sport", 140, 150, 62, "#f1f0ea", "#b9bcc2", 45,
+        V("sock_sport", lambda: sock("sock_sport", 0.14, 0.15, 0.085, "#f1f0ea", "#b9bcc2", 0.045,
                                      "cuffstripes", ("#1f3b73", "#c23b2c"))),
-        V("sock_stripes", lambda: sock("sock_stripes", 160, 140, 58, "#e84a3c", None, 30, "stripes",
+        V("sock_stripes", lambda: sock("sock_stripes", 0.16, 0.14, 0.08, "#e84a3c", None, 0.03, "stripes",
                                        ("#e84a3c", "#f6b63a", "#3a9a5b", "#2f6fb5", "#7a3f98"))),
-        V("sock_dots", lambda: sock("sock_dots", 70, 150, 60, "#e889a8", "#ffffff", 20, "dots",
+        V("sock_dots", lambda: sock("sock_dots", 0.07, 0.15, 0.082, "#e889a8", "#ffffff", 0.02, "dots",
                                     ("#ffffff",), bend=105)),
-        V("sock_dress", lambda: sock("sock_dress", 200, 150, 52, "#26272b", None, 35, "plain",
-                                     knit_px=1.6, fuzz=0.03, bend=125)),
-        V("sock_wool", lambda: sock("sock_wool", 150, 160, 70, "#cfc6b4", "#b3262b", 40, "plain",
-                                    knit_px=3.2, fuzz=0.12, bend=110)),
+        V("sock_dress", lambda: sock("sock_dress", 0.2, 0.15, 0.072, "#34363c", None, 0.035, "plain",
+                                     knit_m=0.0016, fuzz=0.03, bend=125, thick=0.012)),
+        V("sock_wool", lambda: sock("sock_wool", 0.15, 0.16, 0.095, "#cfc6b4", "#b3262b", 0.04, "plain",
+                                    knit_m=0.0032, fuzz=0.12, bend=110, thick=0.024)),
     ],
     "cable": [
-        V("cable_usb", lambda: cable("cable_usb", "#f2f2f0", 2.2, _path("cable_usb_path", 60, 6, 0.25),
-                                     "usb", "#f4f4f2", other_end="usbc", plug_scale=7)),
-        V("cable_power", lambda: cable("cable_power", "#1d1d1f", 3.2,
-                                       _path("cable_power_path", 70, 6, 0.35), "euro", "#222224")),
-        V("cable_extension", lambda: cable("cable_extension", "#f07a1a", 3.4, _coil_path(), "power",
+        V("cable_usb", lambda: cable("cable_usb", "#f2f2f0", 0.0022, _path("cable_usb_path", 60, 0.008, 0.25),
+                                     "usb", "#f4f4f2", other_end="usbc")),
+        V("cable_power", lambda: cable("cable_power", "#1d1d1f", 0.0032,
+                                       _path("cable_power_path", 70, 0.008, 0.35), "euro", "#222224")),
+        V("cable_extension", lambda: cable("cable_extension", "#f07a1a", 0.0034, _coil_path(), "power",
                                            "#202020")),
-        V("cable_ethernet", lambda: cable("cable_ethernet", "#2a6fd0", 2.6,
-                                          _path("cable_ethernet_path", 60, 6, 0.3), "rj45", "#2a6fd0",
+        V("cable_ethernet", lambda: cable("cable_ethernet", "#2a6fd0", 0.0026,
+                                          _path("cable_ethernet_path", 60, 0.008, 0.3), "rj45", "#2a6fd0",
                                           other_end="rj45")),
     ],
     "poop": [
-        V("poop_coil", lambda: poop("poop_coil", "coil", "#4a301c", 250)),
-        V("poop_logs", lambda: poop("poop_logs", "logs", "#5b3b20", 280)),
-        V("poop_pile", lambda: poop("poop_pile", "pile", "#634427", 250)),
-        V("poop_pellets", lambda: poop("poop_pellets", "pellets", "#3e2a18", 240)),
+        V("poop_coil", lambda: poop("poop_coil", "coil", "#4a301c", 0.1), SYM),
+        V("poop_logs", lambda: poop("poop_logs", "logs", "#5b3b20", 0.14)),
+        V("poop_pile", lambda: poop("poop_pile", "pile", "#634427", 0.12)),
+        V("poop_pellets", lambda: poop("poop_pellets", "pellets", "#3e2a18", 0.09)),
     ],
     "bowl": [
-        V("bowl_steel", lambda: bowl("bowl_steel", 110, "steel", "#c7ccd2")),
-        V("bowl_red_kibble", lambda: bowl("bowl_red_kibble", 100, "plastic", "#c62f2f", "kibble",
-                                          food="#7a4b22")),
-        V("bowl_ceramic_water", lambda: bowl("bowl_ceramic_water", 95, "ceramic", "#3b6fb0", "water",
-                                             pattern="paws")),
-        V("bowl_double", lambda: bowl_pair("bowl_double", "#8d949b", "#c7ccd2")),
+        V("bowl_steel", lambda: bowl("bowl_steel", 0.11, 0.055, "steel", "#c7ccd2"), SYM),
+        V("bowl_red_kibble", lambda: bowl("bowl_red_kibble", 0.1, 0.06, "plastic", "#c62f2f",
+                                          content="kibble", food="#7a4b22"), SYM),
+        V("bowl_ceramic_water", lambda: bowl("bowl_ceramic_water", 0.095, 0.065, "ceramic", "#3b6fb0",
+                                             content="water", pattern="paws"), SYM),
+        V("bowl_double", lambda: bowl_double("bowl_double", "#8d949b", "#c7ccd2")),
     ],
     "rag": [
-        V("rag_microfiber", lambda: rag("rag_microfiber", 250, "#3d7fd0", "plain")),
-        V("rag_checked", lambda: rag("rag_checked", 270, "#c8322f", "gingham")),
-        V("rag_terry", lambda: rag("rag_terry", 260, "#f0c63c", "terry", second="#ffffff", hem=False)),
-        V("rag_old", lambda: rag("rag_old", 240, "#9c9a92", "plain", hem=False, fray=True, stains=True)),
+        V("rag_microfiber", lambda: rag("rag_microfiber", 0.3, "#3d7fd0", "plain")),
+        V("rag_checked", lambda: rag("rag_checked", 0.32, "#c8322f", "gingham")),
+        V("rag_terry", lambda: rag("rag_terry", 0.3, "#f0c63c", "terry", second="#ffffff", hem=False)),
+        V("rag_old", lambda: rag("rag_old", 0.28, "#9c9a92", "plain", hem=False, fray=True, stains=True)),
     ],
     "scale": [
-        V("scale_glass", lambda: scale("scale_glass", 270, 270, "glass")),
-        V("scale_white", lambda: scale("scale_white", 260, 280, "white")),
-        V("scale_dial", lambda: scale("scale_dial", 250, 300, "dial")),
-        V("scale_bamboo", lambda: scale("scale_bamboo", 280, 260, "wood")),
+        V("scale_glass", lambda: scale("scale_glass", 0.3, 0.3, "glass")),
+        V("scale_white", lambda: scale("scale_white", 0.29, 0.31, "white")),
+        V("scale_dial", lambda: scale("scale_dial", 0.28, 0.33, "dial")),
+        V("scale_bamboo", lambda: scale("scale_bamboo", 0.31, 0.29, "wood")),
     ],
     "fan": [
-        V("fan_pedestal", lambda: fan_pedestal("fan_pedestal", 320, 78, "#ecebe7", "#a9cde8", 5)),
-        V("fan_pedestal_black", lambda: fan_pedestal("fan_pedestal_black", 310, 80, "#1c1d20", "#2a2c30",
-                                                     3, squash=0.8, base="cross", blade_alpha=0.9)),
-        V("fan_box", lambda: fan_box("fan_box", 250, "#d9dadc", "#f4f4f4")),
-        V("fan_tower", lambda: fan_tower("fan_tower", 320, 64, "#2b2d31", "#16171a", "#52d1ff")),
-        V("fan_floor", lambda: fan_floor("fan_floor", 95, "#2f6db5", "#dfe8f0")),
+        V("fan_pedestal", lambda: fan_pedestal("fan_pedestal", 1.05, 0.21, "#ecebe7", "#a9cde8", 5)),
+        V("fan_pedestal_black", lambda: fan_pedestal("fan_pedestal_black", 1.0, 0.2, "#1c1d20", "#2a2c30", 3,
+                                                     base="cross")),
+        V("fan_box", lambda: fan_box("fan_box", 0.5, "#d9dadc", "#f4f4f4")),
+        V("fan_tower", lambda: fan_tower("fan_tower", 0.9, 0.16, "#2b2d31", "#7d838b", "#52d1ff")),
+        V("fan_floor", lambda: fan_floor("fan_floor", 0.16, "#2f6db5", "#dfe8f0")),
     ],
 }
 
 DISTRACTORS: dict[str, list[Variant]] = {
     "leaf": [
-        V("leaf_maple", lambda: leaf("leaf_maple", 140, "#d0661f", "maple", "#f0b060")),
-        V("leaf_green", lambda: leaf("leaf_green", 130, "#5f8f2f", "ellipse", "#b8d080")),
-        V("leaf_dry", lambda: leaf("leaf_dry", 110, "#7a5530", "ellipse", "#a88050")),
+        V("leaf_maple", lambda: leaf("leaf_maple", 0.11, "#d0661f", "maple", "#f0b060"), THIN),
+        V("leaf_green", lambda: leaf("leaf_green", 0.1, "#5f8f2f", "ellipse", "#b8d080"), THIN),
+        V("leaf_dry", lambda: leaf("leaf_dry", 0.085, "#7a5530", "ellipse", "#a88050", curl=0.6), THIN),
     ],
     "paper": [
-        V("paper_ball", lambda: paper("paper_ball", "ball")),
-        V("paper_note", lambda: paper("paper_note", "note")),
-        V("paper_receipt", lambda: paper("paper_receipt", "receipt")),
+        V("paper_ball", lambda: paper("paper_ball", "ball"), SYM),
+        V("paper_note", lambda: paper("paper_note", "note"), THIN),
+        V("paper_receipt", lambda: paper("paper_receipt", "receipt"), THIN),
     ],
     "toy": [
         V("toy_brick", lambda: toy("toy_brick", "brick", "#d52b1e")),
-        V("toy_ball", lambda: toy("toy_ball", "ball", "#f2c21b")),
+        V("toy_ball", lambda: toy("toy_ball", "ball", "#f2c21b"), SYM),
         V("toy_car", lambda: toy("toy_car", "car", "#1f8a4c")),
     ],
 }
 
 HELDOUT: dict[str, list[Variant]] = {
     "shoe": [
-        V("shoe_loafer", lambda: shoe_top("shoe_loafer", 285, 104, "#5a1f1c", "#3b2b22", "#d8c2a0", None,
-                                          "leather", opening=(0.7, 0.29, 0.2), gloss=0.45)),
-        V("shoe_hightop", lambda: shoe_top("shoe_hightop", 290, 106, "#1b1c20", "#f3f2ea", "#4a4a4a",
-                                           "#f6f6f6", "canvas", toe_cap="#f3f2ea",
-                                           opening=(0.8, 0.3, 0.13))),
+        V("shoe_loafer", lambda: shoe("shoe_loafer", SHOES["shoe_loafer"])),
+        V("shoe_hightop", lambda: shoe("shoe_hightop", SHOES["shoe_hightop"])),
     ],
     "sock": [
-        V("sock_argyle", lambda: sock("sock_argyle", 170, 150, 60, "#4d6b3a", "#3a2a1e", 35, "argyle",
+        V("sock_argyle", lambda: sock("sock_argyle", 0.17, 0.15, 0.082, "#4d6b3a", "#3a2a1e", 0.035, "argyle",
                                       ("#8a5a32", "#e8d9b0"))),
-        V("sock_ankle", lambda: sock("sock_ankle", 50, 150, 58, "#1d2c52", None, 18, "plain", bend=100)),
+        V("sock_ankle", lambda: sock("sock_ankle", 0.05, 0.15, 0.08, "#1d2c52", None, 0.018, "plain", bend=100)),
     ],
     "cable": [
-        V("cable_hdmi", lambda: cable("cable_hdmi", "#0f0f11", 3.6, _path("cable_hdmi_path", 55, 7, 0.3),
-                                      "usb", "#1a1a1c", other_end="usb", plug_scale=5.0, gloss=0.2)),
-        V("cable_extension_red", lambda: cable("cable_extension_red", "#b3201c", 3.4,
-                                               _path("cable_ext_red_path", 80, 6, 0.4), "euro",
-                                               "#e8e8e8")),
+        V("cable_hdmi", lambda: cable("cable_hdmi", "#0f0f11", 0.0036, _path("cable_hdmi_path", 55, 0.009, 0.3),
+                                      "usb", "#1a1a1c", other_end="usb", plug_scale=1.5, gloss=0.2)),
+        V("cable_extension_red", lambda: cable("cable_extension_red", "#b3201c", 0.0034,
+                                               _path("cable_ext_red_path", 80, 0.008, 0.4), "euro", "#e8e8e8")),
     ],
     "poop": [
-        V("poop_coil_light", lambda: poop("poop_coil_light", "coil", "#7a5532", 220, gloss=0.15)),
-        V("poop_logs_dark", lambda: poop("poop_logs_dark", "logs", "#2f2014", 260, gloss=0.5)),
+        V("poop_coil_light", lambda: poop("poop_coil_light", "coil", "#7a5532", 0.09, gloss=0.15), SYM),
+        V("poop_logs_dark", lambda: poop("poop_logs_dark", "logs", "#2f2014", 0.13, gloss=0.5)),
     ],
     "bowl": [
-        V("bowl_white_kibble", lambda: bowl("bowl_white_kibble", 90, "ceramic", "#f2f0ea", "kibble",
-                                            food="#5a3a1a", pattern="band")),
-        V("bowl_steel_water", lambda: bowl("bowl_steel_water", 120, "steel", "#b9c0c8", "water")),
+        V("bowl_white_kibble", lambda: bowl("bowl_white_kibble", 0.09, 0.05, "ceramic", "#f2f0ea",
+                                            content="kibble", food="#5a3a1a", pattern="band"), SYM),
+        V("bowl_steel_water", lambda: bowl("bowl_steel_water", 0.12, 0.07, "steel", "#b9c0c8",
+                                           content="water"), SYM),
     ],
     "rag": [
-        V("rag_denim", lambda: rag("rag_denim", 260, "#2f4f7f", "denim", second="#9fb3cf", hem=False,
+        V("rag_denim", lambda: rag("rag_denim", 0.3, "#2f4f7f", "denim", second="#9fb3cf", hem=False,
                                    fray=True)),
-        V("rag_striped", lambda: rag("rag_striped", 250, "#f4f4ee", "stripes", second="#2f8f4f")),
+        V("rag_striped", lambda: rag("rag_striped", 0.29, "#f4f4ee", "stripes", second="#2f8f4f")),
     ],
     "scale": [
-        V("scale_round", lambda: scale("scale_round", 280, 280, "round", reading="64.8")),
-        V("scale_glass_blue", lambda: scale("scale_glass_blue", 290, 270, "glass", tint="#5d7d9a",
+        V("scale_round", lambda: scale("scale_round", 0.31, 0.31, "round", reading="64.8")),
+        V("scale_glass_blue", lambda: scale("scale_glass_blue", 0.32, 0.3, "glass", tint="#5d7d9a",
                                             reading="81.2")),
     ],
     "fan": [
-        V("fan_pedestal_grey", lambda: fan_pedestal("fan_pedestal_grey", 300, 74, "#8d9298", "#d8dde2",
-                                                    4, squash=0.68, base="cross")),
-        V("fan_floor_green", lambda: fan_floor("fan_floor_green", 100, "#3f8f5a", "#f0f0ea", tilt=0.7)),
+        V("fan_pedestal_grey", lambda: fan_pedestal("fan_pedestal_grey", 0.95, 0.19, "#8d9298", "#d8dde2", 4,
+                                                    base="cross", tilt=14)),
+        V("fan_floor_green", lambda: fan_floor("fan_floor_green", 0.17, "#3f8f5a", "#f0f0ea", tilt=12)),
     ],
 }
 
@@ -2208,60 +2598,81 @@ CATALOG = """\
 # Default class catalog for the embedded demo pack (assets/subjects/*.psd).
 # Generated by assets/make_assets.py -- edit there, then rerun it.
 #
-# size_m:     physical length of the cut-out's LONGER image side, metres [min, max]
-# pose:       flat = lies on the floor, drawn from above; upright = stands, drawn from the side.
-#             A "[upright]" or "[flat]" tag in a layer name overrides this for that subject
-#             (shoe.psd has one: "shoe_side [upright]").
-# yaw_deg:    rotation about the vertical axis [min, max]; free for flat classes,
-#             bounded for upright ones (a side view only holds for a near-side camera)
+# size_m:     physical length, metres [min, max], of the longer side of the object's LARGEST
+#             view (all views of one object share one scale; for a single-view subject: the
+#             cut-out's longer side)
+# pose:       flat = lies on the floor; upright = stands. Only the fallback for subjects without
+#             an [elev=...] view tag (flat = seen from 90 deg, upright = from 0 deg): every layer
+#             of the demo pack carries one, e.g. "shoe_runner [elev=15 az=90]".
+# yaw_deg:    rotation about the vertical axis [min, max]; free for lying classes, bounded for
+#             upright ones
 # roll_deg:   tilt in the image plane [min, max]; small for upright, 0 for flat classes
+# mirror:     true = the object may be mirrored (left-right symmetric class: a view mirrored is
+#             the view from -azimuth); not for scales, whose digits would read mirrored
 # distractor: true = pasted unlabelled (things the detector must learn to ignore)
 classes:
-  shoe:  {size_m: [0.22, 0.32], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0]}
-  sock:  {size_m: [0.18, 0.34], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0]}
-  cable: {size_m: [0.30, 0.80], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0]}
-  poop:  {size_m: [0.05, 0.18], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0]}
-  bowl:  {size_m: [0.14, 0.36], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0]}
-  rag:   {size_m: [0.20, 0.45], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0]}
+  shoe:  {size_m: [0.22, 0.32], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0], mirror: true}
+  sock:  {size_m: [0.18, 0.34], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0], mirror: true}
+  cable: {size_m: [0.30, 0.80], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0], mirror: true}
+  poop:  {size_m: [0.05, 0.18], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0], mirror: true}
+  bowl:  {size_m: [0.14, 0.36], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0], mirror: true}
+  rag:   {size_m: [0.20, 0.45], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0], mirror: true}
   scale: {size_m: [0.26, 0.36], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0]}
-  fan:   {size_m: [0.35, 1.30], pose: upright, yaw_deg: [-35, 35],   roll_deg: [-3, 3]}
-  leaf:  {size_m: [0.05, 0.15], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0], distractor: true}
-  paper: {size_m: [0.06, 0.25], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0], distractor: true}
-  toy:   {size_m: [0.05, 0.20], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0], distractor: true}
+  fan:   {size_m: [0.35, 1.30], pose: upright, yaw_deg: [-35, 35],   roll_deg: [-3, 3], mirror: true}
+  leaf:  {size_m: [0.05, 0.15], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0], mirror: true, distractor: true}
+  paper: {size_m: [0.06, 0.25], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0], mirror: true, distractor: true}
+  toy:   {size_m: [0.05, 0.20], pose: flat,    yaw_deg: [-180, 180], roll_deg: [0, 0], mirror: true, distractor: true}
 """
 
 
-def psd_bytes(groups: dict[str, list[tuple[Variant, np.ndarray]]]) -> bytes:
-    """A layered RGBA PSD: one top-level group per class, one pixel layer per variant.
+def cover(layers: list[tuple[str, np.ndarray, bool]]) -> int:
+    """Index of the view shown on the document canvas: the object from the front at 15 deg
+    (a robot's-eye view, and small, so the stored composite stays cheap)."""
+    for i, (name, _, _) in enumerate(layers):
+        if name.endswith("[elev=15 az=0]") or name.endswith("[elev=15]"):
+            return i
+    return 0
 
-    Layers are laid out on shelves so the document's composite reads as a contact sheet.
+
+def psd_bytes(groups: dict[str, list[list[tuple[str, np.ndarray, bool]]]]) -> bytes:
+    """A layered RGBA PSD: one top-level group per class, one pixel layer per view.
+
+    The document canvas is just the first object's front view at 15 deg (a cover, so the
+    stored composite that file browsers show stays small); every other layer lies outside
+    the canvas, packed in shelves to its right. Layers keep all their pixels there: psd-tools
+    (and Photoshop) read them back whole.
     """
     from psd_tools import PSDImage
     from psd_tools.constants import Compression
 
-    gap, max_w = 16, 1400
-    places, x, y, shelf_h, width = [], gap, gap, 0, 0
-    for cls, items in groups.items():
-        for v, rgba in items:
+    objects = [layers for objs in groups.values() for layers in objs]
+    first = next(k for k, layers in enumerate(objects) if not layers[0][2])
+    ch, cw = objects[first][cover(objects[first])][1].shape[:2]
+    gap, shelf_w = 8, 2400
+    x, y, shelf_h = cw + gap, 0, 0
+    places: dict[tuple[int, int], tuple[int, int]] = {}
+    for k, layers in enumerate(objects):
+        for j, (name, rgba, hidden) in enumerate(layers):
+            if k == first and j == cover(layers):
+                places[k, j] = (0, 0)
+                continue
             h, w = rgba.shape[:2]
-            if x + w + gap > max_w and x > gap:
-                x, y, shelf_h = gap, y + shelf_h + gap, 0
-            places.append((x, y))
+            if x + w > cw + gap + shelf_w and x > cw + gap:
+                x, y, shelf_h = cw + gap, y + shelf_h + gap, 0
+            places[k, j] = (x, y)
             x += w + gap
             shelf_h = max(shelf_h, h)
-            width = max(width, x)
-    height = y + shelf_h + gap
-    # transparent document; its stored composite (what file browsers show) is over white
-    psd = PSDImage.new("RGBA", (width, height), color=(255, 255, 255, 0), compression=Compression.RLE)
+    psd = PSDImage.new("RGBA", (cw, ch), color=(255, 255, 255, 0), compression=Compression.RLE)
     k = 0
-    for cls, items in groups.items():
+    for cls, objs in groups.items():
         group = psd.create_group(name=cls)
-        for v, rgba in items:
-            left, top = places[k]
+        for layers in objs:
+            for j, (name, rgba, hidden) in enumerate(layers):
+                left, top = places[k, j]
+                layer = group.create_pixel_layer(Image.fromarray(rgba, "RGBA"), name=name, top=top, left=left,
+                                                 compression=Compression.ZIP_WITH_PREDICTION)
+                layer.visible = not hidden
             k += 1
-            layer = group.create_pixel_layer(Image.fromarray(rgba, "RGBA"), name=v.layer, top=top,
-                                             left=left, compression=Compression.ZIP)
-            layer.visible = not v.hidden
     buf = io.BytesIO()
     psd.save(buf)
     return buf.getvalue()
@@ -2274,18 +2685,29 @@ def scale_yaml(floors: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_items() -> dict[str, Callable[[], bytes]]:
-    """Every generated file (path relative to assets/) and a function making its bytes."""
+def subject_psds() -> dict[str, dict[str, list[Variant]]]:
+    """PSD path (relative to assets/) -> {class: variants}."""
+    out = {f"subjects/{cls}.psd": {cls: vs} for cls, vs in SUBJECTS.items()}
+    out["subjects/distractors.psd"] = DISTRACTORS
+    out.update({f"heldout/subjects/{cls}.psd": {cls: vs} for cls, vs in HELDOUT.items()})
+    return out
+
+
+def build_items(rendered: dict | None = None) -> dict[str, Callable[[], bytes]]:
+    """Every generated file (path relative to assets/) and a function making its bytes.
+
+    `rendered` may hold already rendered views per (psd, class, index) (the parallel run)."""
     items: dict[str, Callable[[], bytes]] = {}
+    rendered = rendered if rendered is not None else {}
 
-    def subject_psd(groups: dict[str, list[Variant]]) -> Callable[[], bytes]:
-        return lambda: psd_bytes({cls: [(v, v.draw()) for v in vs] for cls, vs in groups.items()})
+    def subject_psd(rel: str, groups: dict[str, list[Variant]]) -> Callable[[], bytes]:
+        def make() -> bytes:
+            return psd_bytes({cls: [rendered.get((rel, cls, i)) or v.render() for i, v in enumerate(vs)]
+                              for cls, vs in groups.items()})
+        return make
 
-    for cls, vs in SUBJECTS.items():
-        items[f"subjects/{cls}.psd"] = subject_psd({cls: vs})
-    items["subjects/distractors.psd"] = subject_psd(DISTRACTORS)
-    for cls, vs in HELDOUT.items():
-        items[f"heldout/subjects/{cls}.psd"] = subject_psd({cls: vs})
+    for rel, groups in subject_psds().items():
+        items[rel] = subject_psd(rel, groups)
     for folder, floors in (("floors", FLOORS), ("heldout/floors", HELDOUT_FLOORS)):
         for fname, (_, draw) in floors.items():
             items[f"{folder}/{fname}"] = (lambda d=draw: floor_jpeg(d()))
@@ -2300,25 +2722,19 @@ def build_items() -> dict[str, Callable[[], bytes]]:
 MANAGED_DIRS = ("subjects", "floors", "backdrops", "heldout")
 
 
-def contact_sheet(root: Path, out: Path) -> None:
-    """Draw every subject layer, floor and backdrop of the pack into one PNG."""
-    from psd_tools import PSDImage
+def _task(key):
+    """One unit of parallel work: a variant's views, or one non-PSD file's bytes."""
+    if key[0] == "obj":
+        _, rel, cls, i = key
+        return subject_psds()[rel][cls][i].render()
+    return build_items()[key[1]]()
 
-    tiles_: list[tuple[str, np.ndarray]] = []
-    for psd_path in sorted(root.glob("**/subjects/*.psd")):
-        for layer in PSDImage.open(psd_path).descendants():
-            if layer.kind == "pixel":
-                rgba = np.asarray(layer.topil().convert("RGBA"))
-                tag = "" if layer.visible else " (hidden)"
-                tiles_.append((f"{psd_path.relative_to(root)}:{layer.name}{tag}", rgba))
-    for img_path in sorted(root.glob("**/floors/*.jpg")) + sorted(root.glob("**/backdrops/*.jpg")):
-        tiles_.append((str(img_path.relative_to(root)), np.asarray(Image.open(img_path).convert("RGB"))))
-    cell, cols = 240, 8
-    rows = (len(tiles_) + cols - 1) // cols
-    sheet = np.full((rows * cell, cols * cell, 3), 150, np.uint8)
-    sheet[..., 1] = 142
-    sheet[..., 2] = 132
-    for i, (label, im) in enumerate(tiles_):
+
+def _tile_sheet(tiles: list[tuple[str, np.ndarray]], cols: int, cell: int) -> np.ndarray:
+    rows = max((len(tiles) + cols - 1) // cols, 1)
+    sheet = np.empty((rows * cell, cols * cell, 3), np.uint8)
+    sheet[:] = (150, 142, 132)
+    for i, (label, im) in enumerate(tiles):
         r, c = divmod(i, cols)
         h, w = im.shape[:2]
         f = min((cell - 24) / h, (cell - 8) / w, 1.0)
@@ -2332,9 +2748,44 @@ def contact_sheet(root: Path, out: Path) -> None:
         else:
             tile = im
         sheet[y0:y0 + h, x0:x0 + w] = np.round(tile).astype(np.uint8)
-        cv2.putText(sheet, label[:34], (c * cell + 4, r * cell + cell - 6), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.36, (0, 0, 0), 1, cv2.LINE_AA)
-    Image.fromarray(sheet).save(out)
+        cv2.putText(sheet, label[-int(cell / 6.5):], (c * cell + 4, r * cell + cell - 6),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.36, (0, 0, 0), 1, cv2.LINE_AA)
+    return sheet
+
+
+def contact_sheet(root: Path, out: Path) -> list[Path]:
+    """Draw the pack: `out` holds every object's 45 deg front view plus the floors and
+    backdrops; `out`-<psd>.png per subject PSD holds every view, one object per row."""
+    from psd_tools import PSDImage
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    overview: list[tuple[str, np.ndarray]] = []
+    for psd_path in sorted(root.glob("**/subjects/*.psd")):
+        rows: dict[str, list[tuple[str, np.ndarray]]] = {}
+        for layer in PSDImage.open(psd_path).descendants():
+            if layer.kind != "pixel":
+                continue
+            rgba = np.asarray(layer.topil().convert("RGBA"))
+            base, _, tag = layer.name.partition(" [")
+            label = ("[" + tag if tag else base) + ("" if layer.visible else " (hidden)")
+            rows.setdefault(base, []).append((label, rgba))
+        cols = max(len(v) for v in rows.values())
+        tiles = []
+        for base, views in rows.items():
+            names = [n for n, _ in views]
+            k = next((i for i, n in enumerate(names) if n.startswith(("[elev=45 az=0]", "[elev=45]"))), 0)
+            overview.append((f"{psd_path.relative_to(root).parent.parent.name}:{base}", views[k][1]))
+            tiles += [(f"{base.split('_', 1)[-1]} {n}", im) for n, im in views]
+            tiles += [("", np.zeros((1, 1, 4), np.uint8))] * (cols - len(views))
+        stem = "-".join(psd_path.relative_to(root).with_suffix("").parts)
+        path = out.with_name(f"{out.stem}-{stem}.png")
+        Image.fromarray(_tile_sheet(tiles, cols, 200)).save(path)
+        written.append(path)
+    for img_path in sorted(root.glob("**/floors/*.jpg")) + sorted(root.glob("**/backdrops/*.jpg")):
+        overview.append((str(img_path.relative_to(root)), np.asarray(Image.open(img_path).convert("RGB"))))
+    Image.fromarray(_tile_sheet(overview, 10, 200)).save(out)
+    return [out] + written
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]},
@@ -2343,29 +2794,42 @@ def contact_sheet(root: Path, out: Path) -> None:
               help="Pack root to write.")
 @click.option("--only", default=None, help="Only the paths containing this text (e.g. floors/).")
 @click.option("--sheet", type=click.Path(path_type=Path), default=None,
-              help="Also draw a contact sheet of the whole pack into this PNG.")
-def main(out: Path, only: str | None, sheet: Path | None) -> None:
+              help="Also draw contact sheets: this PNG (one view per object, floors, backdrops) "
+                   "and one PNG per subject PSD next to it (every view).")
+@click.option("--workers", type=int, default=min(2, os.cpu_count() or 1), show_default="min(2, CPUs)",
+              help="Processes rendering in parallel (the bytes do not depend on it).")
+def main(out: Path, only: str | None, sheet: Path | None, workers: int) -> None:
     """Regenerate the embedded demo asset pack, byte-for-byte reproducibly."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    items = build_items()
     t0 = time.perf_counter()
-    for rel, make in items.items():
-        if only and only not in rel:
-            continue
-        t = time.perf_counter()
-        data = make()
+    wanted = [rel for rel in build_items() if not only or only in rel]
+    keys = [("obj", rel, cls, i) for rel, groups in subject_psds().items() if rel in wanted
+            for cls, vs in groups.items() for i in range(len(vs))]
+    keys += [("file", rel) for rel in wanted if not rel.endswith(".psd")]
+    done: dict = {}
+    if workers > 1 and len(keys) > 1:
+        import multiprocessing as mp
+        with mp.get_context("fork").Pool(workers) as pool:
+            for key, res in zip(keys, pool.imap(_task, keys, chunksize=1)):
+                done[key] = res
+    else:
+        done = {key: _task(key) for key in keys}
+    rendered = {key[1:]: res for key, res in done.items() if key[0] == "obj"}
+    items = build_items(rendered)
+    for rel in wanted:
+        data = done[("file", rel)] if ("file", rel) in done else items[rel]()
         write_bytes(out / rel, data)
-        log.info("%-34s %8.1f KB  %5.1f s", rel, len(data) / 1024, time.perf_counter() - t)
+        log.info("%-34s %8.1f KB", rel, len(data) / 1024)
     if not only:  # drop generated files that are no longer part of the pack
         for d in MANAGED_DIRS:
             for p in sorted((out / d).glob("**/*")):
-                if p.is_file() and p.relative_to(out).as_posix() not in items:
+                if p.is_file() and p.relative_to(out).as_posix() not in build_items():
                     log.info("removing stale %s", p.relative_to(out))
                     p.unlink()
     log.info("done in %.1f s", time.perf_counter() - t0)
     if sheet:
-        contact_sheet(out, sheet)
-        log.info("contact sheet: %s", sheet)
+        for p in contact_sheet(out, sheet):
+            log.info("contact sheet: %s", p)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,13 @@
-"""Facts about the committed demo asset pack in assets/ (read as committed, not regenerated)."""
+"""Facts about the committed demo asset pack in assets/ (read as committed, not regenerated).
+
+Every subject is a set of views of one 3-D object: PSD layers named
+'<object> [elev=E]' or '<object> [elev=E az=A]' in the class's group, all at one scale.
+"""
 from __future__ import annotations
 
 import importlib.util
 import itertools
+import re
 import sys
 from pathlib import Path
 
@@ -16,6 +21,9 @@ from psd_tools import PSDImage
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 TARGETS = ["shoe", "sock", "cable", "poop", "bowl", "rag", "scale", "fan"]
 DISTRACTORS = ["leaf", "paper", "toy"]
+ASYMMETRIC = ["shoe", "sock", "scale", "fan", "rag", "cable"]  # every object has azimuths
+SIDED = ["shoe", "bowl", "scale", "fan", "sock", "rag", "poop"]  # need 90/45/15/0
+TAG = re.compile(r"^(?P<base>\S+) \[elev=(?P<elev>\d+)(?: az=(?P<az>\d+))?\]$")
 
 
 def layers(psd_path: Path) -> list[tuple[str, str, bool, np.ndarray]]:
@@ -31,6 +39,31 @@ def layers(psd_path: Path) -> list[tuple[str, str, bool, np.ndarray]]:
     return out
 
 
+def objects(found) -> dict[str, dict[tuple[int, int | None], np.ndarray]]:
+    """{object: {(elev, az): RGBA}} of the visible layers; every name must carry a view tag."""
+    out: dict[str, dict] = {}
+    for _, name, vis, rgba in found:
+        m = TAG.match(name)
+        assert m, f"layer {name!r} has no [elev=E az=A] view tag"
+        if not vis:
+            continue
+        key = (int(m["elev"]), None if m["az"] is None else int(m["az"]))
+        views = out.setdefault(m["base"], {})
+        assert key not in views, f"{name}: duplicate view"
+        views[key] = rgba
+    return out
+
+
+def box(rgba: np.ndarray) -> tuple[int, int]:
+    """(width, height) of the opaque part (alpha > 127)."""
+    ys, xs = np.nonzero(rgba[..., 3] > 127)
+    return int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def near(a: float, b: float, rel: float = 0.04, px: float = 3) -> bool:
+    return abs(a - b) <= rel * max(a, b) + px
+
+
 @pytest.fixture(scope="module")
 def catalog() -> dict:
     return yaml.safe_load((ASSETS / "classes.yaml").read_text())["classes"]
@@ -39,6 +72,27 @@ def catalog() -> dict:
 @pytest.fixture(scope="module")
 def main_layers() -> dict[str, list]:
     return {cls: layers(ASSETS / "subjects" / f"{cls}.psd") for cls in TARGETS}
+
+
+@pytest.fixture(scope="module")
+def main_objects(main_layers) -> dict[str, dict]:
+    return {cls: objects(found) for cls, found in main_layers.items()}
+
+
+@pytest.fixture(scope="module")
+def held_objects() -> dict[str, dict]:
+    return {cls: objects(layers(ASSETS / "heldout" / "subjects" / f"{cls}.psd")) for cls in TARGETS}
+
+
+@pytest.fixture(scope="module")
+def distractor_objects() -> dict[str, dict]:
+    found = layers(ASSETS / "subjects" / "distractors.psd")
+    return {cls: objects([f for f in found if f[0] == cls]) for cls in DISTRACTORS}
+
+
+def front(views: dict) -> np.ndarray:
+    """The object's 45 deg view from the front (or its only 45 deg view)."""
+    return views.get((45, 0), views.get((45, None)))
 
 
 def thumb(rgba: np.ndarray, n: int = 48) -> np.ndarray:
@@ -65,6 +119,7 @@ def difference(a: np.ndarray, b: np.ndarray) -> float:
                float(np.abs(thumb(a) - thumb(b)).mean()) / 8)
 
 
+# ----------------------------------------------------------------------------- catalog
 def test_catalog_has_the_eight_classes_with_sane_ranges(catalog):
     assert set(TARGETS) <= set(catalog)
     for name, spec in catalog.items():
@@ -82,70 +137,214 @@ def test_catalog_has_the_eight_classes_with_sane_ranges(catalog):
     assert all(catalog[c]["pose"] == "flat" for c in TARGETS if c != "fan")
     assert not any(catalog[c].get("distractor", False) for c in TARGETS)
     assert all(catalog[c]["distractor"] is True for c in DISTRACTORS)
+    # mirror-symmetric classes may be flipped; a scale may not (its digits would read mirrored)
+    assert {c for c, s in catalog.items() if s.get("mirror")} == set(catalog) - {"scale"}
     # physical plausibility: a bathroom scale is bigger than pet waste, a fan bigger than a shoe
     assert catalog["scale"]["size_m"][0] > catalog["poop"]["size_m"][1]
     assert catalog["fan"]["size_m"][1] > catalog["shoe"]["size_m"][1]
 
 
+def test_the_loader_reads_every_view_with_its_tag():
+    """synth's loader sees each visible layer as one subject with its elevation and azimuth,
+    groups the views of one object, and skips the hidden layer."""
+    from synth.assets import load_subjects
+    from synth.catalog import load_catalog
+
+    cat = load_catalog(ASSETS / "classes.yaml")
+    subs = load_subjects([ASSETS / "subjects" / "shoe.psd"], cat, use_cache=False)
+    found = layers(ASSETS / "subjects" / "shoe.psd")
+    visible = {n for _, n, vis, _ in found if vis}
+    assert len(subs) == len(visible) and all(s.cls == "shoe" for s in subs)
+    assert not any("draft" in s.name for s in subs)
+    hidden = [n for _, n, vis, _ in found if not vis]
+    assert hidden and all(n.startswith("shoe_draft") for n in hidden)
+    for s in subs:
+        m = TAG.match(s.name.rsplit("/", 1)[-1])
+        assert m, s.name
+        assert s.elev_deg == float(m["elev"]), s.name
+        assert s.az_deg == (None if m["az"] is None else float(m["az"])), s.name
+    assert len({s.object for s in subs}) == len({TAG.match(n)["base"] for n in visible})
+
+
+# ----------------------------------------------------------------------------- views
 @pytest.mark.parametrize("cls", TARGETS)
-def test_every_class_has_four_visible_cutout_variants(main_layers, cls):
-    found = main_layers[cls]
-    assert {g for g, *_ in found} == {cls}
-    visible = [(name, rgba) for _, name, vis, rgba in found if vis]
-    assert len(visible) >= 4
-    for name, rgba in visible:
-        assert name.startswith(f"{cls}_"), name
+def test_every_class_has_objects_seen_from_every_side(main_objects, held_objects, cls):
+    for pack, minimum in ((main_objects, 4), (held_objects, 2)):
+        objs = pack[cls]
+        assert len(objs) >= minimum, sorted(objs)
+        for name, views in objs.items():
+            assert name.startswith(f"{cls}_"), name
+            elevs = {e for e, _ in views}
+            assert (90, None) in views, f"{name}: no top-down view (90 deg views carry no az)"
+            if cls in SIDED or cls == "cable":
+                assert {90, 45, 15, 0} <= elevs, f"{name}: elevations {sorted(elevs)}"
+            azs = {a for _, a in views if a is not None}
+            if cls in ASYMMETRIC:
+                assert azs, f"{name}: an asymmetric object needs azimuths"
+            for e in elevs - {90}:
+                at = {a for ee, a in views if ee == e}
+                if azs:  # azimuths at every low elevation, not a mixture with untagged views
+                    assert {0, 90, 180} <= at and None not in at, f"{name} at {e} deg: {sorted(at, key=str)}"
+                else:
+                    assert at == {None}, name
+    # the rotation-symmetric things carry no azimuth
+    assert not any(a for _, a in main_objects["bowl"]["bowl_steel"])
+    assert not any(a for _, a in main_objects["poop"]["poop_coil"])
+
+
+def test_distractors_have_views(distractor_objects, catalog):
+    for cls in DISTRACTORS:
+        objs = distractor_objects[cls]
+        assert len(objs) >= 2 and all(n.startswith(f"{cls}_") for n in objs)
+        for name, views in objs.items():
+            elevs = {e for e, _ in views}
+            assert {90, 15, 0} <= elevs, f"{name}: {sorted(elevs)}"
+    assert {(e, a) for e, a in distractor_objects["toy"]["toy_car"]} >= {(0, 0), (0, 90), (0, 180)}
+    assert set(distractor_objects) <= set(catalog)
+
+
+@pytest.mark.parametrize("cls", TARGETS)
+def test_every_view_is_an_antialiased_shaded_cutout(main_layers, main_objects, cls):
+    for _, name, _, rgba in main_layers[cls]:
         alpha = rgba[..., 3]
-        assert (alpha == 0).mean() > 0.01 and (alpha == 255).mean() > 0.02, name
-        # soft anti-aliased edge, not a hard binary mask
-        assert ((alpha > 0) & (alpha < 255)).sum() > 50, name
-        assert 90 <= max(alpha.shape) <= 400, f"{name}: {alpha.shape}"
-        # textured and shaded, not a flat blob: opaque pixels spread in brightness
-        lum = rgba[..., :3].astype(np.float32).mean(-1)[alpha == 255]
-        assert np.percentile(lum, 95) - np.percentile(lum, 5) > 20, name
+        assert (alpha == 0).any(), f"{name}: no transparent pad"
+        assert not rgba[..., :3][alpha == 0].any(), f"{name}: colour under zero alpha"
+        soft = ((alpha > 0) & (alpha < 255)).sum()
+        assert soft >= 0.15 * (alpha.shape[0] + alpha.shape[1]), f"{name}: hard-edged alpha"
+        opaque = alpha == 255
+        if opaque.sum() >= 400:  # textured and shaded, not a flat blob (dark things: relatively)
+            lum = rgba[..., :3].astype(np.float32).mean(-1)[opaque]
+            spread = np.percentile(lum, 95) - np.percentile(lum, 5)
+            assert spread > min(20, 0.25 * np.median(lum)), f"{name}: brightness spread {spread:.0f}"
+    for name, views in main_objects[cls].items():
+        longest = max(max(r.shape[:2]) for r in views.values())
+        assert 196 <= longest <= 260, f"{name}: largest view {longest} px"
+
+
+def check_one_scale(name: str, views: dict) -> None:
+    """An orthographic camera's horizontal image axis does not change with elevation, so all
+    views at one azimuth are equally wide, the side view is as wide as the top view is long,
+    and the front view as wide as the top view."""
+    w90, h90 = box(views[(90, None)])
+    for az in {a for _, a in views} - {None} or {None}:
+        widths = {e: box(r)[0] for (e, a), r in views.items() if a == az and e != 90}
+        for e, w in widths.items():
+            assert near(w, widths[0]), f"{name}: {e} deg az={az} is {w} px wide, 0 deg {widths[0]}"
+        along = h90 if az in (90, 270) else w90
+        assert near(widths[0], along), f"{name} az={az}: {widths[0]} px wide, top view {along}"
+        # the 45 deg view's height is bounded by the top view's depth and the side view's height
+        h0, h45 = box(views[(0, az)])[1], box(views[(45, az)])[1]
+        depth = w90 if az in (90, 270) else h90
+        assert h45 <= 0.7072 * (depth + h0) * 1.03 + 3, f"{name} az={az}"
+        assert h45 >= 0.7071 * max(depth, h0) * 0.97 - 3 or h45 >= min(depth, h0), f"{name} az={az}"
 
 
 @pytest.mark.parametrize("cls", TARGETS)
-def test_variants_within_a_class_look_different(main_layers, cls):
-    visible = [(name, rgba) for _, name, vis, rgba in main_layers[cls] if vis]
-    for (n1, a), (n2, b) in itertools.combinations(visible, 2):
+def test_views_of_one_object_share_one_scale(main_objects, held_objects, cls):
+    for pack in (main_objects, held_objects):
+        for name, views in pack[cls].items():
+            check_one_scale(name, views)
+
+
+def test_views_show_the_object_as_it_stands(main_objects):
+    for name, v in main_objects["shoe"].items():
+        w90, h90 = box(v[(90, None)])
+        assert h90 > 2.2 * w90, f"{name}: from above a shoe is long and narrow (toe down)"
+        w, h = box(v[(0, 90)])
+        assert w > 1.7 * h, f"{name}: from the side a shoe is much wider than tall"
+        # seen lower from the toe, the same shoe looks shorter (not so from the back: a high
+        # heel near the camera hides the far toe's rise)
+        for az in (0,):
+            assert box(v[(0, az)])[1] < box(v[(15, az)])[1] < box(v[(45, az)])[1], name
+    for name, v in main_objects["bowl"].items():
+        if name == "bowl_double":
+            continue
+        top = v[(90, None)]
+        w, h = box(top)
+        assert near(w, h, 0.02, 1), f"{name}: a bowl from above is round ({w}x{h})"
+        fill = (top[..., 3] > 127).sum() / (w * h)
+        assert abs(fill - np.pi / 4) < 0.03, f"{name}: disc fill {fill:.3f}"
+        side = v[(0, None)]
+        w0, h0 = box(side)
+        assert w0 > 2 * h0, f"{name}: from the side a bowl is wider than tall"
+        rows = (side[..., 3] > 127).sum(1)
+        ys = np.nonzero(rows)[0]
+        upper, lower = rows[ys[0]:ys[0] + len(ys) // 3].max(), rows[ys[-1] - 2:ys[-1] + 1].max()
+        assert upper > lower, f"{name}: the rim (top) is the widest part of a side view"
+        assert box(v[(0, None)])[1] < box(v[(45, None)])[1] < h, name
+    for name, v in main_objects["fan"].items():
+        side = v[(0, 0)]
+        w, h = box(side)
+        assert h > w, f"{name}: a fan seen from the front is taller than wide ({w}x{h})"
+        a = side[..., 3] > 127
+        ys = np.nonzero(a.any(1))[0]
+        bottom = a[ys[-1] - max(len(ys) // 25, 2):ys[-1] + 1]
+        cx = np.nonzero(bottom.any(0))[0].mean()
+        xs = np.nonzero(a.any(0))[0]
+        assert abs(cx - (xs[0] + xs[-1]) / 2) < 0.15 * w, f"{name}: it stands on its base"
+        w90, h90 = box(v[(90, None)])
+        assert max(w90, h90) < h, f"{name}: from above a fan is smaller than from the front"
+    for name, v in main_objects["scale"].items():
+        w, h = box(v[(0, 0)])
+        assert h < 0.25 * w, f"{name}: a scale is a thin slab ({w}x{h})"
+    for cls in ("rag", "sock", "scale"):
+        for name, v in main_objects[cls].items():
+            for az in (0, 90):
+                d = box(v[(90, None)])[1 if az == 0 else 0]
+                assert box(v[(0, az)])[1] < box(v[(45, az)])[1] < d * 1.02 + 2, f"{name} az={az}"
+
+
+def test_front_back_and_side_differ_for_asymmetric_objects(main_objects):
+    for cls in ("shoe", "fan", "scale"):
+        for name, v in main_objects[cls].items():
+            if name == "fan_box":  # a box fan's grilles are alike front and back
+                continue
+            assert difference(v[(15, 0)], v[(15, 180)]) > 0.6, f"{name}: front looks like back"
+            assert difference(v[(15, 0)], v[(15, 90)]) > 0.6, f"{name}: front looks like side"
+
+
+@pytest.mark.parametrize("cls", TARGETS)
+def test_objects_within_a_class_look_different(main_objects, cls):
+    fronts = [(name, front(v)) for name, v in main_objects[cls].items()]
+    for (n1, a), (n2, b) in itertools.combinations(fronts, 2):
         assert difference(a, b) > 1, f"{n1} and {n2} look alike"
 
 
-def test_pose_tags_and_hidden_layer(main_layers):
-    shoe = {name: vis for _, name, vis, _ in main_layers["shoe"]}
-    upright = [n for n in shoe if "[upright]" in n]
-    assert len(upright) == 1 and shoe[upright[0]]
-    hidden = [n for n, vis in shoe.items() if not vis]
-    assert hidden == ["shoe_draft"]
-    # the side-view shoe is wider than tall and stands on its bottom edge
-    rgba = next(r for _, n, _, r in main_layers["shoe"] if n == upright[0])
-    h, w = rgba.shape[:2]
-    assert w > 1.8 * h
-    rows = np.nonzero((rgba[..., 3] > 128).any(1))[0]
-    assert rows.max() >= h - 3
-    for _, name, _, rgba in main_layers["fan"]:  # fans stand on their base too
-        rows = np.nonzero((rgba[..., 3] > 128).any(1))[0]
-        assert rows.max() >= rgba.shape[0] - 3, name
-
-
-def test_distractors_psd(catalog):
-    found = layers(ASSETS / "subjects" / "distractors.psd")
-    for cls in DISTRACTORS:
-        mine = [n for g, n, vis, _ in found if g == cls and vis]
-        assert len(mine) >= 2 and all(n.startswith(f"{cls}_") for n in mine)
-    assert {g for g, *_ in found} <= set(catalog)
-
-
 @pytest.mark.parametrize("cls", TARGETS)
-def test_heldout_variants_are_new(main_layers, cls):
-    held = [(n, r) for g, n, vis, r in layers(ASSETS / "heldout" / "subjects" / f"{cls}.psd")
-            if vis and g == cls]
-    assert len(held) >= 2
-    main = [(n, r) for _, n, _, r in main_layers[cls]]
-    for name, rgba in held:
-        assert name not in {n for n, _ in main}
-        assert min(difference(rgba, r) for _, r in main) > 1, f"held-out {name} is like a main one"
+def test_heldout_objects_are_new(main_objects, held_objects, cls):
+    main = main_objects[cls]
+    for name, views in held_objects[cls].items():
+        assert name not in main
+        assert min(difference(front(views), front(v)) for v in main.values()) > 1, \
+            f"held-out {name} is like a main one"
+
+
+# ----------------------------------------------------------------------------- files
+def test_psd_layers_read_back_whole_through_the_compositor():
+    """The generator renders each layer with psd_tools.composite: every layer, on the small
+    document canvas or off it, must come back exactly as stored; the stored composite is
+    just the cover view."""
+    from psd_tools.composite import composite
+
+    path = ASSETS / "subjects" / "shoe.psd"
+    psd = PSDImage.open(path)
+    inside = outside = 0
+    for layer in psd.descendants():
+        if layer.kind != "pixel" or not layer.is_visible():  # hidden layers are skipped
+            continue
+        rgba = np.asarray(layer.topil().convert("RGBA"))
+        color, _, alpha = composite(layer)
+        a = np.round(alpha[..., 0] * 255).astype(np.uint8)
+        assert a.shape == rgba.shape[:2] and np.array_equal(a, rgba[..., 3]), layer.name
+        c = np.round(color * 255).astype(np.uint8)
+        assert np.array_equal(c[a > 0], rgba[..., :3][a > 0]), layer.name
+        left, top, right, bottom = layer.bbox
+        if right <= psd.width and bottom <= psd.height and left >= 0 and top >= 0:
+            inside += 1
+        else:
+            outside += 1
+    assert inside >= 1 and outside >= 40
+    assert psd.width * psd.height <= 260 * 260
 
 
 def read_jpeg(path: Path) -> np.ndarray:
@@ -188,7 +387,8 @@ def test_backdrops():
 
 
 def test_pack_size_budget():
-    total = sum(p.stat().st_size for p in ASSETS.rglob("*") if p.is_file())
+    total = sum(p.stat().st_size for p in ASSETS.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts)
     assert total <= 15 * 1024 * 1024, f"{total / 2**20:.1f} MB"
 
 
