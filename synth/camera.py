@@ -42,24 +42,41 @@ def mount_rotation(pitch_deg: float, roll_deg: float = 0.0) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Camera:
-    """A pinhole camera at `height_m` above the floor, pitched down, horizontal FOV `fov_deg`."""
+    """An ideal pinhole camera at `height_m` above the floor, pitched `pitch_deg` below the
+    horizon (0 = level, negative = looking up), with horizontal FOV `fov_deg`.
+
+    `fx, fy, cx, cy` (pixels) give the intrinsics of a calibrated camera; left None they
+    follow from the FOV: square pixels, the principal point at the image centre.
+    """
 
     height_m: float
     pitch_deg: float
     fov_deg: float
     width: int
     height: int
+    fx: float | None = None
+    fy: float | None = None
+    cx: float | None = None
+    cy: float | None = None
 
     @cached_property
     def focal(self) -> float:
-        """Focal length in pixels (square pixels)."""
+        """Horizontal focal length in pixels."""
+        if self.fx is not None:
+            return float(self.fx)
         return (self.width / 2.0) / math.tan(math.radians(self.fov_deg) / 2.0)
 
     @cached_property
+    def focal_y(self) -> float:
+        """Vertical focal length in pixels."""
+        return float(self.fy) if self.fy is not None else self.focal
+
+    @cached_property
     def K(self) -> np.ndarray:
-        f = self.focal
-        return np.array([[f, 0.0, (self.width - 1) / 2.0],
-                         [0.0, f, (self.height - 1) / 2.0],
+        cx = (self.width - 1) / 2.0 if self.cx is None else float(self.cx)
+        cy = (self.height - 1) / 2.0 if self.cy is None else float(self.cy)
+        return np.array([[self.focal, 0.0, cx],
+                         [0.0, self.focal_y, cy],
                          [0.0, 0.0, 1.0]])
 
     @cached_property
@@ -85,7 +102,7 @@ class Camera:
         pc = self.to_camera(points)
         z = pc[:, 2]
         with np.errstate(divide="ignore", invalid="ignore"):
-            uv = (pc[:, :2] / z[:, None]) * self.focal + self.K[:2, 2]
+            uv = (pc[:, :2] / z[:, None]) * np.diag(self.K)[:2] + self.K[:2, 2]
         uv[z <= 1e-9] = np.nan
         return uv
 
@@ -97,7 +114,7 @@ class Camera:
     def pixel_to_floor(self, uv: np.ndarray) -> np.ndarray:
         """Pixels (N, 2) to floor points (N, 2); pixels at or above the horizon give NaN."""
         uv = np.atleast_2d(np.asarray(uv, float))
-        rays_c = np.column_stack([(uv - self.K[:2, 2]) / self.focal, np.ones(len(uv))])
+        rays_c = np.column_stack([(uv - self.K[:2, 2]) / np.diag(self.K)[:2], np.ones(len(uv))])
         rays_w = rays_c @ self.R  # camera-to-world is R transposed
         with np.errstate(divide="ignore", invalid="ignore"):
             t = -self.height_m / rays_w[:, 2]
@@ -110,16 +127,22 @@ class Camera:
         t = math.tan(math.radians(self.pitch_deg))
         if self.pitch_deg >= 90.0 - 1e-9:
             return -math.inf
-        return self.K[1, 2] - self.focal * t
+        return self.K[1, 2] - self.focal_y * t
 
     def row_of_distance(self, distance_m: float) -> float:
         """Image row where the floor at forward distance `distance_m` (straight ahead) appears."""
         return float(self.project(np.array([[0.0, distance_m, 0.0]]))[0, 1])
 
     def summary(self) -> dict:
-        """The manifest's camera record."""
+        """The manifest's camera record (height, pitch, FOV)."""
         return {"height_m": round(self.height_m, 4), "pitch_deg": round(self.pitch_deg, 3),
                 "fov_deg": round(self.fov_deg, 3)}
+
+    def shifted(self, width: int, height: int, dx: float, dy: float) -> "Camera":
+        """The same camera imaging onto a larger canvas whose origin is (-dx, -dy) here."""
+        K = self.K
+        return Camera(self.height_m, self.pitch_deg, self.fov_deg, width, height,
+                      fx=K[0, 0], fy=K[1, 1], cx=K[0, 2] + dx, cy=K[1, 2] + dy)
 
 
 @dataclass(frozen=True)

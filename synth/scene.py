@@ -185,7 +185,7 @@ def _warp_wall(backdrop: np.ndarray, camera: Camera, rows: int, distance_m: floa
     """Project a backdrop onto the wall Y = distance_m, into image rows [0, rows)."""
     bh, bw = backdrop.shape[:2]
     # The wall must reach as high as the top image row can see at that distance.
-    vfov_half = math.atan((camera.height - 1) / 2.0 / camera.focal)
+    vfov_half = math.atan((camera.K[1, 2] + 0.5) / camera.focal_y)  # top edge above the axis
     elev = math.radians(max(0.0, math.degrees(vfov_half) - camera.pitch_deg))
     need = camera.height_m + distance_m * math.tan(elev)
     s = max(WALL_HEIGHT_M, 1.05 * need) / bh  # metres per backdrop pixel

@@ -6,7 +6,7 @@ import pytest
 
 from synth.assets import Subject
 from synth.catalog import load_catalog
-from synth.compose import ComposeOptions, Library, Placement, _label, compose
+from synth.compose import ComposeOptions, Library, Placement, label_placements, compose
 from synth.generate import GenerateConfig, build_library
 from synth.scene import load_scene_bank
 from tests.conftest import PALETTE
@@ -16,7 +16,7 @@ def _placement(cls="box", distractor=False):
     return Placement(0, "s", cls, "flat", distractor, np.eye(3), 0.0, None, 0.0, 0.0, None, None)
 
 
-def test_label_occlusion_by_hand():
+def testlabel_placements_occlusion_by_hand():
     W, H = 40, 30
     far_hidden = _placement()  # 6x6 at (5, 5), fully under the near square
     far_partly = _placement()  # 10x10 at (25, 5): its left 5 columns hidden
@@ -25,7 +25,7 @@ def test_label_occlusion_by_hand():
     sq = lambda n: np.ones((n, n), np.float32)  # noqa: E731
     placed = [(far_hidden, (sq(6), 5, 5, 36)), (far_partly, (sq(10), 15, 5, 100)),
               (truncated, (sq(10), 35, 25, 100)), (near, (sq(20), 0, 0, 400))]
-    _label(placed, W, H, min_visible=0.25)
+    label_placements(placed, W, H, min_visible=0.25)
     assert far_hidden.bbox is None and not far_hidden.labelled and far_hidden.visible == 0
     # far_partly covers columns 15..24, rows 5..14; near covers columns 0..19 -> visible 20..24
     assert far_partly.bbox == (21, 6, 25, 15) and far_partly.visible == pytest.approx(0.5)
@@ -36,10 +36,10 @@ def test_label_occlusion_by_hand():
     assert truncated.visible == pytest.approx(0.25) and truncated.labelled
 
 
-def test_label_threshold_and_distractors():
+def testlabel_placements_threshold_and_distractors():
     a, b = _placement(), _placement(distractor=True)
     sq = np.ones((10, 10), np.float32)
-    _label([(a, (sq, 0, 0, 500)), (b, (sq, 20, 0, 100))], 40, 30, min_visible=0.25)
+    label_placements([(a, (sq, 0, 0, 500)), (b, (sq, 20, 0, 100))], 40, 30, min_visible=0.25)
     assert a.visible == pytest.approx(0.2) and not a.labelled and a.bbox is not None
     assert b.visible == 1.0 and not b.labelled  # distractors are never labelled
 

@@ -1,0 +1,182 @@
+"""Pasting one subject into an image: mip level, warp, cast shadow, colour match, blend.
+
+Subjects arrive as premultiplied RGBA mip pyramids and a homography from their level-0
+pixels; warping premultiplied colour keeps transparent pixels from bleeding into edges.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .camera import Camera, apply_homography, cutout_corners, shadow_homography
+
+BLENDS = ("alpha", "feather", "poisson")
+ALPHA_ON = 0.5  # a pixel belongs to an object where its alpha is at least this
+POISSON_EDGE_PX = 4.0  # width of the gradient-domain seam of `poisson` blending
+
+
+def warp_roi(img: np.ndarray, H: np.ndarray, quad: np.ndarray, interp: int = cv2.INTER_LINEAR
+              ) -> tuple[np.ndarray, int, int]:
+    """Warp `img` by H into the integer box around `quad`; return (patch, x0, y0)."""
+    x0 = int(math.floor(quad[:, 0].min())) - 1
+    y0 = int(math.floor(quad[:, 1].min())) - 1
+    x1 = int(math.ceil(quad[:, 0].max())) + 2
+    y1 = int(math.ceil(quad[:, 1].max())) + 2
+    T = np.array([[1.0, 0, -x0], [0, 1.0, -y0], [0, 0, 1.0]])
+    patch = cv2.warpPerspective(img, T @ H, (x1 - x0, y1 - y0), flags=interp,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return patch, x0, y0
+
+
+def level_for(H: np.ndarray, wh: tuple[int, int], n_levels: int) -> int:
+    """Pyramid level that keeps the warp from minifying by more than 2x (avoids aliasing)."""
+    quad = apply_homography(H, cutout_corners(wh))
+    area = 0.5 * abs(np.dot(quad[:, 0], np.roll(quad[:, 1], 1)) -
+                     np.dot(quad[:, 1], np.roll(quad[:, 0], 1)))
+    scale = math.sqrt(max(area, 1e-6) / (wh[0] * wh[1]))
+    return int(np.clip(math.floor(-math.log2(max(scale, 1e-6))), 0, n_levels - 1))
+
+
+def clip_box(x0: int, y0: int, shape: tuple[int, int], W: int, Hh: int):
+    """Slices of a patch at (x0, y0) and of the image where they overlap (or None)."""
+    ph, pw = shape
+    ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x0 + pw, W), min(y0 + ph, Hh)
+    if ix1 <= ix0 or iy1 <= iy0:
+        return None
+    return (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0)), (slice(iy0, iy1), slice(ix0, ix1))
+
+
+def cast_shadow(canvas: np.ndarray, plane: np.ndarray, alpha_level: np.ndarray, scale: float,
+                camera: Camera, light: np.ndarray, strength: float, lift_m: float = 0.0) -> None:
+    """Darken the floor under a subject's shadow (soft, in place); `lift_m` raises the plane
+    (a lying subject's thickness, so that it casts a sliver of shade)."""
+    h, w = alpha_level.shape[:2]
+    plane = plane.copy()
+    plane[2, 2] += lift_m
+    S = np.diag([scale, scale, 1.0])  # level pixels -> level-0 pixels
+    Hs = shadow_homography(camera, plane, light) @ S
+    quad = apply_homography(Hs, cutout_corners((w, h)))
+    if not np.all(np.isfinite(quad)):
+        return
+    span = max(np.ptp(quad[:, 0]), np.ptp(quad[:, 1]))
+    if span > 10 * max(camera.width, camera.height):
+        return
+    sigma = 1.0 + 0.04 * span
+    pad = int(3 * sigma) + 1
+    W, Hh = camera.width, camera.height
+    # Only the part near the image matters; a soft shadow can be rendered at low resolution.
+    x0 = int(max(math.floor(quad[:, 0].min()) - pad, -pad))
+    y0 = int(max(math.floor(quad[:, 1].min()) - pad, -pad))
+    x1 = int(min(math.ceil(quad[:, 0].max()) + pad, W + pad))
+    y1 = int(min(math.ceil(quad[:, 1].max()) + pad, Hh + pad))
+    if x1 <= max(x0, 0) or y1 <= max(y0, 0) or x0 >= W or y0 >= Hh:
+        return
+    ds = max(1.0, sigma / 2.0)
+    sw, sh = max(1, math.ceil((x1 - x0) / ds)), max(1, math.ceil((y1 - y0) / ds))
+    T = np.array([[1.0 / ds, 0, -x0 / ds], [0, 1.0 / ds, -y0 / ds], [0, 0, 1.0]])
+    small = cv2.warpPerspective(alpha_level, T @ Hs, (sw, sh), flags=cv2.INTER_LINEAR)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / ds)
+    patch = cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    sl = clip_box(x0, y0, patch.shape[:2], W, Hh)
+    if sl is None:
+        return
+    ps, cs = sl
+    shade = 1.0 - (strength / 255.0) * patch[ps].astype(np.float32)
+    canvas[cs] = (canvas[cs] * shade[..., None] + 0.5).astype(np.uint8)
+
+
+def match_colour(canvas: np.ndarray, cs, pm_rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Scale a premultiplied subject's colour towards the light of the background around it."""
+    local = np.asarray(cv2.mean(canvas[cs])[:3]) + 1e-3
+    lum = float(local @ np.array([0.299, 0.587, 0.114]))
+    tint = (local / local.mean()) ** 0.35
+    gain = np.clip((lum / 120.0) ** 0.35, 0.7, 1.2) * rng.uniform(0.92, 1.08)
+    return pm_rgb * (tint * gain).astype(np.float32)
+
+
+def paste(canvas: np.ndarray, levels: list[np.ndarray], H0: np.ndarray, blend: str,
+          rng: np.random.Generator, camera: Camera, plane: np.ndarray | None = None,
+          light: np.ndarray | None = None, shadow_strength: float = 0.0, lift_m: float = 0.0
+          ) -> tuple[np.ndarray, int, int, int] | None:
+    """Paste one subject (premultiplied mip `levels`, warped by H0 from level-0 pixels) into
+    the canvas, with its shadow when a light is given; return its unclipped alpha patch,
+    the patch's position and its area (pixels of alpha >= ALPHA_ON), or None if unseen."""
+    h0, w0 = levels[0].shape[:2]
+    k = level_for(H0, (w0, h0), len(levels))
+    src = levels[k]
+    h, w = src.shape[:2]
+    S = np.diag([w0 / w, h0 / h, 1.0])
+    H = H0 @ S
+    if light is not None and plane is not None:
+        cast_shadow(canvas, plane, np.ascontiguousarray(src[..., 3]), w0 / w, camera, light,
+                    shadow_strength, lift_m)
+    quad = apply_homography(H, cutout_corners((w, h)))
+    patch, x0, y0 = warp_roi(src, H, quad)
+    alpha = patch[..., 3].astype(np.float32) / 255.0
+    full_area = int(np.count_nonzero(alpha >= ALPHA_ON))
+    sl = clip_box(x0, y0, patch.shape[:2], camera.width, camera.height)
+    if sl is None or full_area == 0:
+        return None
+    ps, cs = sl
+    a = alpha[ps]
+    pm = match_colour(canvas, cs, patch[ps][..., :3].astype(np.float32), rng)
+    if blend == "poisson" and poisson(canvas, cs, pm, a):
+        return alpha, x0, y0, full_area
+    dst = canvas[cs].astype(np.float32)
+    if blend == "feather":
+        # Soften the edge inwards only, so no background-coloured fringe appears.
+        soft = cv2.GaussianBlur(a, (0, 0), rng.uniform(0.6, 1.4))
+        a_new = np.minimum(a, soft)
+        ratio = np.divide(a_new, a, out=np.zeros_like(a), where=a > 1e-4)
+        out = pm * ratio[..., None] + dst * (1.0 - a_new[..., None])
+    else:
+        out = pm + dst * (1.0 - a[..., None])
+    canvas[cs] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return alpha, x0, y0, full_area
+
+
+def poisson(canvas: np.ndarray, cs, pm: np.ndarray, a: np.ndarray) -> bool:
+    """Poisson-blend (cv2.seamlessClone) a subject into the canvas; False if it cannot."""
+    mask = (a >= ALPHA_ON).astype(np.uint8) * 255
+    ys, xs = cs
+    Hh, W = canvas.shape[:2]
+    # seamlessClone needs the mask's box strictly inside the destination.
+    if ys.start < 1 or xs.start < 1 or ys.stop > Hh - 1 or xs.stop > W - 1 or mask.sum() == 0:
+        return False
+    colour = np.divide(pm, np.maximum(a, 1e-4)[..., None])
+    src = np.where(a[..., None] > 1e-4, colour, canvas[cs].astype(np.float32))
+    src8 = np.clip(src, 0, 255).astype(np.uint8)
+    # Work on the ROI grown by a margin so the solver has a border of real background.
+    m = 4
+    y0, y1 = max(ys.start - m, 0), min(ys.stop + m, Hh)
+    x0, x1 = max(xs.start - m, 0), min(xs.stop + m, W)
+    big_dst = canvas[y0:y1, x0:x1].copy()
+    big_src = big_dst.copy()
+    big_mask = np.zeros(big_dst.shape[:2], np.uint8)
+    oy, ox = ys.start - y0, xs.start - x0
+    big_src[oy:oy + src8.shape[0], ox:ox + src8.shape[1]] = src8
+    big_mask[oy:oy + mask.shape[0], ox:ox + mask.shape[1]] = mask
+    big_mask[[0, -1], :] = 0
+    big_mask[:, [0, -1]] = 0
+    bx, by, bw, bh = cv2.boundingRect(big_mask)
+    if bw == 0 or bh == 0:
+        return False
+    center = (bx + bw // 2, by + bh // 2)
+    try:
+        out = cv2.seamlessClone(big_src[by:by + bh, bx:bx + bw], big_dst,
+                                big_mask[by:by + bh, bx:bx + bw], center, cv2.NORMAL_CLONE)
+    except cv2.error:
+        return False
+    # Plain Poisson cloning drifts the whole subject towards the floor's colour (thin or
+    # translucent subjects all but vanish). Keep the gradient-domain seam at the edge and
+    # the subject's own colours inside: blend to the alpha paste over POISSON_EDGE_PX.
+    h, w = mask.shape
+    inner = np.minimum(cv2.distanceTransform(mask, cv2.DIST_L2, 3) / POISSON_EDGE_PX, 1.0)
+    plain = pm + canvas[cs].astype(np.float32) * (1.0 - a[..., None])
+    cloned = out[oy:oy + h, ox:ox + w].astype(np.float32)
+    mixed = cloned + (plain - cloned) * inner[..., None]
+    canvas[y0:y1, x0:x1] = out
+    canvas[cs] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    return True
