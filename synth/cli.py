@@ -261,5 +261,171 @@ def generate(ctx: click.Context, **kwargs) -> None:
                    f"images present in {result.out} ({result.written} rendered now)")
 
 
+# --------------------------------------------------------------------------- calibrate
+
+
+CALIBRATE_EPILOG = """\b
+Photos to take, with the camera as mounted on the robot, at its working resolution:
+  - 10-20 photos of a printed checkerboard held at varied tilts (up to ~40 deg)
+    and distances, filling much of the frame and reaching into its corners; the
+    whole board with its white margin in view, sharp and evenly lit.
+  - one photo (--floor) of the board lying flat on the floor in front of the
+    robot, all of it in view: its pose gives the mount's height, pitch and roll.
+    The board must lie flat (its thickness is neglected); a big board near the
+    robot is found most reliably.
+--board counts INNER corners, as OpenCV does (a board of 10x7 squares is 9x6);
+--square is one square's side in metres, measured on the print. A calibration
+whose RMS reprojection error is over 1.0 px is refused, and so is a floor photo
+over it: retake blurred or moved photos, check --board and --square.
+--intrinsics takes an OpenCV FileStorage YAML/XML (camera_matrix,
+distortion_coefficients) or a ROS camera_info YAML and calibrates the mount only.
+--check draws the camera's floor grid (lines every 0.1 m, labelled every 0.5 m)
+and horizon through its lens over a real frame: they should lie on the floor's
+real lines and the real horizon.
+\b
+Examples:
+  synth calibrate --board 9x6 --square 0.025 --floor floor.jpg --out camera.yaml board/*.jpg
+  synth calibrate --fisheye --board 9x6 --square 0.025 --floor floor.jpg \\
+      --out camera.yaml board/*.jpg
+  synth calibrate --intrinsics ost.yaml --board 9x6 --square 0.025 --floor floor.jpg \\
+      --out camera.yaml
+  synth calibrate --check camera.yaml frame.jpg --out overlay.png
+"""
+
+
+@main.command("calibrate", epilog=CALIBRATE_EPILOG)
+@click.argument("images", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--board", metavar="COLSxROWS", help="Inner corners of the checkerboard, e.g. 9x6.")
+@click.option("--square", type=float, metavar="METRES", help="Side of one square in metres.")
+@click.option("--fisheye", is_flag=True, help="OpenCV's fisheye lens model (k1..k4).")
+@click.option("--floor", type=click.Path(path_type=Path), metavar="IMAGE",
+              help="Photo of the board lying flat on the floor: gives the mount.")
+@click.option("--intrinsics", type=click.Path(path_type=Path), metavar="FILE",
+              help="Known intrinsics (OpenCV or ROS YAML): calibrate the mount only.")
+@click.option("--height", type=float, metavar="M",
+              help="Mount height in metres, measured by hand (instead of --floor).")
+@click.option("--pitch", type=float, metavar="DEG",
+              help="Mount pitch below the horizon in degrees (with --height).")
+@click.option("--roll", type=float, metavar="DEG", help="Mount roll in degrees (with --height).")
+@click.option("--check", type=click.Path(path_type=Path), metavar="CAMERA.yaml",
+              help="Draw CAMERA.yaml's floor grid and horizon over one IMAGE.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="camera.yaml to write (with --check: the overlay .png or .jpg).")
+@cli_errors
+def calibrate_command(images: tuple[Path, ...], board: str | None, square: float | None,
+                      fisheye: bool, floor: Path | None, intrinsics: Path | None,
+                      height: float | None, pitch: float | None, roll: float | None,
+                      check: Path | None, out: Path) -> None:
+    """Calibrate the robot's own camera from checkerboard photos into camera.yaml.
+
+    Prints the RMS reprojection error, each photo's error, fx fy cx cy and the
+    distortion, the mount's height, pitch and roll, then writes camera.yaml for
+    `synth generate --camera`. Nothing is written when anything fails.
+    """
+    from .errors import InputError
+
+    if out.is_dir():
+        raise InputError(f"{out}: is a directory (--out names the file to write)")
+    if check is not None:
+        given = [flag for flag, value in (("--board", board), ("--square", square),
+                                          ("--fisheye", fisheye or None), ("--floor", floor),
+                                          ("--intrinsics", intrinsics), ("--height", height),
+                                          ("--pitch", pitch), ("--roll", roll))
+                 if value is not None]
+        if given:
+            raise InputError("--check takes CAMERA.yaml and one IMAGE only: drop "
+                             + " ".join(given))
+        _calibrate_check(check, images, out)
+        return
+    _calibrate_run(images, board, square, fisheye, floor, intrinsics, height, pitch, roll, out)
+
+
+def _calibrate_check(camera_file: Path, images: tuple[Path, ...], out: Path) -> None:
+    from .calibrate import check_overlay
+    from .camera_file import load_camera_file
+    from .errors import InputError
+    from .fsio import write_bytes
+    from .imageio import encode_jpeg, encode_png, read_image
+
+    if len(images) != 1:
+        raise InputError(f"--check takes one IMAGE to draw over, got {len(images)}")
+    spec = load_camera_file(camera_file)
+    drawn = check_overlay(spec, read_image(images[0]), name=str(images[0]))
+    data = encode_jpeg(drawn, 92) if out.suffix.lower() in (".jpg", ".jpeg") else encode_png(drawn)
+    try:
+        write_bytes(out, data)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+    click.echo(f"wrote {out} (floor grid and horizon of {camera_file} over {images[0]})")
+
+
+def _calibrate_run(images: tuple[Path, ...], board: str | None, square: float | None,
+                   fisheye: bool, floor: Path | None, intrinsics: Path | None,
+                   height: float | None, pitch: float | None, roll: float | None,
+                   out: Path) -> None:
+    import re
+
+    from .calibrate import MAX_RMS_PX, calibrate
+    from .camera_file import format_camera_file
+    from .errors import InputError
+    from .fsio import write_text
+
+    if board is None or square is None:
+        raise InputError("give --board COLSxROWS (inner corners) and --square METRES")
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", board)
+    if not match:
+        raise InputError(f"--board must be COLSxROWS inner corners, e.g. 9x6, got {board!r}")
+    cols, rows = int(match.group(1)), int(match.group(2))
+    mount = None
+    if height is not None or pitch is not None or roll is not None:
+        if floor is not None:
+            raise InputError("give the mount either by --floor or by --height/--pitch/--roll, "
+                             "not both")
+        if height is None or pitch is None:
+            raise InputError("a mount measured by hand needs both --height and --pitch")
+        mount = (height, pitch, 0.0 if roll is None else roll)
+    elif floor is None:
+        raise InputError("give --floor IMAGE (the board lying flat on the floor) for the mount, "
+                         "or measure it and give --height and --pitch")
+    result = calibrate(list(images), (cols, rows), square, fisheye=fisheye, floor=floor,
+                       intrinsics=intrinsics, mount=mount, progress=True)
+    spec = result.spec
+    w, h = spec.image_size
+    lines = []
+    if result.rms_px is not None:
+        lines.append(f"{len(result.used)} board photos ({cols}x{rows} inner corners, "
+                     f"{square:g} m squares), {w}x{h}, {spec.model} lens")
+        lines += [f"  {name}  {err:.3f} px" for name, err in result.per_image_px.items()]
+        lines.append(f"RMS reprojection error {result.rms_px:.3f} px "
+                     f"(limit {MAX_RMS_PX:.1f} px)")
+    else:
+        lines.append(f"intrinsics from {intrinsics}, {w}x{h}, {spec.model} lens")
+    names = ("k1", "k2", "k3", "k4") if spec.model == "fisheye" else \
+        ("k1", "k2", "p1", "p2", "k3", "k4", "k5", "k6")
+    lines.append(f"fx {spec.fx:.2f}  fy {spec.fy:.2f}  cx {spec.cx:.2f}  cy {spec.cy:.2f}")
+    lines.append("dist " + ("  ".join(f"{n} {v:.5g}" for n, v in zip(names, spec.dist))
+                            or "none"))
+    if result.floor_rms_px is not None:
+        lines.append(f"floor photo {floor}: RMS reprojection error {result.floor_rms_px:.3f} px")
+    else:
+        lines.append("mount given by hand")
+    lines.append(f"height {spec.height_m:.4f} m  pitch {spec.pitch_deg:.2f} deg  "
+                 f"roll {spec.roll_deg:.2f} deg")
+    lines.append(f"took {result.seconds['total']:.1f} s")
+    source = (f"{len(result.used)} board photos, RMS {result.rms_px:.3f} px"
+              if result.rms_px is not None else f"intrinsics from {intrinsics}")
+    mount_from = (f"floor photo {floor}, RMS {result.floor_rms_px:.3f} px"
+                  if result.floor_rms_px is not None else "mount measured by hand")
+    comment = (f"synth calibrate: {source}; {mount_from}; board {cols}x{rows} inner corners, "
+               f"{square:g} m squares")
+    text = format_camera_file(spec, comment)
+    try:
+        write_text(out, text)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+    click.echo("\n".join(lines))
+    click.echo(f"wrote {out}")
+
+
 if __name__ == "__main__":
     main()
