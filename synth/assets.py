@@ -337,8 +337,8 @@ def _psd_subjects(path: Path, catalog: dict[str, ClassSpec],
 
 # ----------------------------------------------------------------------------- images
 
-# elev_30, elev30, elev-30; az_90, az90, az-90 (= -90), az_-90
-_VIEW_TEXT = r"elev[_-]?(\d+(?:\.\d+)?)(?:[_-]az_?(-?\d+(?:\.\d+)?))?"
+# elev_30, elev30, elev-30, elev_-20 (from below); az_90, az90, az-90 (= -90), az_-90
+_VIEW_TEXT = r"elev(?:_|-(?=\d))?(-?\d+(?:\.\d+)?)(?:[_-]az_?(-?\d+(?:\.\d+)?))?"
 _VIEW_DIR = re.compile(f"^{_VIEW_TEXT}$", re.I)
 _VIEW_SUFFIX = re.compile(f"[_-]{_VIEW_TEXT}$", re.I)
 

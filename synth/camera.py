@@ -161,7 +161,11 @@ class ViewPreset:
 # Documented in `synth generate --help`; `--height/--pitch/--fov` replace a range by one value.
 PRESETS: dict[str, ViewPreset] = {
     "topdown": ViewPreset("topdown", (0.60, 1.00), (85.0, 90.0), (60.0, 75.0), 3.0, (6.0, 8.0)),
-    "robot": ViewPreset("robot", (0.05, 0.15), (5.0, 20.0), (70.0, 100.0), 1.8, (3.0, 6.0)),
+    # Floor robots carry their camera 5-9 cm up, looking level or a little up: in frames of
+    # a public sweeping-robot obstacle dataset the horizon sits in the lower third and the
+    # floor is a band along the bottom (issue 13). With a 80-110° lens that is a pitch of
+    # 0 to -15°.
+    "robot": ViewPreset("robot", (0.05, 0.09), (-15.0, 0.0), (80.0, 110.0), 1.8, (3.0, 6.0)),
     "human": ViewPreset("human", (1.40, 1.75), (25.0, 50.0), (55.0, 70.0), 5.0, (5.0, 8.0)),
     # The naive 2-D paste: the floor seen from above, subjects at random scale and rotation.
     "flat": ViewPreset("flat", (0.80, 0.80), (90.0, 90.0), (65.0, 65.0), 3.0, (8.0, 8.0),

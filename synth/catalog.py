@@ -46,7 +46,8 @@ upright) and sock (sock_02).
 Views (from where a subject was photographed):
   - '[elev=E]' in a layer, group or file name: the capture elevation in
     degrees, 90 = from straight above, 0 = level with the floor, from the
-    side. '[elev=E az=A]' adds the azimuth: from which side of the object
+    side, negative = from below (a tall object seen by a camera on the
+    floor). '[elev=E az=A]' adds the azimuth: from which side of the object
     (0 = its front, 90 = its right side, 180 = its back). '[size=M]' gives
     the metres the view's longer side spans (else the catalog's size_m).
     '[flat]' is the shorthand for elev=90, '[upright]' for elev=0; without
@@ -240,8 +241,9 @@ def _view_values(text: str, name: str) -> dict[str, float]:
             raise InputError(f"'{name}': {key}= must be a number, got {value!r}") from None
         if not math.isfinite(v):
             raise InputError(f"'{name}': {key}= must be a finite number, got {value!r}")
-        if key == "elev" and not 0.0 <= v <= 90.0:
-            raise InputError(f"'{name}': elev= must lie in [0, 90] degrees (90 = from above), "
+        if key == "elev" and not -90.0 <= v <= 90.0:
+            raise InputError(f"'{name}': elev= must lie in [-90, 90] degrees (90 = from above, "
+                             f"negative = from below), "
                              f"got {v:g}")
         if key == "size" and v <= 0:
             raise InputError(f"'{name}': size= must be positive metres, got {v:g}")

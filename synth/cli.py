@@ -182,8 +182,9 @@ def assets_command(paths: tuple[Path, ...], classes_file: Path, only: str | None
 GENERATE_EPILOG = """\b
 Views (uniform ranges; --height/--pitch/--fov fix a value):
   topdown  camera 0.60-1.00 m high, pitch 85-90 deg (looking down), FOV 60-75 deg
-  robot    camera 0.05-0.15 m high, pitch 5-20 deg, FOV 70-100 deg; horizon in
-           frame, subjects within 1.8 m
+  robot    camera 0.05-0.09 m high, pitch 0 to -15 deg (level to looking up), FOV
+           80-110 deg; the horizon in the lower half of the frame,
+           subjects within 1.8 m
   human    camera 1.40-1.75 m high, pitch 25-50 deg, FOV 55-70 deg
   flat     the naive 2-D paste: floor from above, subjects at uniform random
            scale (8-45% of the short side) and rotation, no perspective
@@ -237,6 +238,10 @@ Examples:
 @click.option("--capture-elev", metavar="E[,E...]",
               help="Use only subject views shot from these capture elevations (degrees; "
                    "90 = the top-down cut-outs alone).")
+@click.option("--camera", type=click.Path(path_type=Path),
+              help="camera.yaml of the robot's own camera (synth calibrate): its lens, "
+                   "mount and jitter replace the view's camera (--view then only sets how "
+                   "far subjects stand; default robot).")
 @click.option("--strict-views", is_flag=True, default=None,
               help="Stop (exit 2) instead of warning when a class has no views near the "
                    "elevations the camera sees it from.")

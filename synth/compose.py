@@ -20,8 +20,10 @@ from .camera import (PRESETS, Camera, apply_homography, cutout_corners, plane_fo
                      sample_camera, subject_homography, subject_plane, view_elevation)
 from .paste import ALPHA_ON, BLENDS, clip_box, paste
 from .catalog import TOP_VIEW_DEG, ClassSpec, pose_of_elevation
-from .scene import Background, SceneBank, render_background
-from .views import ClassViews, ViewChoice, choose_view, index_views
+from .camera_file import CameraSpec
+from .lens import LensMap, camera_record, canvas_to_frame, draw_mount, ideal_camera
+from .scene import Background, Frame, SceneBank, render_background
+from .views import ClassViews, ViewChoice, choose_view, class_seen, index_views, middle_elevation
 
 # `random` draws a blend per object; poisson is costly, so it is drawn less often.
 RANDOM_BLEND_WEIGHTS = (0.45, 0.45, 0.10)
@@ -41,6 +43,7 @@ class ComposeOptions:
     height_m: float | None = None
     pitch_deg: float | None = None
     fov_deg: float | None = None
+    camera: CameraSpec | None = None  # a calibrated camera (camera.yaml) instead of a preset's
 
 
 @dataclass
@@ -128,9 +131,15 @@ class Composite:
     """A composed image (before camera effects) and everything its manifest line needs."""
 
     rgb: np.ndarray
-    camera: Camera
+    camera: Camera  # the ideal camera it was composed with
     background: str
     objects: list[Placement]
+    camera_record: dict = field(default_factory=dict)  # the manifest's camera record
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(W, H) of the image."""
+        return self.rgb.shape[1], self.rgb.shape[0]
 
 
 def _choose_blend(mode: str, rng: np.random.Generator) -> str:
@@ -171,25 +180,40 @@ def max_distance(camera_view: str, wall_distance_m: float) -> float:
     return min(PRESETS[camera_view].max_distance_m, 0.9 * wall_distance_m)
 
 
-def seen_elevations(opts: ComposeOptions, rng: np.random.Generator, n: int) -> np.ndarray:
-    """Elevations from which the cameras of `opts` see floor points where subjects are placed
-    (n draws, a camera per 10 of them); empty for a view without perspective."""
+def placement_samples(opts: ComposeOptions, rng: np.random.Generator, n: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Where the cameras of `opts` would place subjects: (camera heights (n,), floor points
+    (n, 2)) for n draws in the frame, a camera per 10 of them; empty for the flat view."""
     preset = PRESETS[opts.view]
     if not preset.perspective:
-        return np.zeros(0)
+        return np.zeros(0), np.zeros((0, 2))
     W, Hh = opts.size
-    out: list[float] = []
+    heights: list[float] = []
+    points: list[np.ndarray] = []
     for _ in range(40 * n):
-        if len(out) >= n:
+        if len(points) >= n:
             break
-        if len(out) % 10 == 0:
-            camera = sample_camera(opts.view, rng, W, Hh, opts.height_m, opts.pitch_deg,
-                                   opts.fov_deg)
+        if len(points) % 10 == 0:
+            if opts.camera is None:
+                camera = sample_camera(opts.view, rng, W, Hh, opts.height_m, opts.pitch_deg,
+                                       opts.fov_deg)
+            else:  # the frame's pinhole part is enough to tell the angles
+                h, pitch, _ = draw_mount(opts.camera, rng)
+                c = opts.camera
+                camera = Camera(h, pitch, 60.0, W, Hh, c.fx, c.fy, c.cx, c.cy)
             max_d = max_distance(opts.view, float(rng.uniform(*preset.wall_distance_m)))
         point = sample_floor_point(camera, max_d, rng)
         if point is not None and 0 <= point[0] < W and 0 <= point[1] < Hh:
-            out.append(view_elevation(camera, (float(point[2][0]), float(point[2][1]))))
-    return np.asarray(out)
+            heights.append(camera.height_m)
+            points.append(point[2])
+    return np.asarray(heights), np.asarray(points).reshape(-1, 2)
+
+
+def seen_elevations(opts: ComposeOptions, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Elevations from which the cameras of `opts` see the floor points where subjects are
+    placed (n draws); empty for a view without perspective."""
+    heights, points = placement_samples(opts, rng, n)
+    return middle_elevation(heights, points, 90.0, 0.0)
 
 
 def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
@@ -211,11 +235,14 @@ def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
             xi, yi = int(round(x)), int(round(y))
             if not (0 <= xi < W and 0 <= yi < Hh and bg.floor_mask[yi, xi]):
                 continue
-        seen = view_elevation(camera, (float(xy[0]), float(xy[1])))
-        ch = choose_view(lib.views[cls], spec, seen, rng)
+        cv = lib.views[cls]
+        size = rng.uniform(*spec.size_m)
+        seen_by_view = class_seen(cv, np.array([camera.height_m]), xy[None, :], size)[0]
+        ch = choose_view(cv, spec, seen_by_view, rng)
+        seen = float(seen_by_view[ch.view])
         subject = lib.subjects[ch.subject]
         h, w = subject.rgba.shape[:2]
-        size = ch.size_m if ch.size_m is not None else rng.uniform(*spec.size_m)
+        size = ch.size_m if ch.size_m is not None else size
         ref = None if ch.size_m is not None else ch.ref_px
         plane = subject_plane(ch.capture_elev_deg, (float(xy[0]), float(xy[1])), size, (w, h),
                               ch.turn_deg, ch.roll_deg, ref_px=ref, mirror=ch.mirrored)
@@ -278,8 +305,14 @@ def _place_flat(lib: Library, cls: str, camera: Camera, rng: np.random.Generator
     return _placement(lib, ch, spec, A, 0.0, None, None, None, None, None)
 
 
-def label_placements(placed: list[tuple[Placement, tuple]], W: int, Hh: int, min_visible: float) -> None:
-    """Set each placement's visible box, fraction and truncation, nearest first."""
+def label_placements(placed: list[tuple[Placement, tuple]], W: int, Hh: int, min_visible: float,
+                     lens: LensMap | None = None) -> None:
+    """Set each placement's visible box, fraction and truncation, nearest first.
+
+    W x Hh is the canvas the alpha patches live in; with a `lens` the canvas is the ideal
+    image around a real frame: visibility counts canvas pixels the frame sees, and the box
+    is the tight box of the visible alpha moved into the frame by the lens.
+    """
     cover = np.ones((Hh, W), np.float32)  # product of (1 - alpha) of nearer objects
     for p, (alpha, x0, y0, full_area) in reversed(placed):
         sl = clip_box(x0, y0, alpha.shape, W, Hh)
@@ -288,11 +321,20 @@ def label_placements(placed: list[tuple[Placement, tuple]], W: int, Hh: int, min
         vis = a * cover[cs]
         cover[cs] *= 1.0 - a
         on = vis >= ALPHA_ON
+        inside = a >= ALPHA_ON
+        if lens is not None:
+            seen = lens.footprint[cs]
+            on, inside = on & seen, inside & seen
         n_vis = int(np.count_nonzero(on))
         p.visible = n_vis / full_area
-        p.truncated = int(np.count_nonzero(a >= ALPHA_ON)) < full_area
+        p.truncated = int(np.count_nonzero(inside)) < full_area
         if n_vis == 0:
             continue
+        if lens is not None:
+            on = lens.remap_patch(vis, cs[1].start, cs[0].start) >= ALPHA_ON
+            if not on.any():
+                continue
+            cs = (slice(0, on.shape[0]), slice(0, on.shape[1]))
         rows = np.nonzero(on.any(axis=1))[0]
         cols = np.nonzero(on.any(axis=0))[0]
         # 0-based pixel indices -> VOC's 1-based inclusive coordinates
@@ -301,13 +343,47 @@ def label_placements(placed: list[tuple[Placement, tuple]], W: int, Hh: int, min
         p.labelled = (not p.distractor) and p.visible >= min_visible
 
 
+def _frame(spec: CameraSpec, roll_deg: float, lens: LensMap) -> Frame:
+    """The real frame inside the lens's ideal canvas; the inverse map is made on first use."""
+    maps: list = []
+
+    def to_canvas(image: np.ndarray, interpolation: int) -> np.ndarray:
+        if not maps:
+            maps.extend(canvas_to_frame(spec, roll_deg, lens))
+        return cv2.remap(image, maps[0], maps[1], interpolation,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    return Frame(spec.image_size, to_canvas, lens.footprint)
+
+
+def _through_lens(canvas: np.ndarray, bg: Background, lens: LensMap) -> np.ndarray:
+    """The composed canvas as the real frame sees it; a real frame's own pixels are kept
+    wherever nothing was pasted or shaded (they are not resampled twice)."""
+    out = lens.remap(canvas)
+    if bg.frame_rgb is None:
+        return out
+    changed = np.any(canvas != bg.rgb, axis=2).astype(np.uint8)
+    changed = cv2.dilate(changed, np.ones((3, 3), np.uint8)).astype(np.float32)
+    m = lens.remap(changed)[..., None]
+    return (bg.frame_rgb * (1.0 - m) + out * m + 0.5).astype(np.uint8)
+
+
 def compose(lib: Library, bank: SceneBank, opts: ComposeOptions,
             rng: np.random.Generator, shadows: bool = True) -> Composite:
     """Compose one image (RGB uint8, before camera effects) with its labelled objects."""
-    W, Hh = opts.size
     preset = PRESETS[opts.view]
-    camera = sample_camera(opts.view, rng, W, Hh, opts.height_m, opts.pitch_deg, opts.fov_deg)
-    bg = render_background(bank, camera, preset, rng)
+    lens = frame = None
+    if opts.camera is None:
+        camera = sample_camera(opts.view, rng, *opts.size, opts.height_m, opts.pitch_deg,
+                               opts.fov_deg)
+        record = camera.summary()
+    else:
+        mount = draw_mount(opts.camera, rng)
+        camera, lens = ideal_camera(opts.camera, *mount)
+        record = camera_record(opts.camera, *mount)
+        frame = _frame(opts.camera, mount[2], lens) if lens is not None else None
+    W, Hh = camera.width, camera.height
+    bg = render_background(bank, camera, preset, rng, frame)
     classes = lib.classes
     n_obj = int(rng.integers(opts.objects[0], opts.objects[1] + 1))
     dis = lib.distractor_classes
@@ -344,5 +420,6 @@ def compose(lib: Library, bank: SceneBank, opts: ComposeOptions,
                     strength, lift)
         if out is not None:
             pasted.append((p, out))
-    label_placements(pasted, W, Hh, opts.min_visible)
-    return Composite(canvas, camera, bg.id, [p for p, _ in pasted])
+    label_placements(pasted, W, Hh, opts.min_visible, lens)
+    rgb = canvas if lens is None else _through_lens(canvas, bg, lens)
+    return Composite(rgb, camera, bg.id, [p for p, _ in pasted], record)

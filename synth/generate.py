@@ -23,10 +23,11 @@ from tqdm import tqdm
 from . import fsio
 from .assets import capture_elevation, load_subjects
 from .catalog import DEFAULT_ASSETS, DEFAULT_BACKGROUNDS, DEFAULT_CATALOG, load_catalog
-from .compose import Composite, ComposeOptions, Library, compose, seen_elevations
-from .views import coverage_gaps
+from .compose import Composite, ComposeOptions, Library, compose, placement_samples
+from .views import class_seen, coverage_gaps
 from .effects import apply_effects, camera_effects
 from .errors import InputError
+from .camera_file import CameraSpec, load_camera_file
 from .imageio import encode_jpeg
 from .scene import SceneBank, load_scene_bank
 from .voc import VocImage, VocObject, annotation_xml, write_labels, write_splits
@@ -63,14 +64,18 @@ class GenerateConfig:
     effects: bool = True
     shadows: bool = True
     capture_elev: list[float] | None = None  # use only views shot from these elevations
+    camera: Path | None = None  # camera.yaml of a calibrated camera (replaces the preset's)
+    camera_spec: CameraSpec | None = None  # ... as read
     strict_views: bool = False  # a class without views near what the camera sees is an error
+    size_given: bool = False  # --size was given (it must then agree with --camera)
     cache_dir: Path | None = None
 
     def compose_options(self) -> ComposeOptions:
         return ComposeOptions(view=self.view, size=self.size, objects=self.objects,
                               distractors=self.distractors, blend=self.blend,
                               min_visible=self.min_visible, height_m=self.height_m,
-                              pitch_deg=self.pitch_deg, fov_deg=self.fov_deg)
+                              pitch_deg=self.pitch_deg, fov_deg=self.fov_deg,
+                              camera=self.camera_spec)
 
 
 @dataclass
@@ -126,8 +131,10 @@ def _fingerprint(cfg: GenerateConfig, lib: Library, bank: SceneBank) -> dict:
     """The settings and inputs that decide the output bytes (not workers, shard or paths)."""
     d = asdict(cfg)
     for k in ("out", "workers", "shard", "assets", "backgrounds", "classes", "cache_dir",
-              "strict_views"):
+              "strict_views", "camera", "camera_spec", "size_given"):
         d.pop(k)
+    if cfg.camera_spec is not None:
+        d["camera"] = json.loads(json.dumps(asdict(cfg.camera_spec)))
     d["size"] = list(cfg.size)
     d["objects"] = list(cfg.objects)
     d["distractors"] = list(cfg.distractors)
@@ -187,7 +194,7 @@ def _render_in_worker(index: int) -> int:
 
 def manifest_record(stem: str, seed: int, view: str, comp: Composite, split: str) -> dict:
     """One line of manifest.jsonl."""
-    return {"image": stem, "seed": seed, "view": view, "camera": comp.camera.summary(),
+    return {"image": stem, "seed": seed, "view": view, "camera": comp.camera_record,
             "background": comp.background, "split": split,
             "objects": [p.record() for p in comp.objects]}
 
@@ -212,8 +219,9 @@ def voc_image(stem: str, comp: Composite) -> VocImage:
     """The VOC annotation of a composite: its labelled objects only."""
     objects = [VocObject(p.cls, p.bbox, pose=p.pose, truncated=p.truncated)
                for p in comp.objects if p.labelled]
-    return VocImage(stem=stem, filename=f"{stem}.jpg", width=comp.camera.width,
-                    height=comp.camera.height, depth=3, objects=objects)
+    width, height = comp.size
+    return VocImage(stem=stem, filename=f"{stem}.jpg", width=width, height=height, depth=3,
+                    objects=objects)
 
 
 def build_library(cfg: GenerateConfig) -> Library:
@@ -249,8 +257,17 @@ def _check_config(cfg: GenerateConfig) -> None:
         raise InputError(f"--size: {w}x{h} is too small (at least 32x32)")
     if not cfg.split or any(v < 0 for v in cfg.split.values()) or sum(cfg.split.values()) <= 0:
         raise InputError(f"--split: ratios must be non-negative and not all zero: {cfg.split}")
-    if cfg.pitch_deg is not None and not (0 < cfg.pitch_deg <= 90):
-        raise InputError(f"--pitch: must lie in (0, 90] degrees, got {cfg.pitch_deg}")
+    if cfg.pitch_deg is not None and not (-45 <= cfg.pitch_deg <= 90):
+        raise InputError(f"--pitch: must lie in [-45, 90] degrees (0 = level, negative = "
+                         f"looking up), got {cfg.pitch_deg}")
+    if cfg.camera is not None:
+        given = [f for f, v in (("--height", cfg.height_m), ("--pitch", cfg.pitch_deg),
+                                ("--fov", cfg.fov_deg)) if v is not None]
+        if given:
+            raise InputError(f"--camera {cfg.camera}: its mount and lens replace "
+                             f"{', '.join(given)} (give one or the other)")
+        if cfg.view == "flat":
+            raise InputError("--camera: the flat view has no camera (use topdown, robot or human)")
     if cfg.height_m is not None and cfg.height_m <= 0:
         raise InputError(f"--height: must be positive, got {cfg.height_m}")
     if cfg.fov_deg is not None and not (1 <= cfg.fov_deg < 179):
@@ -259,6 +276,8 @@ def _check_config(cfg: GenerateConfig) -> None:
 
 def camera_text(cfg: GenerateConfig) -> str:
     """How the user asked for the camera, for messages: e.g. '--view robot --pitch 10'."""
+    if cfg.camera is not None:
+        return f"--camera {cfg.camera.name}"
     parts = [f"--view {cfg.view}"]
     for flag, v in (("--height", cfg.height_m), ("--pitch", cfg.pitch_deg), ("--fov", cfg.fov_deg)):
         if v is not None:
@@ -269,8 +288,12 @@ def camera_text(cfg: GenerateConfig) -> str:
 def check_coverage(cfg: GenerateConfig, lib: Library, n: int = 2000) -> list[str]:
     """Warn (or, with strict_views, refuse) per target class whose views miss the camera's
     angles; return the warning lines."""
-    seen = seen_elevations(cfg.compose_options(), np.random.default_rng([cfg.seed, 7]), n)
-    gaps = coverage_gaps({c: lib.views[c] for c in lib.classes}, seen)
+    heights, points = placement_samples(cfg.compose_options(),
+                                        np.random.default_rng([cfg.seed, 7]), n)
+    views = {c: lib.views[c] for c in lib.classes}
+    seen = {c: class_seen(v, heights, points, float(np.mean(lib.catalog[c].size_m)))
+            for c, v in views.items()} if len(points) else {}
+    gaps = coverage_gaps(views, seen)
     lines = [g.message(camera_text(cfg)) for g in gaps]
     if lines and cfg.strict_views:
         raise InputError(f"--strict-views: {lines[0]}"
@@ -325,9 +348,22 @@ def finalize(cfg: GenerateConfig, dirs: dict[str, Path], classes: list[str]) -> 
     return len(lines)
 
 
+def load_camera(cfg: GenerateConfig) -> None:
+    """Read cfg.camera into cfg.camera_spec; the image size is the camera's."""
+    if cfg.camera is None:
+        return
+    spec = load_camera_file(cfg.camera)
+    if cfg.size_given and tuple(cfg.size) != tuple(spec.image_size):
+        raise InputError(f"--size {cfg.size[0]}x{cfg.size[1]}: {cfg.camera} makes "
+                         f"{spec.image_size[0]}x{spec.image_size[1]} images (leave --size out)")
+    cfg.camera_spec = spec
+    cfg.size = tuple(spec.image_size)
+
+
 def generate(cfg: GenerateConfig, progress: bool = True) -> GenerateResult:
     """Render (or resume) the images of this run's shard, then gather the set's index files."""
     _check_config(cfg)
+    load_camera(cfg)
     cfg.out = Path(cfg.out)
     lib = build_library(cfg)
     bank = load_scene_bank(cfg.backgrounds)
@@ -420,8 +456,8 @@ def parse_elevations(text: str | float | list | tuple) -> list[float]:
         out = [float(p) for p in parts if str(p).strip()]
     except ValueError:
         raise InputError(f"--capture-elev: expected degrees E[,E...], got {text!r}") from None
-    if not out or any(not 0.0 <= e <= 90.0 for e in out):
-        raise InputError(f"--capture-elev: elevations must lie in [0, 90] degrees, got {text!r}")
+    if not out or any(not -90.0 <= e <= 90.0 for e in out):
+        raise InputError(f"--capture-elev: elevations must lie in [-90, 90] degrees, got {text!r}")
     return out
 
 
@@ -438,7 +474,7 @@ def parse_shard(text: str | list | tuple) -> tuple[int, int]:
 RECIPE_KEYS = {"view", "assets", "backgrounds", "classes", "n", "out", "size", "objects",
                "blend", "distractors", "only", "height", "pitch", "fov", "split", "seed",
                "workers", "shard", "jpeg_quality", "min_visible", "effects", "shadows",
-               "capture_elev", "strict_views"}
+               "capture_elev", "strict_views", "camera"}
 
 
 def load_recipe(path: str | os.PathLike) -> dict:
@@ -463,7 +499,7 @@ def load_recipe(path: str | os.PathLike) -> dict:
             raise InputError(f"{path}: unknown recipe key {key!r} (known: {', '.join(sorted(RECIPE_KEYS))})")
         if k in ("assets",):
             value = [str(path.parent / v) for v in (value if isinstance(value, list) else [value])]
-        elif k in ("backgrounds", "classes", "out"):
+        elif k in ("backgrounds", "classes", "out", "camera"):
             value = str(path.parent / value)
         out[k] = value
     return out
@@ -471,9 +507,9 @@ def load_recipe(path: str | os.PathLike) -> dict:
 
 def config_from_options(opts: dict) -> GenerateConfig:
     """Build a GenerateConfig from flag values (strings as typed, or recipe values)."""
-    view = opts.get("view")
+    view = opts.get("view") or ("robot" if opts.get("camera") else None)
     if not view:
-        raise InputError("--view is required (topdown, robot, human or flat)")
+        raise InputError("--view is required (topdown, robot, human or flat), or --camera")
     only = opts.get("only")
     if isinstance(only, str):
         only = [c.strip() for c in only.split(",") if c.strip()]
@@ -495,6 +531,9 @@ def config_from_options(opts: dict) -> GenerateConfig:
             setattr(cfg, attr, float(opts[key]))
     if opts.get("size"):
         cfg.size = parse_size(opts["size"])
+        cfg.size_given = True
+    if opts.get("camera"):
+        cfg.camera = Path(opts["camera"])
     if opts.get("objects") is not None:
         cfg.objects = parse_range(opts["objects"], "--objects")
     if opts.get("distractors") is not None:

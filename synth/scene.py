@@ -17,6 +17,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -68,6 +69,17 @@ class Background:
     floor_mask: np.ndarray | None  # bool HxW, None = everywhere the floor is visible
     id: str
     wall_distance_m: float
+    frame_rgb: np.ndarray | None = None  # a photo as the real frame holds it (with a Frame)
+
+
+@dataclass
+class Frame:
+    """Where the real frame of a calibrated camera lies in the larger ideal canvas that
+    images are composed in (synth/lens.py)."""
+
+    size: tuple[int, int]  # the real frame's (W, H)
+    to_canvas: Callable[[np.ndarray, int], np.ndarray]  # frame image -> canvas image
+    footprint: np.ndarray  # bool: the canvas pixels the real frame sees
 
 
 def _images_in(folder: Path) -> list[Path]:
@@ -200,9 +212,14 @@ def _warp_wall(backdrop: np.ndarray, camera: Camera, rows: int, distance_m: floa
 
 
 def render_background(bank: SceneBank, camera: Camera, preset: ViewPreset,
-                      rng: np.random.Generator) -> Background:
-    """Render one background for `camera`: a scene photo, or a textured floor and wall."""
-    W, H = camera.width, camera.height
+                      rng: np.random.Generator, frame: Frame | None = None) -> Background:
+    """Render one background for `camera`: a scene photo, or a textured floor and wall.
+
+    With a `frame` the camera's image is the ideal canvas around a calibrated camera's real
+    frame: a photo is taken as a frame of that camera (fitted to the frame's size) and
+    moved into the canvas; subjects may only stand where the frame sees.
+    """
+    W, H = (camera.width, camera.height) if frame is None else frame.size
     n_photo, n_floor = len(bank.photos), len(bank.floors)
     pick = int(rng.integers(n_photo + n_floor))
     wall_d = float(rng.uniform(*preset.wall_distance_m))
@@ -219,8 +236,15 @@ def render_background(bank: SceneBank, camera: Camera, preset: ViewPreset,
         if photo.floor_mask is not None:
             mask = cv2.warpAffine(photo.floor_mask.astype(np.uint8), A, (W, H),
                                   flags=cv2.INTER_NEAREST) > 0
-        return Background(rgb, mask, photo.name, math.inf)
+        if frame is None:
+            return Background(rgb, mask, photo.name, math.inf)
+        inside = frame.footprint
+        if mask is not None:
+            inside = inside & (frame.to_canvas(mask.astype(np.uint8), cv2.INTER_NEAREST) > 0)
+        return Background(frame.to_canvas(rgb, cv2.INTER_LINEAR), inside, photo.name, math.inf,
+                          frame_rgb=rgb)
 
+    W, H = camera.width, camera.height
     tex = bank.floors[pick - n_photo]
     offset = rng.uniform(-50.0, 50.0, size=2)
     angle = float(rng.uniform(0, 2 * math.pi))
@@ -242,4 +266,4 @@ def render_background(bank: SceneBank, camera: Camera, preset: ViewPreset,
     # Room lighting varies between shots: a global gain and a mild colour cast.
     gain = rng.uniform(0.75, 1.15) * (1.0 + rng.uniform(-0.06, 0.06, size=3))
     rgb = cv2.multiply(img, (*gain.tolist(), 0.0), dtype=cv2.CV_8U)
-    return Background(rgb, None, bg_id, wall_d)
+    return Background(rgb, None if frame is None else frame.footprint, bg_id, wall_d)

@@ -35,6 +35,7 @@ class ClassViews:
     elev_deg: list[float] = field(default_factory=list)
     az_deg: list[float | None] = field(default_factory=list)
     size_m: list[float | None] = field(default_factory=list)  # declared; None = catalog's
+    h_px: list[int] = field(default_factory=list)  # cut-out height of each view
     object_of: list[int] = field(default_factory=list)  # object index of each view
     objects: list[str] = field(default_factory=list)
     ref_px: list[int] = field(default_factory=list)  # per object: its largest view's longer side
@@ -43,6 +44,36 @@ class ClassViews:
     def elevations(self) -> np.ndarray:
         """Capture elevation of each view."""
         return np.asarray(self.elev_deg, float)
+
+    def heights_m(self, size_m: float) -> np.ndarray:
+        """Metres each view's cut-out spans from bottom to top for an object of `size_m`."""
+        out = []
+        for i, h in enumerate(self.h_px):
+            if self.size_m[i] is not None:  # declared: the view's own longer side
+                out.append(self.size_m[i] * h / max(h, 1))
+            else:
+                out.append(size_m * h / self.ref_px[self.object_of[i]])
+        return np.asarray(out, float)
+
+
+def middle_elevation(camera_height_m, floor_xy, elev_deg, height_m) -> np.ndarray:
+    """Degrees above the horizontal from which a camera at `camera_height_m` (over the
+    origin) sees the middle of a view shot from `elev_deg` whose cut-out spans `height_m`
+    in its plane, resting on `floor_xy` (broadcasts over arrays).
+
+    A view from above lies on the floor: its middle is (about) its contact point. Any
+    other leans back from its contact point, so its middle stands (height/2) cos(elev) up
+    and (height/2) sin(elev) farther away: a tall fan seen by a low camera is seen from
+    below, a lying rag from where it lies.
+    """
+    xy = np.asarray(floor_xy, float)
+    r = np.hypot(xy[..., 0], xy[..., 1])
+    e = np.radians(elev_deg)
+    half = 0.5 * np.asarray(height_m, float)
+    lying = np.asarray(elev_deg, float) >= 90.0
+    up = np.where(lying, 0.0, half * np.cos(e))
+    back = np.where(lying, 0.0, half * np.sin(e))
+    return np.degrees(np.arctan2(np.asarray(camera_height_m, float) - up, r + back))
 
 
 def index_views(subjects: list[Subject], catalog: dict[str, ClassSpec]) -> dict[str, ClassViews]:
@@ -61,6 +92,7 @@ def index_views(subjects: list[Subject], catalog: dict[str, ClassSpec]) -> dict[
         cv.elev_deg.append(capture_elevation(s, catalog))
         cv.az_deg.append(s.az_deg)
         cv.size_m.append(s.size_m)
+        cv.h_px.append(s.rgba.shape[0])
         cv.object_of.append(k)
         cv.ref_px[k] = max(cv.ref_px[k], max(s.rgba.shape[:2]))
     return {c: out[c] for c in catalog if c in out}
@@ -83,9 +115,10 @@ class ViewChoice:
     size_m: float | None  # declared size of the view, else None
 
 
-def choose_view(cv: ClassViews, spec: ClassSpec, seen_elev_deg: float | None,
+def choose_view(cv: ClassViews, spec: ClassSpec, seen_elev_deg: float | np.ndarray | None,
                 rng: np.random.Generator) -> ViewChoice:
-    """Pick and pose the view of class `cv` for a placement seen from `seen_elev_deg`.
+    """Pick and pose the view of class `cv` for a placement seen from `seen_elev_deg`: one
+    elevation, or one per view (from where the camera would see that view's middle).
 
     None (no perspective: the naive 2-D paste) takes any view of a random object.
     """
@@ -100,7 +133,7 @@ def choose_view(cv: ClassViews, spec: ClassSpec, seen_elev_deg: float | None,
         objects = sorted({cv.object_of[i] for i in near})
         obj = objects[int(rng.integers(len(objects)))]
         mine = [i for i in near if cv.object_of[i] == obj]
-        e = elev[min(mine, key=lambda i: (abs(elev[i] - seen_elev_deg), elev[i]))]
+        e = elev[min(mine, key=lambda i: (d[i], elev[i]))]
     at_e = [i for i in range(len(elev)) if cv.object_of[i] == obj and elev[i] == e]
     yaw_range, roll_range = pose_ranges(spec, float(e))
     yaw = float(rng.uniform(*yaw_range))
@@ -152,32 +185,46 @@ class CoverageGap:
     def message(self, camera_text: str) -> str:
         """The one-line warning, e.g. 'shoe: --view robot sees shoe at 3–17° elevation; ...'."""
         lo, hi = round(self.seen_lo_deg), round(self.seen_hi_deg)
-        if hi <= 30:
+        if hi <= 0:
+            what = f"from below, the camera {-hi}–{-lo}° below their middle ([elev={hi}] or lower)"
+        elif lo < -5:
+            what = f"from {lo}° to {hi}° (negative: from below their middle)"
+        elif hi <= 30:
             what = f"from the side ({lo}–{hi}° above the floor)"
         elif lo >= 60:
             what = f"from above ({lo}–{hi}° above the floor)"
         else:
             what = f"from {lo}–{hi}° above the floor"
-        return (f"{self.cls}: {camera_text} sees {self.cls} at {lo}–{hi}° elevation; nearest "
+        return (f"{self.cls}: {camera_text} sees {self.cls} at {lo}° to {hi}° elevation; nearest "
                 f"cut-out shot at {self.nearest_capture_deg:g}° ({100 * self.share_far:.0f}% of "
                 f"placements over {GAP_DEG:g}° away): photograph {self.cls} {what}")
 
 
-def coverage_gaps(views: dict[str, ClassViews], seen_elev_deg: np.ndarray) -> list[CoverageGap]:
-    """Classes for which more than GAP_SHARE of the viewing elevations are over GAP_DEG from
-    every capture elevation of the class."""
-    seen = np.asarray(seen_elev_deg, float)
-    if seen.size == 0:
-        return []
-    lo, hi = np.percentile(seen, [5, 95])
+def class_seen(cv: ClassViews, camera_h: np.ndarray, floor_xy: np.ndarray,
+               size_m: float) -> np.ndarray:
+    """(n, V): the elevation from which each of n placements would see each view's middle."""
+    heights = cv.heights_m(size_m)
+    return np.stack([middle_elevation(camera_h, floor_xy, e, h)
+                     for e, h in zip(cv.elev_deg, heights)], axis=1)
+
+
+def coverage_gaps(views: dict[str, ClassViews], seen: dict[str, np.ndarray]) -> list[CoverageGap]:
+    """Classes for which more than GAP_SHARE of the placements are seen over GAP_DEG from
+    every capture elevation of the class; `seen[cls]` is class_seen's (n, V) array."""
     gaps = []
     for cls, cv in views.items():
-        elev = np.unique(cv.elevations)
-        dist = np.abs(seen[:, None] - elev[None, :]).min(axis=1)
-        share = float(np.mean(dist > GAP_DEG))
+        s = seen.get(cls)
+        if s is None or s.size == 0:
+            continue
+        mismatch = np.abs(s - cv.elevations[None, :])
+        best = mismatch.argmin(axis=1)
+        at_best = s[np.arange(len(s)), best]
+        share = float(np.mean(mismatch.min(axis=1) > GAP_DEG))
         if share > GAP_SHARE:
-            nearest = float(elev[np.argmin(np.abs(elev - np.median(seen)))])
-            gaps.append(CoverageGap(cls, float(lo), float(hi), nearest, share))
+            lo, hi = np.percentile(at_best, [5, 95])
+            used, counts = np.unique(cv.elevations[best], return_counts=True)
+            gaps.append(CoverageGap(cls, float(lo), float(hi), float(used[counts.argmax()]),
+                                    share))
     return gaps
 
 

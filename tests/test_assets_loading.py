@@ -282,7 +282,7 @@ def test_bad_view_tag_names_the_layer(tmp_path, catalog, cache):
     with pytest.raises(InputError) as info:
         load_subjects([tmp_path / "bad.psd"], catalog, cache_dir=cache)
     assert str(info.value).startswith(f"{tmp_path / 'bad.psd'}: layer 'runner [elev=120]': ")
-    assert "elev= must lie in [0, 90]" in str(info.value)
+    assert "elev= must lie in [-90, 90]" in str(info.value)
 
 
 def test_png_view_folders_suffixes_and_photo_mask_views(tmp_path, catalog, cache):
@@ -290,7 +290,7 @@ def test_png_view_folders_suffixes_and_photo_mask_views(tmp_path, catalog, cache
     png = np.zeros((10, 10, 4), np.uint8)
     png[2:8, 2:8] = (9, 9, 9, 255)
     for rel in ("shoe/elev_90/runner.png", "shoe/elev_15_az_90/runner.png",
-                "shoe/elev-0-az-180/runner.png", "shoe/boot_elev45_az-90.png",
+                "shoe/elev-0-az-180/runner.png", "shoe/boot_elev45_az-90.png", "fan/elev_-20/tall.png",
                 "shoe/boot_elev45.png", "misc/sock_blue_elev30.png", "fan/elev_10/tower [az=0].png"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(encode_png(png))
@@ -308,6 +308,7 @@ def test_png_view_folders_suffixes_and_photo_mask_views(tmp_path, catalog, cache
         "shoe/boot_elev45.png": ("boot", 45.0, None, None),
         "misc/sock_blue_elev30.png": ("sock_blue", 30.0, None, None),
         "fan/elev_10/tower [az=0].png": ("tower", 10.0, 0.0, None),
+        "fan/elev_-20/tall.png": ("tall", -20.0, None, None),
         "shoe/robot_elev5.png": ("robot", 5.0, None, None),
     }
     subjects = {s.name: s for s in load_subjects([root], catalog, cache_dir=cache)}

@@ -154,7 +154,7 @@ def test_parse_view_tags():
 
 
 @pytest.mark.parametrize("name, message", [
-    ("x [elev=95]", "elev= must lie in [0, 90]"), ("x [elev=-1]", "elev= must lie in [0, 90]"),
+    ("x [elev=95]", "elev= must lie in [-90, 90]"), ("x [elev=-91]", "elev= must lie in [-90, 90]"),
     ("x [elev=abc]", "elev= must be a number"), ("x [tilt=3]", "unknown view tag key 'tilt'"),
     ("x [size=0]", "size= must be positive"), ("x [az=nan]", "must be a finite number"),
 ])

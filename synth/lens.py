@@ -1,0 +1,231 @@
+"""A real camera's lens and roll, as one remap from its ideal pinhole image.
+
+With `--camera camera.yaml` every image is composed in the IDEAL image of that camera: a
+pinhole with the same focal lengths, no roll, on a canvas large enough to hold everything
+the real frame sees. One remap then takes it to the real frame: for each output pixel,
+its ray through the lens (OpenCV's own model, cv2.undistortPoints / fisheye), rotated by
+the camera's roll, projected into the ideal canvas. The same map moves every object's
+visible alpha, so boxes are tight boxes of the distorted alpha.
+
+The ideal canvas is a pinhole image, so it cannot hold rays at or beyond 90° from the
+optical axis: output pixels whose rays lie outside MAX_CANVAS times the frame stay black
+(a fisheye lens wider than about 150° shows a dark rim).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from .camera import Camera, mount_rotation
+from .camera_file import CameraSpec
+
+MAX_CANVAS = 3.0  # the ideal canvas is at most this many times the frame, per side
+_UNDISTORT = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 60, 1e-10)
+
+
+def project_points(spec: CameraSpec, points_cam: np.ndarray) -> np.ndarray:
+    """Camera-frame points (N, 3) to real-frame pixels (N, 2) through the lens."""
+    pts = np.asarray(points_cam, np.float64).reshape(-1, 1, 3)
+    if len(pts) == 0:
+        return np.zeros((0, 2))
+    zero = np.zeros(3)
+    if spec.model == "fisheye":
+        uv, _ = cv2.fisheye.projectPoints(pts, zero, zero, spec.K(), spec.dist_coeffs())
+    else:
+        uv, _ = cv2.projectPoints(pts, zero, zero, spec.K(), spec.dist_coeffs())
+    return uv.reshape(-1, 2)
+
+
+def undistort_pixels(spec: CameraSpec, pixels: np.ndarray) -> np.ndarray:
+    """Real-frame pixels (N, 2) to normalised ray coordinates (x/z, y/z) (N, 2)."""
+    pts = np.asarray(pixels, np.float64).reshape(-1, 1, 2)
+    if len(pts) == 0:
+        return np.zeros((0, 2))
+    if spec.model == "fisheye":
+        out = cv2.fisheye.undistortPoints(pts, spec.K(), spec.dist_coeffs(), criteria=_UNDISTORT)
+    else:
+        out = cv2.undistortPoints(pts, spec.K(), spec.dist_coeffs(), criteria=_UNDISTORT)
+    return out.reshape(-1, 2)
+
+
+def roll_matrix(roll_deg: float) -> np.ndarray:
+    """Rotation from the un-rolled camera frame to the rolled one (synth.camera.mount_rotation)."""
+    s, c = math.sin(math.radians(roll_deg)), math.cos(math.radians(roll_deg))
+    return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+@lru_cache(maxsize=4)
+def _rays(spec: CameraSpec) -> np.ndarray:
+    """Unit rays (H, W, 3) of every real-frame pixel, in the camera frame."""
+    W, H = spec.image_size
+    ys, xs = np.mgrid[0:H, 0:W].astype(np.float64)
+    xy = undistort_pixels(spec, np.column_stack([xs.ravel(), ys.ravel()]))
+    rays = np.column_stack([xy, np.ones(len(xy))])
+    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
+    return rays.reshape(H, W, 3)
+
+
+def is_identity(spec: CameraSpec, roll_deg: float) -> bool:
+    """Whether the real frame is its ideal image (no distortion, no roll)."""
+    return roll_deg == 0.0 and not np.any(spec.dist_coeffs())
+
+
+@dataclass
+class LensMap:
+    """Where each real-frame pixel samples the ideal canvas, and the canvas's geometry."""
+
+    map_x: np.ndarray  # (H, W) float32 canvas x of each real-frame pixel (-1: outside)
+    map_y: np.ndarray
+    canvas_size: tuple[int, int]  # (W', H')
+    offset: tuple[float, float]  # canvas pixel = ideal-image pixel + offset
+    footprint: np.ndarray  # (H', W') bool: canvas pixels the real frame sees
+
+    def remap(self, image: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+        """An ideal-canvas image (or alpha) as the real frame sees it."""
+        return cv2.remap(image, self.map_x, self.map_y, interpolation,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    def remap_patch(self, patch: np.ndarray, x0: int, y0: int) -> np.ndarray:
+        """A patch of the canvas whose top-left pixel is (x0, y0), in the real frame."""
+        return cv2.remap(patch, self.map_x - np.float32(x0), self.map_y - np.float32(y0),
+                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
+    """The remap from the ideal canvas of `spec` (rolled by `roll_deg`) to its real frame."""
+    W, H = spec.image_size
+    r = _rays(spec)
+    # rolled -> un-rolled camera frame (rays @ roll_matrix, written out: numpy's matmul of
+    # an (N, 3) array by a 3x3 is 15x slower than these two lines)
+    sr, cr = math.sin(math.radians(roll_deg)), math.cos(math.radians(roll_deg))
+    rx = (cr * r[..., 0] - sr * r[..., 1]).ravel()
+    ry = (sr * r[..., 0] + cr * r[..., 1]).ravel()
+    z = r[..., 2].ravel()
+    ok = z > 1e-6
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = spec.fx * rx / z + spec.cx
+        v = spec.fy * ry / z + spec.cy
+    lim_x = (MAX_CANVAS - 1) / 2 * W
+    lim_y = (MAX_CANVAS - 1) / 2 * H
+    ok &= (u > -lim_x) & (u < W - 1 + lim_x) & (v > -lim_y) & (v < H - 1 + lim_y)
+    if not ok.any():
+        raise ValueError("no pixel of the camera sees forward")
+    x0 = math.floor(min(u[ok].min(), 0.0)) - 2
+    y0 = math.floor(min(v[ok].min(), 0.0)) - 2
+    x1 = math.ceil(max(u[ok].max(), W - 1.0)) + 3
+    y1 = math.ceil(max(v[ok].max(), H - 1.0)) + 3
+    dx, dy = float(-x0), float(-y0)
+    map_x = np.where(ok, u + dx, -10.0).astype(np.float32).reshape(H, W)
+    map_y = np.where(ok, v + dy, -10.0).astype(np.float32).reshape(H, W)
+    size = (x1 - x0, y1 - y0)
+    return LensMap(map_x, map_y, size, (dx, dy), _footprint(map_x, map_y, size))
+
+
+def _footprint(map_x: np.ndarray, map_y: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Canvas pixels inside the outline of the real frame's border, mapped."""
+    H, W = map_x.shape
+    border = np.concatenate([
+        np.column_stack([np.arange(W), np.zeros(W, int)]),
+        np.column_stack([np.full(H, W - 1), np.arange(H)]),
+        np.column_stack([np.arange(W - 1, -1, -1), np.full(W, H - 1)]),
+        np.column_stack([np.zeros(H, int), np.arange(H - 1, -1, -1)])])
+    pts = np.column_stack([map_x[border[:, 1], border[:, 0]], map_y[border[:, 1], border[:, 0]]])
+    pts = pts[pts[:, 0] > -5]
+    mask = np.zeros((size[1], size[0]), np.uint8)
+    if len(pts) >= 3:
+        cv2.fillPoly(mask, [np.round(pts * 16).astype(np.int32)], 1, lineType=cv2.LINE_8,
+                     shift=4)
+    return mask.astype(bool)
+
+
+def canvas_to_frame(spec: CameraSpec, roll_deg: float, lens: LensMap,
+                    step: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """The inverse remap: for each ideal-canvas pixel, the real-frame pixel it shows.
+
+    Projected through the lens on every `step`-th pixel and interpolated bilinearly (the
+    map is smooth): this moves a frame recorded by the camera into its ideal canvas.
+    """
+    Wc, Hc = lens.canvas_size
+    gx = np.arange(0, Wc + step, step, dtype=np.float64)
+    gy = np.arange(0, Hc + step, step, dtype=np.float64)
+    xs, ys = np.meshgrid(gx, gy)
+    dx, dy = lens.offset
+    rays = np.column_stack([(xs.ravel() - dx - spec.cx) / spec.fx,
+                            (ys.ravel() - dy - spec.cy) / spec.fy, np.ones(xs.size)])
+    uv = project_points(spec, rays @ roll_matrix(roll_deg).T)
+    coarse_x = uv[:, 0].reshape(xs.shape).astype(np.float32)
+    coarse_y = uv[:, 1].reshape(xs.shape).astype(np.float32)
+    fy, fx = np.mgrid[0:Hc, 0:Wc].astype(np.float32) / np.float32(step)
+    return (cv2.remap(coarse_x, fx, fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
+            cv2.remap(coarse_y, fx, fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+
+
+def draw_mount(spec: CameraSpec, rng: np.random.Generator) -> tuple[float, float, float]:
+    """Height, pitch and roll of one image: the mount plus its jitter (three draws, like
+    synth.camera.sample_camera, so a camera file without jitter renders as its flags do)."""
+    j = spec.jitter
+    dh, dp, dr = (rng.uniform(-1.0, 1.0) for _ in range(3))
+    if j is None:
+        return spec.height_m, spec.pitch_deg, spec.roll_deg
+    return (max(spec.height_m + j.height_m * dh, 1e-3),
+            float(np.clip(spec.pitch_deg + j.pitch_deg * dp, -45.0, 90.0)),
+            spec.roll_deg + j.roll_deg * dr)
+
+
+def horizontal_fov(spec: CameraSpec) -> float:
+    """The ideal image's horizontal field of view, degrees."""
+    return math.degrees(2.0 * math.atan(spec.image_size[0] / 2.0 / spec.fx))
+
+
+def ideal_camera(spec: CameraSpec, height_m: float, pitch_deg: float,
+                 roll_deg: float) -> tuple[Camera, LensMap | None]:
+    """The pinhole camera images are composed with, and the map to the real frame (None when
+    the frame is its ideal image)."""
+    W, H = spec.image_size
+    fov = horizontal_fov(spec)
+    if is_identity(spec, roll_deg):
+        return Camera(height_m, pitch_deg, fov, W, H, spec.fx, spec.fy, spec.cx, spec.cy), None
+    lens = lens_map(spec, roll_deg)
+    dx, dy = lens.offset
+    return Camera(height_m, pitch_deg, fov, *lens.canvas_size, spec.fx, spec.fy,
+                  spec.cx + dx, spec.cy + dy), lens
+
+
+def camera_record(spec: CameraSpec, height_m: float, pitch_deg: float, roll_deg: float) -> dict:
+    """The manifest's camera record for an image made through `spec`: the whole camera."""
+    return {"height_m": round(height_m, 4), "pitch_deg": round(pitch_deg, 3),
+            "fov_deg": round(horizontal_fov(spec), 3), "roll_deg": round(roll_deg, 3),
+            "image_size": list(spec.image_size), "fx": spec.fx, "fy": spec.fy,
+            "cx": spec.cx, "cy": spec.cy, "model": spec.model, "dist": list(spec.dist)}
+
+
+def spec_from_record(record: dict) -> CameraSpec | None:
+    """The camera of a manifest record written by camera_record (None for a view preset's)."""
+    if "fx" not in record:
+        return None
+    return CameraSpec(tuple(record["image_size"]), float(record["fx"]), float(record["fy"]),
+                      float(record["cx"]), float(record["cy"]), float(record["height_m"]),
+                      float(record["pitch_deg"]), float(record.get("roll_deg", 0.0)),
+                      str(record["model"]), tuple(float(v) for v in record["dist"]))
+
+
+def horizon_polyline(spec: CameraSpec, n: int = 64) -> np.ndarray:
+    """Real-frame pixels (M, 2) of the horizon (far floor points all round the front), for
+    drawing; empty when it is out of view."""
+    R = mount_rotation(spec.pitch_deg, spec.roll_deg)
+    az = np.linspace(-85.0, 85.0, n)
+    dirs = np.column_stack([np.sin(np.radians(az)), np.cos(np.radians(az)), np.zeros(n)])
+    cam = dirs @ R.T
+    ok = cam[:, 2] > 1e-3
+    if spec.model != "fisheye":
+        W, H = spec.image_size
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ok &= (np.abs(cam[:, 0] / cam[:, 2]) < 3.0 * W / spec.fx)
+    uv = project_points(spec, cam[ok])
+    W, H = spec.image_size
+    keep = (uv[:, 0] > -W) & (uv[:, 0] < 2 * W) & (uv[:, 1] > -H) & (uv[:, 1] < 2 * H)
+    return uv[keep]
