@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from .camera_file import CameraSpec, Intrinsics, check_camera, check_lens, check_mount
 from .camera_file import cv_error_text
+from .lens import UNDISTORT_CRITERIA, Lens, project_points, undistort_pixels
 from .errors import InputError
 from .imageio import read_image
 
@@ -40,10 +41,9 @@ def _fisheye_flag(name: str) -> int:
 
 FISHEYE_FLAGS = _fisheye_flag("CALIB_RECOMPUTE_EXTRINSIC") | _fisheye_flag("CALIB_FIX_SKEW")
 _SB_FLAGS = cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_EXHAUSTIVE | cv2.CALIB_CB_ACCURACY
-_UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-14)
 
 ImageInput = Union[str, os.PathLike, np.ndarray]
-Lens = Union[CameraSpec, Intrinsics]
+
 
 
 @dataclass(frozen=True)
@@ -66,33 +66,6 @@ def board_points(board: tuple[int, int], square_m: float) -> np.ndarray:
     cols, rows = board
     grid = np.mgrid[0:cols, 0:rows].T.reshape(-1, 2)
     return np.column_stack([grid * square_m, np.zeros(len(grid))]).astype(np.float64)
-
-
-def project_points(lens: Lens, points_cam: np.ndarray) -> np.ndarray:
-    """Camera-frame points (N, 3) to pixels (N, 2) through the lens (OpenCV's projectPoints)."""
-    pts = np.asarray(points_cam, np.float64).reshape(-1, 1, 3)
-    if len(pts) == 0:
-        return np.zeros((0, 2))
-    zero = np.zeros(3)
-    if lens.model == "fisheye":
-        uv, _ = cv2.fisheye.projectPoints(pts, zero, zero, lens.K(), lens.dist_coeffs())
-    else:
-        uv, _ = cv2.projectPoints(pts, zero, zero, lens.K(), lens.dist_coeffs())
-    return uv.reshape(-1, 2)
-
-
-def undistort_pixels(lens: Lens, pixels: np.ndarray) -> np.ndarray:
-    """Pixels (N, 2) to normalised ray coordinates (x/z, y/z) (N, 2) through the lens."""
-    pts = np.asarray(pixels, np.float64).reshape(-1, 1, 2)
-    if len(pts) == 0:
-        return np.zeros((0, 2))
-    if lens.model == "fisheye":
-        out = cv2.fisheye.undistortPoints(pts, lens.K(), lens.dist_coeffs(),
-                                          criteria=_UNDISTORT_CRITERIA)
-    else:
-        out = cv2.undistortPoints(pts, lens.K(), lens.dist_coeffs(),
-                                  criteria=_UNDISTORT_CRITERIA)
-    return out.reshape(-1, 2)
 
 
 def mount_from_board_pose(R_bc: np.ndarray, t_bc: np.ndarray) -> tuple[float, float, float]:
@@ -230,7 +203,7 @@ def floor_pose(lens: Lens, corners: np.ndarray, obj: np.ndarray) -> tuple[np.nda
     K = lens.K()
     if lens.model == "fisheye":
         pts = cv2.fisheye.undistortPoints(corners.reshape(-1, 1, 2), K, lens.dist_coeffs(),
-                                          P=K, criteria=_UNDISTORT_CRITERIA).reshape(-1, 2)
+                                          P=K, criteria=UNDISTORT_CRITERIA).reshape(-1, 2)
         dist = np.zeros(5)
     else:
         pts, dist = corners, lens.dist_coeffs()

@@ -21,13 +21,15 @@ import cv2
 import numpy as np
 
 from .camera import Camera, mount_rotation
-from .camera_file import CameraSpec
+from .camera_file import CameraSpec, Intrinsics
+
+Lens = CameraSpec | Intrinsics  # what the projections need: K(), dist_coeffs(), model
 
 MAX_CANVAS = 3.0  # the ideal canvas is at most this many times the frame, per side
-_UNDISTORT = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 60, 1e-10)
+UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-14)
 
 
-def project_points(spec: CameraSpec, points_cam: np.ndarray) -> np.ndarray:
+def project_points(spec: Lens, points_cam: np.ndarray) -> np.ndarray:
     """Camera-frame points (N, 3) to real-frame pixels (N, 2) through the lens."""
     pts = np.asarray(points_cam, np.float64).reshape(-1, 1, 3)
     if len(pts) == 0:
@@ -40,15 +42,15 @@ def project_points(spec: CameraSpec, points_cam: np.ndarray) -> np.ndarray:
     return uv.reshape(-1, 2)
 
 
-def undistort_pixels(spec: CameraSpec, pixels: np.ndarray) -> np.ndarray:
+def undistort_pixels(spec: Lens, pixels: np.ndarray) -> np.ndarray:
     """Real-frame pixels (N, 2) to normalised ray coordinates (x/z, y/z) (N, 2)."""
     pts = np.asarray(pixels, np.float64).reshape(-1, 1, 2)
     if len(pts) == 0:
         return np.zeros((0, 2))
     if spec.model == "fisheye":
-        out = cv2.fisheye.undistortPoints(pts, spec.K(), spec.dist_coeffs(), criteria=_UNDISTORT)
+        out = cv2.fisheye.undistortPoints(pts, spec.K(), spec.dist_coeffs(), criteria=UNDISTORT_CRITERIA)
     else:
-        out = cv2.undistortPoints(pts, spec.K(), spec.dist_coeffs(), criteria=_UNDISTORT)
+        out = cv2.undistortPoints(pts, spec.K(), spec.dist_coeffs(), criteria=UNDISTORT_CRITERIA)
     return out.reshape(-1, 2)
 
 
