@@ -45,7 +45,6 @@ _SB_FLAGS = cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_EXHAUSTIVE | cv2.CALIB_C
 ImageInput = Union[str, os.PathLike, np.ndarray]
 
 
-
 @dataclass(frozen=True)
 class CalibrationResult:
     """What `calibrate` found, with the figures that say how well."""
