@@ -9,7 +9,8 @@ visible alpha, so boxes are tight boxes of the distorted alpha.
 
 The ideal canvas is a pinhole image, so it cannot hold rays at or beyond 90° from the
 optical axis: output pixels whose rays lie outside MAX_CANVAS times the frame stay black
-(a fisheye lens wider than about 150° shows a dark rim).
+(a fisheye lens wider than about 150° shows a dark rim), as do pixels a polynomial lens
+model cannot reach (beyond the radius where its distortion turns back).
 """
 from __future__ import annotations
 
@@ -42,16 +43,38 @@ def project_points(spec: Lens, points_cam: np.ndarray) -> np.ndarray:
     return uv.reshape(-1, 2)
 
 
-def undistort_pixels(spec: Lens, pixels: np.ndarray) -> np.ndarray:
-    """Real-frame pixels (N, 2) to normalised ray coordinates (x/z, y/z) (N, 2)."""
+def undistort_pixels(spec: Lens, pixels: np.ndarray, newton_steps: int = 3) -> np.ndarray:
+    """Real-frame pixels (N, 2) to normalised ray coordinates (x/z, y/z) (N, 2).
+
+    OpenCV's iterative undistortion drifts by pixels near the corners of a strongly
+    distorted lens; a few Newton steps on projectPoints (its own forward model) pin every
+    ray to where that model sends it back.
+    """
     pts = np.asarray(pixels, np.float64).reshape(-1, 1, 2)
     if len(pts) == 0:
         return np.zeros((0, 2))
     if spec.model == "fisheye":
-        out = cv2.fisheye.undistortPoints(pts, spec.K(), spec.dist_coeffs(), criteria=UNDISTORT_CRITERIA)
+        out = cv2.fisheye.undistortPoints(pts, spec.K(), spec.dist_coeffs(),
+                                          criteria=UNDISTORT_CRITERIA)
     else:
-        out = cv2.undistortPoints(pts, spec.K(), spec.dist_coeffs(), criteria=UNDISTORT_CRITERIA)
-    return out.reshape(-1, 2)
+        out = cv2.undistortPoints(pts, spec.K(), spec.dist_coeffs(),
+                                  criteria=UNDISTORT_CRITERIA)
+    xy = out.reshape(-1, 2)
+    target = pts.reshape(-1, 2)
+    eps = 1e-6
+    for _ in range(newton_steps):
+        base = project_points(spec, np.column_stack([xy, np.ones(len(xy))]))
+        dx = project_points(spec, np.column_stack([xy + [eps, 0.0], np.ones(len(xy))]))
+        dy = project_points(spec, np.column_stack([xy + [0.0, eps], np.ones(len(xy))]))
+        J = np.stack([(dx - base) / eps, (dy - base) / eps], axis=2)  # (N, 2 px, 2 xy)
+        r = target - base
+        det = J[:, 0, 0] * J[:, 1, 1] - J[:, 0, 1] * J[:, 1, 0]
+        good = np.abs(det) > 1e-12
+        step = np.zeros_like(xy)
+        step[good, 0] = (J[good, 1, 1] * r[good, 0] - J[good, 0, 1] * r[good, 1]) / det[good]
+        step[good, 1] = (-J[good, 1, 0] * r[good, 0] + J[good, 0, 0] * r[good, 1]) / det[good]
+        xy = xy + step
+    return xy
 
 
 def roll_matrix(roll_deg: float) -> np.ndarray:
@@ -65,8 +88,13 @@ def _rays(spec: CameraSpec) -> np.ndarray:
     """Unit rays (H, W, 3) of every real-frame pixel, in the camera frame."""
     W, H = spec.image_size
     ys, xs = np.mgrid[0:H, 0:W].astype(np.float64)
-    xy = undistort_pixels(spec, np.column_stack([xs.ravel(), ys.ravel()]))
+    pix = np.column_stack([xs.ravel(), ys.ravel()])
+    xy = undistort_pixels(spec, pix)
     rays = np.column_stack([xy, np.ones(len(xy))])
+    # Beyond the radius where a polynomial distortion turns back, pixels have no ray at
+    # all (a lens fitted far past its field, typically the outermost corners): left dark.
+    miss = np.abs(project_points(spec, rays) - pix).max(axis=1) > 0.05
+    rays[miss] = np.nan
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
     return rays.reshape(H, W, 3)
 
@@ -107,10 +135,11 @@ def lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
     rx = (cr * r[..., 0] - sr * r[..., 1]).ravel()
     ry = (sr * r[..., 0] + cr * r[..., 1]).ravel()
     z = r[..., 2].ravel()
-    ok = z > 1e-6
+    ok = np.isfinite(z) & (z > 1e-6)
     with np.errstate(divide="ignore", invalid="ignore"):
         u = spec.fx * rx / z + spec.cx
         v = spec.fy * ry / z + spec.cy
+    u, v = np.where(ok, u, 0.0), np.where(ok, v, 0.0)
     lim_x = (MAX_CANVAS - 1) / 2 * W
     lim_y = (MAX_CANVAS - 1) / 2 * H
     ok &= (u > -lim_x) & (u < W - 1 + lim_x) & (v > -lim_y) & (v < H - 1 + lim_y)
@@ -222,12 +251,15 @@ def horizon_polyline(spec: CameraSpec, n: int = 64) -> np.ndarray:
     az = np.linspace(-85.0, 85.0, n)
     dirs = np.column_stack([np.sin(np.radians(az)), np.cos(np.radians(az)), np.zeros(n)])
     cam = dirs @ R.T
-    ok = cam[:, 2] > 1e-3
-    if spec.model != "fisheye":
-        W, H = spec.image_size
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ok &= (np.abs(cam[:, 0] / cam[:, 2]) < 3.0 * W / spec.fx)
-    uv = project_points(spec, cam[ok])
     W, H = spec.image_size
-    keep = (uv[:, 0] > -W) & (uv[:, 0] < 2 * W) & (uv[:, 1] > -H) & (uv[:, 1] < 2 * H)
+    ok = cam[:, 2] > 1e-3
+    # A lens model only holds over the field it was fitted on: beyond the frame's corners a
+    # polynomial distortion folds rays back into the image. Keep rays inside that field.
+    corners = undistort_pixels(spec, np.array([[0, 0], [W - 1, 0], [0, H - 1], [W - 1, H - 1]]))
+    r_max = 1.05 * float(np.hypot(corners[:, 0], corners[:, 1]).max())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.hypot(cam[:, 0] / cam[:, 2], cam[:, 1] / cam[:, 2])
+    ok &= r <= r_max
+    uv = project_points(spec, cam[ok])
+    keep = (uv[:, 0] >= -1) & (uv[:, 0] <= W) & (uv[:, 1] >= -1) & (uv[:, 1] <= H)
     return uv[keep]

@@ -4,11 +4,13 @@ Each tile is `thumb` pixels wide and `thumb + CAPTION_H` high: the image scaled 
 thumb x thumb square (aspect kept, centred on grey), then a caption strip with the image stem.
 A box is drawn in its class colour (fixed by the class's index in the set's class list, so
 sheets of different sets with the same labels.txt agree); truncated objects get a dashed
-outline and "(t)", difficult ones "(d)".
+outline and "(t)", difficult ones "(d)". A synthetic set's manifest gives each image's
+camera, whose horizon is drawn as a thin yellow line (through the lens of a calibrated one).
 """
 from __future__ import annotations
 
 import colorsys
+import math
 import os
 import random
 from pathlib import Path
@@ -16,8 +18,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .camera_file import CameraSpec
 from .errors import InputError
 from .imageio import read_image
+from .lens import horizon_polyline, spec_from_record
+from .manifest import read_records
 from .split import natural_key
 from .voc import VocImage, VocObject, VocSet, read_split, read_voc_set
 
@@ -106,8 +111,29 @@ def _caption(strip: np.ndarray, text: str) -> None:
                 cv2.LINE_AA)
 
 
-def render_tile(voc_set: VocSet, image: VocImage, thumb: int) -> np.ndarray:
-    """One tile: the thumbnail with boxes drawn, over a caption with the image stem."""
+HORIZON_COLOR = (255, 230, 0)
+
+
+def horizon_pixels(camera: dict, size: tuple[int, int]) -> np.ndarray:
+    """Image pixels (N, 2) of the horizon for a manifest camera record (empty if unseen)."""
+    spec = spec_from_record(camera)
+    if spec is None:  # a view preset's camera: centred pinhole, no roll, no distortion
+        try:
+            W, H = size
+            f = (W / 2.0) / math.tan(math.radians(float(camera["fov_deg"])) / 2.0)
+            spec = CameraSpec((W, H), f, f, (W - 1) / 2.0, (H - 1) / 2.0,
+                              float(camera["height_m"]), float(camera["pitch_deg"]))
+        except (KeyError, TypeError, ValueError):
+            return np.zeros((0, 2))
+    if spec.pitch_deg >= 89.0:
+        return np.zeros((0, 2))
+    return horizon_polyline(spec)
+
+
+def render_tile(voc_set: VocSet, image: VocImage, thumb: int,
+                camera: dict | None = None) -> np.ndarray:
+    """One tile: the thumbnail with boxes drawn (and the horizon, given the image's manifest
+    camera record), over a caption with the image stem."""
     pixels = read_image(voc_set.image_path(image))
     h, w = pixels.shape[:2]
     tw, th, ox, oy = fit_geometry(w, h, thumb)
@@ -119,6 +145,11 @@ def render_tile(voc_set: VocSet, image: VocImage, thumb: int) -> np.ndarray:
     index = {c: i for i, c in enumerate(voc_set.classes)}
     thickness = 2 if thumb >= 160 else 1
     body = tile[:thumb]
+    if camera:
+        line = horizon_pixels(camera, (w, h))
+        if len(line) >= 2:
+            pts = np.round((line * [tw / w, th / h] + [ox, oy]) * 16).astype(np.int32)
+            cv2.polylines(body, [pts], False, HORIZON_COLOR, 1, cv2.LINE_AA, shift=4)
     for obj in image.objects:
         _draw_object(body, obj, class_color(index.get(obj.name, -1)), tw / w, th / h, ox, oy,
                      thickness)
@@ -148,6 +179,7 @@ def contact_sheet(voc_set: VocSet | str | os.PathLike, n: int = 24, cols: int = 
         voc_set = VocSet(voc_set.root, voc_set.classes,
                          [im for im in voc_set.images if im.stem in wanted])
     images = _select(voc_set.images, n, seed)
+    cameras = {stem: rec.get("camera") for stem, rec in read_records(voc_set.root).items()}
     if not images:
         where = Path(voc_set.root) / ("Annotations" if split is None else
                                       f"ImageSets/Main/{split}.txt")
@@ -158,6 +190,6 @@ def contact_sheet(voc_set: VocSet | str | os.PathLike, n: int = 24, cols: int = 
     sheet = np.full((rows * tile_h, cols * thumb, 3), CAPTION_BG, np.uint8)
     for i, im in enumerate(images):
         r, c = divmod(i, cols)
-        tile = render_tile(voc_set, im, thumb)
+        tile = render_tile(voc_set, im, thumb, cameras.get(im.stem))
         sheet[r * tile_h:(r + 1) * tile_h, c * thumb:(c + 1) * thumb] = tile
     return sheet

@@ -9,7 +9,7 @@ from synth.catalog import load_catalog
 from synth.compose import ComposeOptions, Library, Placement, label_placements, compose
 from synth.generate import GenerateConfig, build_library
 from synth.scene import load_scene_bank
-from tests.conftest import PALETTE
+from tests.helpers import check_boxes_by_colour, segment
 
 
 def _placement(cls="box", distractor=False):
@@ -44,26 +44,6 @@ def testlabel_placements_threshold_and_distractors():
     assert b.visible == 1.0 and not b.labelled  # distractors are never labelled
 
 
-def _segment(rgb: np.ndarray, share: float = 1.0) -> dict[tuple, np.ndarray]:
-    """Each pixel goes to the nearest chromaticity among the palette and the grey floor.
-
-    A palette colour is represented by its mix `share` : 1 - share with the grey floor: 1.0
-    keeps pixels mostly covered by the subject, 0.4 also those a good part covered.
-    """
-    x = rgb.astype(np.float32)
-    chroma = x / np.maximum(x.sum(axis=2, keepdims=True), 1)
-    colours = [c for cs in PALETTE.values() for c in cs]
-    mixes = [share * np.array(c, np.float32) + (1 - share) * 128.0 for c in colours]
-    refs = np.array([m / m.sum() for m in mixes] + [np.full(3, 1 / 3)])
-    nearest = np.argmin(np.linalg.norm(chroma[:, :, None, :] - refs, axis=3), axis=2)
-    return {c: nearest == i for i, c in enumerate(colours)}
-
-
-def _box(mask: np.ndarray):
-    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-    return cols[0] + 1, rows[0] + 1, cols[-1] + 1, rows[-1] + 1
-
-
 @pytest.fixture(scope="module")
 def grey_scene(grey_pack):
     cfg = GenerateConfig(view="topdown", out=grey_pack["assets"], assets=[grey_pack["assets"]],
@@ -74,30 +54,10 @@ def grey_scene(grey_pack):
 @pytest.mark.parametrize("view", ["topdown", "robot", "human", "flat"])
 def test_boxes_are_tight_boxes_of_visible_alpha(grey_scene, view):
     lib, bank = grey_scene
-    colour_of = {s.name: tuple(int(v) for v in s.rgba[0, 0, :3]) for s in lib.subjects}
     opts = ComposeOptions(view=view, objects=(2, 4), distractors=(0, 1), blend="alpha")
-    checked = tight = 0
-    for seed in range(25):
-        comp = compose(lib, bank, opts, np.random.default_rng(seed), shadows=False)
-        H, W = comp.rgb.shape[:2]
-        inner, outer = _segment(comp.rgb), _segment(comp.rgb, 0.4)
-        names = [p.name for p in comp.objects]
-        for p in comp.objects:
-            if p.bbox is not None:
-                x0, y0, x1, y1 = p.bbox
-                assert 1 <= x0 <= x1 <= W and 1 <= y0 <= y1 <= H
-            if not p.labelled or names.count(p.name) > 1:
-                continue  # the same cut-out twice cannot be told apart by colour
-            mask = inner[colour_of[p.name]]
-            assert mask.any()
-            # The box of alpha >= 0.5 lies between the box of the pixels mostly covered and
-            # that of the pixels a good part covered (one pixel of slack each way); on steep
-            # edges the two oracles agree to a pixel.
-            box, lo, hi = np.array(p.bbox), np.array(_box(mask)), np.array(_box(outer[colour_of[p.name]]))
-            assert np.all(box[:2] <= lo[:2] + 1) and np.all(box[2:] >= lo[2:] - 1), (seed, box, lo)
-            assert np.all(box[:2] >= hi[:2] - 1) and np.all(box[2:] <= hi[2:] + 1), (seed, box, hi)
-            tight += int(np.abs(box - lo).max() <= 1)
-            checked += 1
+    comps = [compose(lib, bank, opts, np.random.default_rng(seed), shadows=False)
+             for seed in range(25)]
+    checked, tight = check_boxes_by_colour(lib, comps)
     assert checked >= 20 and tight >= 0.8 * checked
 
 
@@ -141,7 +101,7 @@ def test_upright_subjects_stay_within_roll_bounds(grey_pack):
         if abs(cx - comp.camera.width / 2) > 80:
             continue
         colour = tuple(int(v) for v in lib.subjects[p.subject].rgba[0, 0, :3])
-        mask = _segment(comp.rgb)[colour].astype(np.float32)
+        mask = segment(comp.rgb)[colour].astype(np.float32)
         m = cv2.moments(mask)
         angle = 0.5 * math.degrees(math.atan2(2 * m["mu11"], m["mu20"] - m["mu02"]))
         measured.append(90.0 - abs(angle))
