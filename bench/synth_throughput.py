@@ -3,7 +3,8 @@
 Usage: python bench/synth_throughput.py [--n 400] [--memory-n 10000] [--view topdown]
 
 Prints images/s for --workers 1 and 2 at default settings (random blend), poisson blending
-separately, and the peak resident memory of the run (parent + workers, sampled) for a
+separately, a calibrated robot camera (camera.yaml) without and with lens distortion and
+roll, and the peak resident memory of the run (parent + workers, sampled) for a
 run of --memory-n images, with the peak after the first 10% of it, to show that memory does
 not grow with the set's size. Uses the embedded demo pack.
 """
@@ -52,9 +53,33 @@ class PeakRSS:
         self._thread.join()
 
 
-def run(view: str, n: int, workers: int, blend: str = "random") -> tuple[float, PeakRSS]:
+CAMERA = """\
+image_size: [640, 480]
+fx: 300.0
+fy: 300.0
+cx: 321.5
+cy: 238.0
+dist: {dist}
+height_m: 0.07
+pitch_deg: -6.0
+roll_deg: {roll}
+jitter: {{height_m: 0.005, pitch_deg: 1.5, roll_deg: {jitter}}}
+"""
+
+
+def camera_file(folder: Path, distorted: bool) -> Path:
+    """A robot camera.yaml: an ideal lens, or a wide one with barrel distortion and roll."""
+    path = folder / ("wide.yaml" if distorted else "ideal.yaml")
+    path.write_text(CAMERA.format(dist="[-0.28, 0.08, 0.0005, -0.0003, -0.01]" if distorted
+                                  else "[]", roll=1.5 if distorted else 0.0,
+                                  jitter=1.0 if distorted else 0.0))
+    return path
+
+
+def run(view: str, n: int, workers: int, blend: str = "random",
+        camera: Path | None = None) -> tuple[float, PeakRSS]:
     out = Path(tempfile.mkdtemp(prefix="synth-bench-")) / "set"
-    cfg = GenerateConfig(view=view, out=out, n=n, workers=workers, blend=blend)
+    cfg = GenerateConfig(view=view, out=out, n=n, workers=workers, blend=blend, camera=camera)
     try:
         with PeakRSS() as mem:
             t0 = time.perf_counter()
@@ -81,6 +106,11 @@ def main() -> None:
         rows.append((f"{view}, random blend, --workers 2", ips, mem.peak))
     ips, mem = run(args.view, max(args.n // 4, 20), 2, blend="poisson")
     rows.append((f"{args.view}, poisson blend, --workers 2", ips, mem.peak))
+    with tempfile.TemporaryDirectory() as d:
+        for distorted in (False, True):
+            ips, mem = run("robot", args.n, 2, camera=camera_file(Path(d), distorted))
+            what = "k1 -0.28, roll 1.5±1°" if distorted else "no distortion, no roll"
+            rows.append((f"--camera ({what}), --workers 2", ips, mem.peak))
     print(f"{'setting':45s} {'images/s':>9s} {'peak RSS MB':>12s}")
     for name, ips, peak in rows:
         print(f"{name:45s} {ips:9.1f} {peak / 2**20:12.0f}")

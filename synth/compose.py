@@ -159,11 +159,14 @@ def _floor_sampler_rows(camera: Camera, max_distance: float) -> tuple[float, flo
 
 
 def sample_floor_point(camera: Camera, max_distance_m: float, rng: np.random.Generator,
-                       mask_pts: np.ndarray | None = None) -> tuple[float, float, np.ndarray] | None:
+                       mask_pts: np.ndarray | None = None,
+                       rows: tuple[float, float] | None = None
+                       ) -> tuple[float, float, np.ndarray] | None:
     """A random image point on the floor nearer than `max_distance_m` (from a floor mask's
-    pixels if given): (x, y, floor XY), or None if the draw missed the floor."""
+    pixels if given; `rows` as _floor_sampler_rows gives them, if known): (x, y, floor XY),
+    or None if the draw missed the floor."""
     W = camera.width
-    top, bottom = _floor_sampler_rows(camera, max_distance_m)
+    top, bottom = rows or _floor_sampler_rows(camera, max_distance_m)
     if mask_pts is None:
         x = rng.uniform(-0.15 * W, 1.15 * W)
         y = rng.uniform(top, bottom)
@@ -222,12 +225,13 @@ def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
     spec = lib.catalog[cls]
     max_d = max_distance(opts.view, bg.wall_distance_m)
     W, Hh = camera.width, camera.height
+    rows = _floor_sampler_rows(camera, max_d)
     if mask_pts is not None:
-        mask_pts = mask_pts[mask_pts[:, 0] > _floor_sampler_rows(camera, max_d)[0]]
+        mask_pts = mask_pts[mask_pts[:, 0] > rows[0]]
         if len(mask_pts) == 0:
             return None
     for _ in range(40):
-        point = sample_floor_point(camera, max_d, rng, mask_pts)
+        point = sample_floor_point(camera, max_d, rng, mask_pts, rows)
         if point is None:
             continue
         x, y, xy = point
@@ -237,6 +241,12 @@ def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
                 continue
         cv = lib.views[cls]
         size = rng.uniform(*spec.size_m)
+        # Cheap early out before a view is chosen: an anchor farther outside the frame than
+        # the subject can reach (half its size sideways, its size below) leaves it mostly out.
+        depth = float(camera.to_camera(np.array([[xy[0], xy[1], 0.0]]))[0, 2])
+        reach = camera.focal * size / max(depth, 1e-6)
+        if max(-x, x - W) > 0.6 * reach or y - Hh > reach:
+            continue
         seen_by_view = class_seen(cv, np.array([camera.height_m]), xy[None, :], size)[0]
         ch = choose_view(cv, spec, seen_by_view, rng)
         seen = float(seen_by_view[ch.view])

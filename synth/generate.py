@@ -285,7 +285,7 @@ def camera_text(cfg: GenerateConfig) -> str:
     return " ".join(parts)
 
 
-def check_coverage(cfg: GenerateConfig, lib: Library, n: int = 2000) -> list[str]:
+def check_coverage(cfg: GenerateConfig, lib: Library, n: int = 600) -> list[str]:
     """Warn (or, with strict_views, refuse) per target class whose views miss the camera's
     angles; return the warning lines."""
     heights, points = placement_samples(cfg.compose_options(),

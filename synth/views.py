@@ -36,24 +36,35 @@ class ClassViews:
     az_deg: list[float | None] = field(default_factory=list)
     size_m: list[float | None] = field(default_factory=list)  # declared; None = catalog's
     h_px: list[int] = field(default_factory=list)  # cut-out height of each view
+    long_px: list[int] = field(default_factory=list)  # its longer side
+    _scale: tuple | None = field(default=None, repr=False)
     object_of: list[int] = field(default_factory=list)  # object index of each view
     objects: list[str] = field(default_factory=list)
     ref_px: list[int] = field(default_factory=list)  # per object: its largest view's longer side
 
+    _arrays: tuple | None = field(default=None, repr=False)
+
     @property
     def elevations(self) -> np.ndarray:
         """Capture elevation of each view."""
-        return np.asarray(self.elev_deg, float)
+        return self.arrays[0]
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(capture elevations, object index) of every view, as arrays (made once)."""
+        if self._arrays is None:
+            self._arrays = (np.asarray(self.elev_deg, float), np.asarray(self.object_of, int))
+        return self._arrays
 
     def heights_m(self, size_m: float) -> np.ndarray:
         """Metres each view's cut-out spans from bottom to top for an object of `size_m`."""
-        out = []
-        for i, h in enumerate(self.h_px):
-            if self.size_m[i] is not None:  # declared: the view's own longer side
-                out.append(self.size_m[i] * h / max(h, 1))
-            else:
-                out.append(size_m * h / self.ref_px[self.object_of[i]])
-        return np.asarray(out, float)
+        if self._scale is None:  # per view: metres of height per metre of size, or declared
+            h = np.asarray(self.h_px, float)
+            ref = np.asarray([self.ref_px[k] for k in self.object_of], float)
+            declared = np.asarray([np.nan if v is None else v for v in self.size_m], float)
+            self._scale = (h / ref, declared * h / np.asarray(self.long_px, float))
+        per_size, declared = self._scale
+        return np.where(np.isnan(declared), size_m * per_size, declared)
 
 
 def middle_elevation(camera_height_m, floor_xy, elev_deg, height_m) -> np.ndarray:
@@ -93,6 +104,7 @@ def index_views(subjects: list[Subject], catalog: dict[str, ClassSpec]) -> dict[
         cv.az_deg.append(s.az_deg)
         cv.size_m.append(s.size_m)
         cv.h_px.append(s.rgba.shape[0])
+        cv.long_px.append(max(s.rgba.shape[:2]))
         cv.object_of.append(k)
         cv.ref_px[k] = max(cv.ref_px[k], max(s.rgba.shape[:2]))
     return {c: out[c] for c in catalog if c in out}
@@ -122,19 +134,19 @@ def choose_view(cv: ClassViews, spec: ClassSpec, seen_elev_deg: float | np.ndarr
 
     None (no perspective: the naive 2-D paste) takes any view of a random object.
     """
-    elev = cv.elevations
+    elev, object_of = cv.arrays
     if seen_elev_deg is None:
         obj = int(rng.integers(len(cv.objects)))
-        mine = [i for i in range(len(elev)) if cv.object_of[i] == obj]
+        mine = np.flatnonzero(object_of == obj)
         e = elev[mine[int(rng.integers(len(mine)))]]
     else:
         d = np.abs(elev - seen_elev_deg)
         near = np.flatnonzero(d <= d.min() + TIE_DEG)
-        objects = sorted({cv.object_of[i] for i in near})
+        objects = sorted(set(object_of[near].tolist()))
         obj = objects[int(rng.integers(len(objects)))]
-        mine = [i for i in near if cv.object_of[i] == obj]
-        e = elev[min(mine, key=lambda i: (d[i], elev[i]))]
-    at_e = [i for i in range(len(elev)) if cv.object_of[i] == obj and elev[i] == e]
+        mine = near[object_of[near] == obj]
+        e = elev[mine[np.lexsort((elev[mine], d[mine]))[0]]]  # nearest, then lowest
+    at_e = np.flatnonzero((object_of == obj) & (elev == e)).tolist()
     yaw_range, roll_range = pose_ranges(spec, float(e))
     yaw = float(rng.uniform(*yaw_range))
     roll = float(rng.uniform(*roll_range))
@@ -147,10 +159,12 @@ def choose_view(cv: ClassViews, spec: ClassSpec, seen_elev_deg: float | np.ndarr
         return ViewChoice(i, cv.subjects[i], float(e),
                           None if az is None else (wrap_azimuth(-az) if mirrored else az),
                           None, mirrored, yaw, yaw, roll, cv.ref_px[obj], cv.size_m[i])
-    # The object lies turned by `yaw` (from the class's own range: any way round for a class
-    # that lies on the floor) from facing the camera, so the camera stands at azimuth -yaw in
-    # its frame; the nearest photographed side (or its mirror) is used. Sides no view is
-    # near are not shown: the object's yaw is drawn again.
+    # The object lies turned by `yaw` (counter-clockwise seen from above; from the class's own
+    # range: any way round for a class that lies on the floor) from facing the camera, so
+    # the camera stands at azimuth `yaw` in its frame (azimuths run clockwise seen from
+    # above: 90 is the object's right side); the nearest photographed side (or its mirror)
+    # is used, and the plane is turned by what is left over. Sides no view is near are not
+    # shown: the object's yaw is drawn again.
     yaw_range = spec.yaw_deg
     yaw = float(rng.uniform(*yaw_range))
     options = [(i, cv.az_deg[i], False) for i in with_az]
@@ -159,7 +173,7 @@ def choose_view(cv: ClassViews, spec: ClassSpec, seen_elev_deg: float | np.ndarr
     for attempt in range(24):
         if attempt:
             yaw = float(rng.uniform(*yaw_range))
-        seen_az = wrap_azimuth(-yaw)
+        seen_az = wrap_azimuth(yaw)
         gaps = [abs(wrap_azimuth(seen_az - a)) for _, a, _ in options]
         best = min(gaps)
         if best <= MAX_TURN_DEG:
@@ -167,7 +181,7 @@ def choose_view(cv: ClassViews, spec: ClassSpec, seen_elev_deg: float | np.ndarr
     ties = [k for k, g in enumerate(gaps) if g <= best + 1e-9]
     i, az, mirrored = options[ties[int(rng.integers(len(ties)))]]
     residual = wrap_azimuth(seen_az - az)
-    turn = float(np.clip(residual, -MAX_TURN_DEG, MAX_TURN_DEG))
+    turn = min(max(residual, -MAX_TURN_DEG), MAX_TURN_DEG)
     return ViewChoice(i, cv.subjects[i], float(e), az, seen_az, mirrored, yaw, turn, roll,
                       cv.ref_px[obj], cv.size_m[i])
 
@@ -203,9 +217,10 @@ class CoverageGap:
 def class_seen(cv: ClassViews, camera_h: np.ndarray, floor_xy: np.ndarray,
                size_m: float) -> np.ndarray:
     """(n, V): the elevation from which each of n placements would see each view's middle."""
-    heights = cv.heights_m(size_m)
-    return np.stack([middle_elevation(camera_h, floor_xy, e, h)
-                     for e, h in zip(cv.elev_deg, heights)], axis=1)
+    heights = cv.heights_m(size_m)[None, :]
+    return middle_elevation(np.asarray(camera_h, float)[:, None],
+                            np.asarray(floor_xy, float)[:, None, :], cv.elevations[None, :],
+                            heights)
 
 
 def coverage_gaps(views: dict[str, ClassViews], seen: dict[str, np.ndarray]) -> list[CoverageGap]:
