@@ -6,7 +6,6 @@ synthetic set has a manifest.jsonl, quotes the setting it was made with.
 """
 from __future__ import annotations
 
-import json
 import os
 import statistics
 from collections import Counter
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synth.errors import InputError
+from synth.manifest import MANIFEST, read_records
 
 from .shift import Region
 
@@ -76,24 +76,15 @@ def _range(lo_hi: tuple[float, float] | list[float], fmt: str) -> str:
 
 def read_manifest(root: str | os.PathLike, stems: set[str] | None = None) -> Manifest | None:
     """Summarise ROOT/manifest.jsonl for the given image stems; None if there is none."""
-    path = Path(root) / "manifest.jsonl"
-    if not path.is_file():
-        return None
+    path = Path(root) / MANIFEST
     views: Counter = Counter()
     cams: dict[str, list[float]] = {}
     per_image, backgrounds, n = [], set(), 0
     classes: dict[str, ClassSettings] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from None
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
+    for stem, rec in read_records(root).items():
+        if stems is not None and stem not in stems:
             continue
         try:
-            rec = json.loads(line)
-            if stems is not None and rec["image"] not in stems:
-                continue
             views[str(rec.get("view"))] += 1
             for k, v in (rec.get("camera") or {}).items():
                 if isinstance(v, (int, float)):
@@ -115,8 +106,8 @@ def read_manifest(root: str | os.PathLike, stems: set[str] | None = None) -> Man
                     c.view_elev_deg.append(float(v))
                     c.capture_elev_deg.append(float(k))
             n += 1
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InputError(f"{path}: line {lineno} is not a manifest record "
+        except (AttributeError, TypeError) as exc:
+            raise InputError(f"{path}: image {stem}: not a manifest record "
                              f"({type(exc).__name__}: {exc})") from None
     if n == 0:
         return None

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import yaml
 
 from .camera import mount_rotation
 from .errors import InputError
 from .fsio import read_text, write_text
+from .yamlio import parse_yaml
 
 MODELS = ("pinhole", "fisheye")
 PINHOLE_DIST_SIZES = (4, 5, 8)
@@ -197,34 +197,6 @@ def check_camera(spec: CameraSpec, where: str) -> None:
 # --------------------------------------------------------------------------- camera.yaml
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last)."""
-
-
-def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
-
-
-def _parse_yaml(path: Path, text: str):
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{path}: not valid YAML{at}: {problem}") from None
-
-
 def _image_size(where: str, value) -> tuple[int, int]:
     if (not isinstance(value, (list, tuple)) or len(value) != 2
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
@@ -324,7 +296,7 @@ def parse_camera(doc, where: str) -> CameraSpec:
 def load_camera_file(path: str | os.PathLike) -> CameraSpec:
     """Read and validate camera.yaml; any bad field is an InputError naming the file and field."""
     path = Path(path)
-    return parse_camera(_parse_yaml(path, read_text(path, "camera file")), str(path))
+    return parse_camera(parse_yaml(read_text(path, "camera file"), path), str(path))
 
 
 def _yaml_float(x: float) -> str:
@@ -513,7 +485,7 @@ def load_intrinsics(path: str | os.PathLike, model: str | None = None) -> Intrin
     head = text.lstrip()
     if head.startswith(("%YAML", "<")) or "opencv-matrix" in text:
         return _read_opencv(path, model)
-    doc = _parse_yaml(path, text)
+    doc = parse_yaml(text, path)
     if not isinstance(doc, dict) or "camera_matrix" not in doc:
         raise InputError(f"{path}: not an OpenCV FileStorage or ROS camera_info file "
                          "(no camera_matrix)")

@@ -7,10 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from .errors import InputError
 from .fsio import read_text
+from .yamlio import parse_yaml
 
 _REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG = _REPO / "assets" / "classes.yaml"
@@ -81,24 +80,6 @@ class ClassSpec:
     mirror: bool = False  # left-right symmetric: a view mirrored is the view from -azimuth
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last)."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def _range(path: Path, cls: str, field: str, value, positive: bool = False) -> tuple[float, float]:
     where = f"{path}: class '{cls}': {field}"
     if not isinstance(value, (list, tuple)) or len(value) != 2:
@@ -160,13 +141,7 @@ def load_catalog(path: str | os.PathLike = DEFAULT_CATALOG) -> dict[str, ClassSp
     """Read and validate a classes.yaml catalog; return {class name: ClassSpec}."""
     path = Path(path)
     text = read_text(path, "class catalog")
-    try:
-        doc = yaml.load(text, Loader=_StrictLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{path}: not valid YAML{where}: {problem}") from None
+    doc = parse_yaml(text, path)
     if not isinstance(doc, dict) or "classes" not in doc:
         raise InputError(f"{path}: expected a top-level 'classes:' mapping")
     extra = sorted(set(map(str, doc)) - {"classes"})

@@ -25,8 +25,11 @@ def read_records(root: str | os.PathLike) -> dict[str, dict]:
             continue
         try:
             rec = json.loads(line)
+            if not isinstance(rec.get("objects"), list) or not all(
+                    isinstance(o, dict) and "class" in o for o in rec["objects"]):
+                raise ValueError("'objects' must be a list of objects with a 'class'")
             out[str(rec["image"])] = rec
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"{path}: line {lineno} is not a manifest record "
                              f"({type(exc).__name__}: {exc})") from None
     return out
