@@ -28,6 +28,8 @@ from .views import ClassViews, ViewChoice, choose_view, class_seen, index_views,
 # `random` draws a blend per object; poisson is costly, so it is drawn less often.
 RANDOM_BLEND_WEIGHTS = (0.45, 0.45, 0.10)
 MIN_SIDE_PX = 6  # subjects whose image would be thinner than this are not placed
+# A subject may cover at most this share of a labelled frame object's box (or of its own):
+FRAME_OVERLAP = 0.05
 
 
 @dataclass
@@ -135,6 +137,7 @@ class Composite:
     background: str
     objects: list[Placement]
     camera_record: dict = field(default_factory=dict)  # the manifest's camera record
+    frame_objects: list = field(default_factory=list)  # a labelled frame's own (VocObject)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -219,9 +222,49 @@ def seen_elevations(opts: ComposeOptions, rng: np.random.Generator, n: int) -> n
     return middle_elevation(heights, points, 90.0, 0.0)
 
 
+def overlaps_frame_objects(box: tuple[float, float, float, float],
+                           frame_boxes: list[tuple[float, float, float, float]]) -> bool:
+    """Whether a subject's box covers more than FRAME_OVERLAP of a frame object's box (or
+    of its own): continuous (x0, y0, x1, y1) boxes."""
+    x0, y0, x1, y1 = box
+    area = max(x1 - x0, 0.0) * max(y1 - y0, 0.0)
+    for fx0, fy0, fx1, fy1 in frame_boxes:
+        iw = min(x1, fx1) - max(x0, fx0)
+        ih = min(y1, fy1) - max(y0, fy0)
+        if iw > 0 and ih > 0:
+            inter = iw * ih
+            smaller = min(area, (fx1 - fx0) * (fy1 - fy0))
+            if inter > FRAME_OVERLAP * max(smaller, 1e-9):
+                return True
+    return False
+
+
+def _frame_boxes(objects: list, lens: LensMap | None) -> list[tuple[float, float, float, float]]:
+    """A frame's object boxes in the canvas placements work in (continuous pixels)."""
+    out = []
+    for o in objects:
+        x0, y0, x1, y1 = o.bbox[0] - 1.0, o.bbox[1] - 1.0, float(o.bbox[2]), float(o.bbox[3])
+        if lens is None:
+            out.append((x0, y0, x1, y1))
+            continue
+        # the box's outline through the lens map into the canvas
+        H, W = lens.map_x.shape
+        xs = np.clip(np.r_[np.linspace(x0, x1 - 1, 16), np.full(16, x1 - 1),
+                           np.linspace(x0, x1 - 1, 16), np.full(16, x0)], 0, W - 1).astype(int)
+        ys = np.clip(np.r_[np.full(16, y0), np.linspace(y0, y1 - 1, 16), np.full(16, y1 - 1),
+                           np.linspace(y0, y1 - 1, 16)], 0, H - 1).astype(int)
+        mx, my = lens.map_x[ys, xs], lens.map_y[ys, xs]
+        ok = mx > -5
+        if ok.any():
+            out.append((float(mx[ok].min()), float(my[ok].min()),
+                        float(mx[ok].max()) + 1, float(my[ok].max()) + 1))
+    return out
+
+
 def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
                        opts: ComposeOptions, placed: list[Placement],
-                       rng: np.random.Generator, mask_pts: np.ndarray | None) -> Placement | None:
+                       rng: np.random.Generator, mask_pts: np.ndarray | None,
+                       frame_boxes: list | None = None) -> Placement | None:
     spec = lib.catalog[cls]
     max_d = max_distance(opts.view, bg.wall_distance_m)
     W, Hh = camera.width, camera.height
@@ -274,6 +317,8 @@ def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
         ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, Hh)
         if ix1 <= ix0 or iy1 <= iy0 or (ix1 - ix0) * (iy1 - iy0) < 0.4 * (x1 - x0) * (y1 - y0):
             continue  # mostly outside the frame
+        if frame_boxes and overlaps_frame_objects((x0, y0, x1, y1), frame_boxes):
+            continue  # on top of one of the frame's own labelled objects
         foot_c = camera.to_camera(np.array([[foot[0], foot[1], 0.0]]))[0]
         return _placement(lib, ch, spec, Hs, float(foot_c[2]), math.hypot(*xy), size,
                           (float(foot[0]), float(foot[1])), plane, seen)
@@ -292,8 +337,9 @@ def _placement(lib: Library, ch: ViewChoice, spec: ClassSpec, H: np.ndarray, dep
 
 
 def _place_flat(lib: Library, cls: str, camera: Camera, rng: np.random.Generator,
-                mask_pts: np.ndarray | None) -> Placement:
-    """The naive 2-D paste: any view, uniform random scale and in-plane rotation, anywhere."""
+                mask_pts: np.ndarray | None, frame_boxes: list | None = None) -> Placement | None:
+    """The naive 2-D paste: any view, uniform random scale and in-plane rotation, anywhere
+    (but not on a labelled frame object)."""
     spec = lib.catalog[cls]
     ch = choose_view(lib.views[cls], spec, None, rng)
     h, w = lib.subjects[ch.subject].rgba.shape[:2]
@@ -311,6 +357,10 @@ def _place_flat(lib: Library, cls: str, camera: Camera, rng: np.random.Generator
     A[:2, 2] = np.array([cx, cy]) - A[:2, :2] @ np.array([(w - 1) / 2.0, (h - 1) / 2.0])
     if ch.mirrored:
         A = A @ np.array([[-1.0, 0.0, w - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    if frame_boxes:
+        quad = apply_homography(A, cutout_corners((w, h)))
+        if overlaps_frame_objects((*quad.min(axis=0), *quad.max(axis=0)), frame_boxes):
+            return None
     ch.yaw_deg, ch.roll_deg = float(angle), 0.0
     return _placement(lib, ch, spec, A, 0.0, None, None, None, None, None)
 
@@ -405,11 +455,12 @@ def compose(lib: Library, bank: SceneBank, opts: ComposeOptions,
 
     placed: list[Placement] = []
     mask_pts = np.argwhere(bg.floor_mask) if bg.floor_mask is not None else None
+    boxes = _frame_boxes(bg.objects, lens)  # subjects keep off all of a frame's objects
     for cls in picks:
         if preset.perspective:
-            p = _place_perspective(lib, cls, camera, bg, opts, placed, rng, mask_pts)
+            p = _place_perspective(lib, cls, camera, bg, opts, placed, rng, mask_pts, boxes)
         else:
-            p = _place_flat(lib, cls, camera, rng, mask_pts)
+            p = _place_flat(lib, cls, camera, rng, mask_pts, boxes)
         if p is not None:
             p.blend = _choose_blend(opts.blend, rng)
             placed.append(p)
@@ -432,4 +483,5 @@ def compose(lib: Library, bank: SceneBank, opts: ComposeOptions,
             pasted.append((p, out))
     label_placements(pasted, W, Hh, opts.min_visible, lens)
     rgb = canvas if lens is None else _through_lens(canvas, bg, lens)
-    return Composite(rgb, camera, bg.id, [p for p, _ in pasted], record)
+    return Composite(rgb, camera, bg.id, [p for p, _ in pasted], record,
+                     [o for o in bg.objects if o.name in lib.classes])

@@ -194,9 +194,12 @@ def _render_in_worker(index: int) -> int:
 
 def manifest_record(stem: str, seed: int, view: str, comp: Composite, split: str) -> dict:
     """One line of manifest.jsonl."""
+    frame = [{"class": o.name, "subject": f"frame:{comp.background}", "source": "frame",
+              "bbox": [int(v) for v in o.bbox], "visible": 1.0, "truncated": o.truncated,
+              "difficult": o.difficult, "labelled": True} for o in comp.frame_objects]
     return {"image": stem, "seed": seed, "view": view, "camera": comp.camera_record,
             "background": comp.background, "split": split,
-            "objects": [p.record() for p in comp.objects]}
+            "objects": [p.record() for p in comp.objects] + frame}
 
 
 def _capture_filter(subjects: list, catalog: dict, elevations: list[float]) -> list:
@@ -218,7 +221,7 @@ def _capture_filter(subjects: list, catalog: dict, elevations: list[float]) -> l
 def voc_image(stem: str, comp: Composite) -> VocImage:
     """The VOC annotation of a composite: its labelled objects only."""
     objects = [VocObject(p.cls, p.bbox, pose=p.pose, truncated=p.truncated)
-               for p in comp.objects if p.labelled]
+               for p in comp.objects if p.labelled] + list(comp.frame_objects)
     width, height = comp.size
     return VocImage(stem=stem, filename=f"{stem}.jpg", width=width, height=height, depth=3,
                     objects=objects)
@@ -367,6 +370,10 @@ def generate(cfg: GenerateConfig, progress: bool = True) -> GenerateResult:
     cfg.out = Path(cfg.out)
     lib = build_library(cfg)
     bank = load_scene_bank(cfg.backgrounds)
+    foreign = sorted({o.name for ph in bank.photos for o in ph.objects} - set(lib.classes))
+    if foreign:
+        log.warning("warning: %s: objects of %s in the frames are not generated here: subjects "
+                    "keep off them but they stay unlabelled", cfg.backgrounds, ", ".join(foreign))
     check_coverage(cfg, lib)
     dirs = _prepare_out(cfg, _fingerprint(cfg, lib, bank))
     k, n_shards = cfg.shard

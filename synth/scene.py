@@ -7,6 +7,11 @@ A backgrounds directory holds any of:
                         edge is where the wall meets the floor
   scenes/*.jpg|png      photos used as they are (also plain images directly in the directory);
                         `NAME_floor.png` beside `NAME.jpg` marks where subjects may stand
+The directory may instead be a labelled VOC set of the team's own frames (Annotations/ +
+JPEGImages/): its frames are scene photos whose labelled objects stay labelled, and subjects
+are placed only where they do not overlap those objects (FRAME_OVERLAP). That is chosen over
+painting the objects out: an inpainted blob is itself an artefact a detector learns, and the
+frame's own objects are real examples of the classes.
 With a perspective view the floor texture is projected through the floor homography, so it
 recedes to the horizon; a wall carrying a backdrop stands at a sampled distance.
 """
@@ -26,6 +31,7 @@ import yaml
 from .camera import Camera, ViewPreset
 from .errors import InputError
 from .imageio import read_image
+from .voc import VocObject, read_voc_set
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +51,13 @@ class FloorTexture:
 
 @dataclass
 class ScenePhoto:
-    """A background photo used as is, with an optional mask of where subjects may stand."""
+    """A background photo used as is, with an optional mask of where subjects may stand and
+    the objects labelled in it (a frame from a labelled set)."""
 
     name: str
     rgb: np.ndarray
     floor_mask: np.ndarray | None
+    objects: list[VocObject] = field(default_factory=list)  # in the photo's pixels
 
 
 @dataclass
@@ -70,6 +78,7 @@ class Background:
     id: str
     wall_distance_m: float
     frame_rgb: np.ndarray | None = None  # a photo as the real frame holds it (with a Frame)
+    objects: list[VocObject] = field(default_factory=list)  # the photo's own, in the frame
 
 
 @dataclass
@@ -123,21 +132,69 @@ def load_scene_bank(directory: str | os.PathLike) -> SceneBank:
     for folder, prefix in ((root / "scenes", "scenes/"), (root, "")):
         for path in _images_in(folder):
             rgb = read_image(path)
-            mask_path = path.with_name(path.stem + "_floor.png")
-            mask = None
-            if mask_path.is_file():
-                m = read_image(mask_path)
-                if m.shape[:2] != rgb.shape[:2]:
-                    raise InputError(f"{mask_path}: floor mask is {m.shape[1]}x{m.shape[0]}, "
-                                     f"its photo is {rgb.shape[1]}x{rgb.shape[0]}")
-                mask = m.mean(axis=2) > 127
-                if not mask.any():
-                    raise InputError(f"{mask_path}: floor mask marks no pixel")
-            bank.photos.append(ScenePhoto(prefix + path.name, rgb, mask))
+            bank.photos.append(ScenePhoto(prefix + path.name, rgb, _floor_mask(path, rgb)))
+    if (root / "Annotations").is_dir():
+        bank.photos += _labelled_frames(root)
     if not bank.floors and not bank.photos:
         raise InputError(f"{root}: no backgrounds found (expected floors/*.jpg textures or "
                          "scene photos)")
     return bank
+
+
+def _floor_mask(path: Path, rgb: np.ndarray) -> np.ndarray | None:
+    """The NAME_floor.png mask beside a photo, if any (bool, the photo's size)."""
+    mask_path = path.with_name(path.stem + "_floor.png")
+    if not mask_path.is_file():
+        return None
+    m = read_image(mask_path)
+    if m.shape[:2] != rgb.shape[:2]:
+        raise InputError(f"{mask_path}: floor mask is {m.shape[1]}x{m.shape[0]}, "
+                         f"its photo is {rgb.shape[1]}x{rgb.shape[0]}")
+    mask = m.mean(axis=2) > 127
+    if not mask.any():
+        raise InputError(f"{mask_path}: floor mask marks no pixel")
+    return mask
+
+
+def _labelled_frames(root: Path) -> list[ScenePhoto]:
+    """The frames of a VOC set, with their objects (boxes scaled if the annotation gives
+    another image size than the file holds)."""
+    voc = read_voc_set(root)
+    out = []
+    for im in voc.images:
+        path = voc.image_path(im)
+        rgb = read_image(path)
+        h, w = rgb.shape[:2]
+        sx, sy = (w / im.width, h / im.height) if im.width and im.height else (1.0, 1.0)
+        objects = [VocObject(o.name, ((o.bbox[0] - 1) * sx + 1, (o.bbox[1] - 1) * sy + 1,
+                                      o.bbox[2] * sx, o.bbox[3] * sy), o.pose, o.truncated,
+                             o.difficult) for o in im.objects]
+        out.append(ScenePhoto(f"frames/{path.name}", rgb, _floor_mask(path, rgb), objects))
+    if not out:
+        raise InputError(f"{root}: a VOC set with no images")
+    return out
+
+
+def crop_objects(objects: list[VocObject], A: np.ndarray, size: tuple[int, int],
+                 min_inside: float = 0.25) -> list[VocObject]:
+    """A photo's objects after the affine crop-and-scale `A` into a W x H frame: boxes moved,
+    clipped (truncated when cut), dropped when less than `min_inside` of them is left."""
+    W, H = size
+    out = []
+    for o in objects:
+        x0, y0 = A[:, :2] @ [o.bbox[0] - 1, o.bbox[1] - 1] + A[:, 2]
+        x1, y1 = A[:, :2] @ [o.bbox[2], o.bbox[3]] + A[:, 2]
+        cx0, cy0, cx1, cy1 = max(x0, 0.0), max(y0, 0.0), min(x1, float(W)), min(y1, float(H))
+        if cx1 <= cx0 or cy1 <= cy0:
+            continue
+        if (cx1 - cx0) * (cy1 - cy0) < min_inside * (x1 - x0) * (y1 - y0):
+            continue
+        cut = (cx0, cy0, cx1, cy1) != (x0, y0, x1, y1)
+        box = (int(math.floor(cx0)) + 1, int(math.floor(cy0)) + 1,
+               max(int(math.ceil(cx1)), int(math.floor(cx0)) + 1),
+               max(int(math.ceil(cy1)), int(math.floor(cy0)) + 1))
+        out.append(VocObject(o.name, box, o.pose, o.truncated or cut, o.difficult))
+    return out
 
 
 def _warp_floor(tex: FloorTexture, camera: Camera, rows: tuple[int, int], offset: np.ndarray,
@@ -236,13 +293,14 @@ def render_background(bank: SceneBank, camera: Camera, preset: ViewPreset,
         if photo.floor_mask is not None:
             mask = cv2.warpAffine(photo.floor_mask.astype(np.uint8), A, (W, H),
                                   flags=cv2.INTER_NEAREST) > 0
+        objects = crop_objects(photo.objects, A, (W, H))
         if frame is None:
-            return Background(rgb, mask, photo.name, math.inf)
+            return Background(rgb, mask, photo.name, math.inf, objects=objects)
         inside = frame.footprint
         if mask is not None:
             inside = inside & (frame.to_canvas(mask.astype(np.uint8), cv2.INTER_NEAREST) > 0)
         return Background(frame.to_canvas(rgb, cv2.INTER_LINEAR), inside, photo.name, math.inf,
-                          frame_rgb=rgb)
+                          frame_rgb=rgb, objects=objects)
 
     W, H = camera.width, camera.height
     tex = bank.floors[pick - n_photo]
