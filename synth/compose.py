@@ -18,7 +18,7 @@ import numpy as np
 from .assets import Subject
 from .camera import (PRESETS, Camera, apply_homography, cutout_corners, plane_footprint_centre,
                      sample_camera, subject_homography, subject_plane, view_elevation)
-from .paste import ALPHA_ON, BLENDS, clip_box, paste
+from .paste import ALPHA_ON, BLENDS, clip_box, paste, paste_reflection
 from .catalog import TOP_VIEW_DEG, ClassSpec, pose_of_elevation
 from .camera_file import CameraSpec
 from .lens import LensMap, camera_record, canvas_to_frame, draw_mount, ideal_camera
@@ -138,6 +138,7 @@ class Composite:
     objects: list[Placement]
     camera_record: dict = field(default_factory=dict)  # the manifest's camera record
     frame_objects: list = field(default_factory=list)  # a labelled frame's own (VocObject)
+    floor_gloss: float = 0.0
 
     @property
     def size(self) -> tuple[int, int]:
@@ -474,6 +475,11 @@ def compose(lib: Library, bank: SceneBank, opts: ComposeOptions,
         light = np.array([-math.cos(el) * math.cos(az), -math.cos(el) * math.sin(az), -math.sin(el)])
         strength = float(rng.uniform(0.3, 0.55))
     canvas = bg.rgb.copy()
+    if bg.gloss > 0 and preset.perspective:
+        for p in placed:  # lying subjects mirror onto themselves: only standing ones show
+            if p.plane is not None and p.capture_elev_deg < TOP_VIEW_DEG:
+                paste_reflection(canvas, lib.pyramid(p.subject), p.plane, camera, bg.gloss,
+                                 bg.floor_top)
     pasted = []
     for p in placed:
         lift = 0.04 * p.size_m if p.capture_elev_deg >= TOP_VIEW_DEG and p.size_m else 0.0
@@ -484,4 +490,4 @@ def compose(lib: Library, bank: SceneBank, opts: ComposeOptions,
     label_placements(pasted, W, Hh, opts.min_visible, lens)
     rgb = canvas if lens is None else _through_lens(canvas, bg, lens)
     return Composite(rgb, camera, bg.id, [p for p, _ in pasted], record,
-                     [o for o in bg.objects if o.name in lib.classes])
+                     [o for o in bg.objects if o.name in lib.classes], bg.gloss)

@@ -198,8 +198,8 @@ def manifest_record(stem: str, seed: int, view: str, comp: Composite, split: str
               "bbox": [int(v) for v in o.bbox], "visible": 1.0, "truncated": o.truncated,
               "difficult": o.difficult, "labelled": True} for o in comp.frame_objects]
     return {"image": stem, "seed": seed, "view": view, "camera": comp.camera_record,
-            "background": comp.background, "split": split,
-            "objects": [p.record() for p in comp.objects] + frame}
+            "background": comp.background, "floor_gloss": round(comp.floor_gloss, 3),
+            "split": split, "objects": [p.record() for p in comp.objects] + frame}
 
 
 def _capture_filter(subjects: list, catalog: dict, elevations: list[float]) -> list:

@@ -15,6 +15,8 @@ from .camera import Camera, apply_homography, cutout_corners, shadow_homography
 BLENDS = ("alpha", "feather", "poisson")
 ALPHA_ON = 0.5  # a pixel belongs to an object where its alpha is at least this
 POISSON_EDGE_PX = 4.0  # width of the gradient-domain seam of `poisson` blending
+REFLECTION_FADE = 0.5  # a reflection fades to 1/e over this share of its subject's height
+MIRROR_Z = np.diag([1.0, 1.0, -1.0, 1.0])  # the floor as a mirror: Z -> -Z
 
 
 def warp_roi(img: np.ndarray, H: np.ndarray, quad: np.ndarray, interp: int = cv2.INTER_LINEAR
@@ -180,3 +182,47 @@ def poisson(canvas: np.ndarray, cs, pm: np.ndarray, a: np.ndarray) -> bool:
     canvas[y0:y1, x0:x1] = out
     canvas[cs] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
     return True
+
+
+def reflection_homography(camera: Camera, plane: np.ndarray) -> np.ndarray:
+    """Homography from cut-out pixels to the image of the subject's reflection in the floor:
+    its plane mirrored in Z = 0 (a plane again, so a homography again)."""
+    return camera.P @ MIRROR_Z @ plane
+
+
+def paste_reflection(canvas: np.ndarray, levels: list[np.ndarray], plane: np.ndarray,
+                     camera: Camera, gloss: float, floor_top: int = 0) -> None:
+    """Draw a subject's reflection on a glossy floor (in place, before any subject is pasted:
+    a reflection never covers a subject, since a ray that meets the floor first does not
+    reach what stands behind it). It is strongest at the contact line and fades with the
+    height of what it mirrors; a less glossy floor blurs it more."""
+    h0, w0 = levels[0].shape[:2]
+    H0 = reflection_homography(camera, plane)
+    corners = apply_homography(H0, cutout_corners((w0, h0)))
+    if not np.all(np.isfinite(corners)):
+        return
+    k = level_for(H0, (w0, h0), len(levels))
+    src = levels[k]
+    h, w = src.shape[:2]
+    # fade with the height above the contact line (the cut-out's bottom row)
+    v = np.arange(h, dtype=np.float32)
+    weight = np.exp(-(h - 0.5 - v) / (REFLECTION_FADE * h))
+    faded = (src.astype(np.float32) * weight[:, None, None]).astype(np.uint8)
+    H = H0 @ np.diag([w0 / w, h0 / h, 1.0])
+    quad = apply_homography(H, cutout_corners((w, h)))
+    span = max(np.ptp(quad[:, 0]), np.ptp(quad[:, 1]))
+    if span > 4 * max(camera.width, camera.height):
+        return
+    patch, x0, y0 = warp_roi(faded, H, quad)
+    sigma = 0.6 + 3.0 * (1.0 - gloss)
+    patch = cv2.GaussianBlur(patch, (0, 0), sigma)
+    sl = clip_box(x0, y0, patch.shape[:2], camera.width, camera.height)
+    if sl is None:
+        return
+    ps, cs = sl
+    p = patch[ps].astype(np.float32) * (gloss / 255.0)
+    rows = np.arange(cs[0].start, cs[0].stop)
+    p[rows < floor_top] = 0.0  # only the floor mirrors; the wall above it does not
+    a = p[..., 3:4]
+    out = canvas[cs].astype(np.float32) * (1.0 - a) + p[..., :3] * 255.0
+    canvas[cs] = np.clip(out + 0.5, 0, 255).astype(np.uint8)

@@ -2,7 +2,9 @@
 
 A backgrounds directory holds any of:
   floors/*.jpg|png      tileable floor textures; floors/scale.yaml maps a file name to the
-                        metres its width covers (default 2 m), so the floor has a true scale
+                        metres its width covers (default 2 m), so the floor has a true scale;
+                        floors/gloss.yaml maps a file name to its gloss, a number or a range
+                        [lo, hi] drawn per image (0 = matte, the default; 1 = a mirror)
   backdrops/*.jpg|png   what stands above the floor (walls, furniture); the image's bottom
                         edge is where the wall meets the floor
   scenes/*.jpg|png      photos used as they are (also plain images directly in the directory);
@@ -30,7 +32,9 @@ import yaml
 
 from .camera import Camera, ViewPreset
 from .errors import InputError
+from .fsio import read_text
 from .imageio import read_image
+from .yamlio import parse_yaml
 from .voc import VocObject, read_voc_set
 
 log = logging.getLogger(__name__)
@@ -42,11 +46,12 @@ WALL_HEIGHT_M = 2.6  # physical height a backdrop image shows, unless the view n
 
 @dataclass
 class FloorTexture:
-    """A tileable floor texture with its physical width and a box-filtered mip pyramid."""
+    """A tileable floor texture with its physical width, gloss range and mip pyramid."""
 
     name: str
     width_m: float
     mips: list[np.ndarray]
+    gloss: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass
@@ -78,6 +83,8 @@ class Background:
     id: str
     wall_distance_m: float
     frame_rgb: np.ndarray | None = None  # a photo as the real frame holds it (with a Frame)
+    gloss: float = 0.0  # of the floor: how strongly it mirrors what stands on it
+    floor_top: int = 0  # first image row of floor (rows above it show the wall)
     objects: list[VocObject] = field(default_factory=list)  # the photo's own, in the frame
 
 
@@ -121,12 +128,14 @@ def load_scene_bank(directory: str | os.PathLike) -> SceneBank:
             scales = {str(k): float(v) for k, v in raw.items()}
         except (yaml.YAMLError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"{scale_file}: not a mapping of file name to metres ({exc})") from None
+    glosses = _gloss_table(root / "floors" / "gloss.yaml")
     for path in _images_in(root / "floors"):
         width_m = scales.get(path.name, scales.get(path.stem, 2.0))
         if width_m <= 0:
             raise InputError(f"{scale_file}: {path.name} must cover a positive width")
         bank.floors.append(FloorTexture(f"floors/{path.name}", width_m,
-                                        _mip_pyramid(read_image(path))))
+                                        _mip_pyramid(read_image(path)),
+                                        glosses.get(path.name, glosses.get(path.stem, (0.0, 0.0)))))
     for path in _images_in(root / "backdrops"):
         bank.backdrops.append((f"backdrops/{path.name}", read_image(path)))
     for folder, prefix in ((root / "scenes", "scenes/"), (root, "")):
@@ -139,6 +148,24 @@ def load_scene_bank(directory: str | os.PathLike) -> SceneBank:
         raise InputError(f"{root}: no backgrounds found (expected floors/*.jpg textures or "
                          "scene photos)")
     return bank
+
+
+def _gloss_table(path: Path) -> dict[str, tuple[float, float]]:
+    """floors/gloss.yaml: {file name: gloss or [lo, hi]}, each within [0, 1]."""
+    if not path.is_file():
+        return {}
+    raw = parse_yaml(read_text(path, "gloss table"), path) or {}
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: expected a mapping of floor file name to gloss")
+    out = {}
+    for name, value in raw.items():
+        lo_hi = value if isinstance(value, list) else [value, value]
+        if (len(lo_hi) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                       for v in lo_hi) or not 0 <= lo_hi[0] <= lo_hi[1] <= 1):
+            raise InputError(f"{path}: {name}: gloss must be a number or [lo, hi] within "
+                             f"[0, 1], got {value!r}")
+        out[str(name)] = (float(lo_hi[0]), float(lo_hi[1]))
+    return out
 
 
 def _floor_mask(path: Path, rgb: np.ndarray) -> np.ndarray | None:
@@ -324,4 +351,6 @@ def render_background(bank: SceneBank, camera: Camera, preset: ViewPreset,
     # Room lighting varies between shots: a global gain and a mild colour cast.
     gain = rng.uniform(0.75, 1.15) * (1.0 + rng.uniform(-0.06, 0.06, size=3))
     rgb = cv2.multiply(img, (*gain.tolist(), 0.0), dtype=cv2.CV_8U)
-    return Background(rgb, None if frame is None else frame.footprint, bg_id, wall_d)
+    gloss = float(rng.uniform(*tex.gloss))  # drawn even when matte: gloss leaves the stream alone
+    return Background(rgb, None if frame is None else frame.footprint, bg_id, wall_d,
+                      gloss=gloss, floor_top=first_floor_row)
