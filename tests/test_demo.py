@@ -35,10 +35,10 @@ def test_demo_smoke_end_to_end_and_rerun(tmp_path):
     assert r.exit_code == 0, r.output + r.stderr
     for name in REGIMES:
         assert name in r.output
-    assert "STAND-IN" in r.output
+    assert "STAND-IN" in r.output and "REAL photos of dog poop" in r.output
     res = json.loads((out / "ablation" / "results.json").read_text())
-    assert res["regimes"] == list(REGIMES) and res["tests"] == ["standin"]
-    assert len(res["runs"]) == len(REGIMES)
+    assert res["regimes"] == list(REGIMES) and res["tests"] == ["standin", "real-poop"]
+    assert len(res["runs"]) == 2 * len(REGIMES)  # every run on both test sets
     assert len({tuple(sorted(x["draws_per_epoch"].values())) for x in
                 res["regime_info"].values()}) == 1      # one budget
     report = json.loads((out / "compare-real" / "report.json").read_text())
