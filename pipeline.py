@@ -104,14 +104,19 @@ def evaluate(data: Path, model: Path | None, detections: Path | None, split: str
 @main.command("compare-real")
 @click.option("--synthetic", required=True, type=click.Path(path_type=Path),
               help="Synthetic VOC set (its manifest.jsonl, if any, names generator settings).")
-@click.option("--real", required=True, type=click.Path(path_type=Path),
-              help="Real VOC set.")
+@click.option("--real", type=click.Path(path_type=Path), default=None,
+              help="Real VOC set (labelled).")
+@click.option("--real-unlabelled", type=click.Path(path_type=Path), default=None,
+              help="Real frames without labels instead of --real: a folder of images (jpg, "
+                   "png, ...), searched recursively; a VOC dir means its JPEGImages/. No AP "
+                   "then: image statistics and the detector's behaviour are compared.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="Checkpoint to run over both sets (at confidence 0.001).")
 @click.option("--synthetic-detections", type=click.Path(path_type=Path), default=None,
               help="Detections JSON on the synthetic set (instead of --model).")
 @click.option("--real-detections", type=click.Path(path_type=Path), default=None,
-              help="Detections JSON on the real set (instead of --model).")
+              help="Detections JSON on the real set or frames (instead of --model); "
+                   "image_id is the frame's file stem.")
 @click.option("--split", default=None,
               help="Use only ImageSets/Main/SPLIT.txt of the synthetic set (e.g. val).")
 @click.option("--real-split", default=None,
@@ -122,18 +127,25 @@ def evaluate(data: Path, model: Path | None, detections: Path | None, split: str
               help="Operating confidence: recall, confusion, errors, findings, gallery.")
 @click.option("--voc07", is_flag=True, help="11-point VOC2007 AP instead of all-point.")
 @click.option("--gallery", type=int, default=4, show_default=True,
-              help="Worst real images drawn per class.")
+              help="Worst real images (unlabelled: real frames) drawn per class.")
 @cli_errors
-def compare_real(synthetic: Path, real: Path, model: Path | None,
+def compare_real(synthetic: Path, real: Path | None, model: Path | None,
                  synthetic_detections: Path | None, real_detections: Path | None,
                  split: str | None, real_split: str | None, out: Path | None, conf: float,
-                 voc07: bool, gallery: int) -> None:
+                 voc07: bool, gallery: int, real_unlabelled: Path | None = None) -> None:
     """Where a detector fails on real images, class by class, and which generator knob to turn.
 
-    Evaluates both sets, compares per-class AP50, and finds the object attributes (size,
-    aspect, position, brightness, contrast, sharpness, truncation) whose real values the
-    synthetic set barely covers and where real recall collapses. Writes report.json,
-    report.md and report.html.
+    With --real (labelled): evaluates both sets, compares per-class AP50, and finds the
+    object attributes (size, aspect, position, brightness, contrast, sharpness, truncation)
+    whose real values the synthetic set barely covers and where real recall collapses.
+
+    With --real-unlabelled (frames without labels, e.g. the robot's own recordings): no AP
+    can be measured on them, so it compares image statistics (colour and brightness,
+    contrast, sharpness, JPEG blockiness) and, per class, the detector's own detections at
+    --conf: how many per image, their scores, and their boxes' area, aspect and position,
+    synthetic vs real. Detections files refer to frames by file stem.
+
+    Writes report.json, report.md and report.html.
 
     \b
     Example:
@@ -141,9 +153,20 @@ def compare_real(synthetic: Path, real: Path, model: Path | None,
           --real data/robot --out reports/gap
       pipeline compare-real --synthetic data/syn --synthetic-detections syn.json \\
           --real data/robot --real-detections robot.json
+      pipeline compare-real --model runs/exp1/best.pt --synthetic data/syn --split val \\
+          --real-unlabelled recordings/kitchen --out reports/kitchen
     """
     from synth.errors import InputError
 
+    if real is not None and real_unlabelled is not None:
+        raise InputError("give either --real DIR (a labelled VOC set) or --real-unlabelled "
+                         "DIR (frames without labels), not both")
+    if real is None and real_unlabelled is None:
+        raise InputError("give --real DIR (a labelled VOC set) or --real-unlabelled DIR "
+                         "(frames without labels)")
+    if real_unlabelled is not None and real_split is not None:
+        raise InputError("--real-split selects a split of --real; --real-unlabelled reads "
+                         "every frame of its folder")
     files_given = (synthetic_detections is not None, real_detections is not None)
     if model is not None and any(files_given):
         raise InputError("give either --model CKPT or --synthetic-detections and "
@@ -155,10 +178,17 @@ def compare_real(synthetic: Path, real: Path, model: Path | None,
         raise InputError(f"--conf {conf}: must be in (0, 1]")
     if gallery < 0:
         raise InputError(f"--gallery {gallery}: must be >= 0")
+    real_name = (real or real_unlabelled).resolve()
+    if real_name.name == "JPEGImages":
+        real_name = real_name.parent
     out = out if out is not None else \
-        Path(f"compare-{synthetic.resolve().name}-vs-{real.resolve().name}")
+        Path(f"compare-{synthetic.resolve().name}-vs-{real_name.name}")
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory")
+    if real_unlabelled is not None:
+        _compare_unlabelled(synthetic, real_unlabelled, model, synthetic_detections,
+                            real_detections, split, out, conf, voc07, gallery)
+        return
     from detector.evaluation import get_detections, read_set
 
     syn_set = read_set(synthetic, split)
@@ -198,6 +228,60 @@ def compare_real(synthetic: Path, real: Path, model: Path | None,
     write_files(out, files)
     click.echo(f"mAP50 synthetic {result.syn.ev.map50:.4f}  real {result.real.ev.map50:.4f}  "
                f"({len(result.findings)} findings)")
+    if result.conf_warning():
+        click.echo(f"warning: {result.conf_warning()}")
+    for f in [f for f in result.findings if not f.overlaps][:10]:
+        click.echo(f"  {f.cls} · {f.attribute}: {f.suggestion}")
+    click.echo(f"report: {out / 'report.html'}")
+
+
+def _compare_unlabelled(synthetic: Path, frames_dir: Path, model: Path | None,
+                        synthetic_detections: Path | None, real_detections: Path | None,
+                        split: str | None, out: Path, conf: float, voc07: bool,
+                        gallery: int) -> None:
+    """compare-real --real-unlabelled: everything is read and computed before one write."""
+    from detector.evaluation import get_detections, read_set
+    from detector.frames import read_frames
+
+    syn_set = read_set(synthetic, split)
+    frames = read_frames(frames_dir, syn_set.classes)
+    syn_dets = get_detections(syn_set, synthetic_detections, model)
+    real_dets = get_detections(frames, real_detections, model)
+
+    from detector.knobs import read_manifest
+    from detector.report import write_files
+    from detector.unlabelled import compare_unlabelled
+    from detector.unlabelled_report import render_unlabelled
+
+    manifest = read_manifest(synthetic, {im.stem for im in syn_set.images})
+    result = compare_unlabelled(syn_set, syn_dets, frames, real_dets, conf=conf,
+                                manifest=manifest, voc07=voc07)
+    source = (f"model: {model} (conf 0.001)" if model else
+              f"detections: {synthetic_detections} / {real_detections}")
+    lines = [f"synthetic: {synthetic}" + (f" (split {split})" if split else ""),
+             f"real: {frames.root} ({len(frames.images)} frames, unlabelled)", source,
+             f"synthetic set made with {manifest.view_text()}" if manifest
+             else "synthetic set has no manifest.jsonl"]
+    files = render_unlabelled(
+        result, title=f"Synthetic vs unlabelled real frames: {synthetic.resolve().name} → "
+                      f"{frames_dir.resolve().name}",
+        lines=lines, n_gallery=gallery,
+        extra_json={"synthetic_data": str(synthetic), "real_data": None,
+                    "real_unlabelled": str(frames_dir), "split": split,
+                    "model": str(model) if model else None,
+                    "synthetic_detections": str(synthetic_detections)
+                    if synthetic_detections else None,
+                    "real_detections": str(real_detections) if real_detections else None})
+    if model is not None:
+        from detector.detections import detections_to_list
+
+        files["synthetic_detections.json"] = json.dumps(
+            detections_to_list(syn_dets, syn_set)).encode()
+        files["real_detections.json"] = json.dumps(
+            detections_to_list(real_dets, frames)).encode()
+    write_files(out, files)
+    click.echo(f"mAP50 synthetic {result.syn.ev.map50:.4f}  real: {len(frames.images)} frames, "
+               f"unlabelled (no AP)  ({len(result.findings)} findings)")
     if result.conf_warning():
         click.echo(f"warning: {result.conf_warning()}")
     for f in [f for f in result.findings if not f.overlaps][:10]:

@@ -135,18 +135,23 @@ class Comparison:
 
     def conf_warning(self) -> str | None:
         """A note when the operating confidence leaves too little synthetic recall to judge."""
-        counted = ~self.syn.ev.gt.difficult
-        recall = float(self.syn.found[counted].mean()) if counted.any() else 0.0
-        if recall >= LOW_SYN_RECALL:
-            return None
-        confs = [c.best_f1()["conf"] for c in self.syn.ev.voc.curves if c.n_gt > 0]
-        confs = [c for c in confs if c is not None]
-        best = float(np.median(confs)) if confs else None
-        hint = (f"try --conf {best:.2g} (the median best-F1 confidence on synthetic images)"
-                if best is not None and best < 0.8 * self.conf else
-                "the model is weak even on synthetic images; train it further")
-        return (f"At conf ≥ {self.conf:g} the model finds only {recall:.0%} of the synthetic "
-                f"objects, so a collapse on real images is hard to see: {hint}.")
+        return low_recall_warning(self.syn, self.conf)
+
+
+def low_recall_warning(syn: Domain, conf: float) -> str | None:
+    """A note when the operating confidence leaves too little synthetic recall to judge."""
+    counted = ~syn.ev.gt.difficult
+    recall = float(syn.found[counted].mean()) if counted.any() else 0.0
+    if recall >= LOW_SYN_RECALL:
+        return None
+    confs = [c.best_f1()["conf"] for c in syn.ev.voc.curves if c.n_gt > 0]
+    confs = [c for c in confs if c is not None]
+    best = float(np.median(confs)) if confs else None
+    hint = (f"try --conf {best:.2g} (the median best-F1 confidence on synthetic images)"
+            if best is not None and best < 0.8 * conf else
+            "the model is weak even on synthetic images; train it further")
+    return (f"At conf ≥ {conf:g} the model finds only {recall:.0%} of the synthetic "
+            f"objects, so a collapse on real images is hard to see: {hint}.")
 
 
 # ----------------------------------------------------------------------------- table
@@ -277,22 +282,26 @@ def _view_finding(cls: str, syn: Domain, real: Domain, manifest: Manifest | None
 COLOUR = ("mean_r", "mean_g", "mean_b")   # one finding, "image_colour", for the three
 
 
-def _domain_stats(syn: Domain, real: Domain, manifest: Manifest | None
-                  ) -> tuple[list[DomainStat], list[Finding]]:
+def image_level(syn_images: dict[str, np.ndarray], real_images: dict[str, np.ndarray],
+                manifest: Manifest | None) -> tuple[list[DomainStat], list[Finding]]:
+    """Image statistics of both domains (those in both dicts) and the image_* findings."""
     stats = []
     for name, a in DOMAIN_STATS.items():
-        s, r = syn.m.images[name], real.m.images[name]
+        if name not in syn_images or name not in real_images:
+            continue
+        s, r = syn_images[name], real_images[name]
         stats.append(DomainStat(name=name, synthetic=summary(a, s), real=summary(a, r),
                                 shift=shift_score(a, s, r), syn_values=s, real_values=r))
-    if syn.ev.gt.n_images < MIN_IMAGES or real.ev.gt.n_images < MIN_IMAGES:
+    if not stats or len(stats[0].syn_values) < MIN_IMAGES or \
+            len(stats[0].real_values) < MIN_IMAGES:
         return stats, []
     by_name = {d.name: d for d in stats}
     findings = []
-    groups = [("image_colour", list(COLOUR))] + \
-        [(f"image_{n}", [n]) for n in DOMAIN_STATS if n not in COLOUR]
+    groups = [("image_colour", [n for n in COLOUR if n in by_name])] + \
+        [(f"image_{n}", [n]) for n in by_name if n not in COLOUR]
     for attribute, names in groups:
         ds = [by_name[n] for n in names]
-        if not any(d.shift >= DOMAIN_SHIFT for d in ds):
+        if not ds or not any(d.shift >= DOMAIN_SHIFT for d in ds):
             continue
         words, syn_text, real_text = [], [], []
         for d in ds:
@@ -314,7 +323,9 @@ def _domain_stats(syn: Domain, real: Domain, manifest: Manifest | None
 
 
 # ----------------------------------------------------------------------------- main
-def _domain(name: str, voc_set: VocSet, dets: Detections, conf: float, voc07: bool) -> Domain:
+def labelled_domain(name: str, voc_set: VocSet, dets: Detections, conf: float,
+                    voc07: bool = False) -> Domain:
+    """Evaluate and measure one labelled domain."""
     t0 = time.perf_counter()
     ev = evaluate(voc_set, dets, voc07=voc07, conf=conf)
     m = measure(voc_set, ev.gt)
@@ -328,8 +339,8 @@ def compare(syn_set: VocSet, syn_dets: Detections, real_set: VocSet, real_dets: 
             conf: float = 0.25, manifest: Manifest | None = None,
             voc07: bool = False) -> Comparison:
     """Evaluate both domains, measure their shifts and derive the findings."""
-    syn = _domain("synthetic", syn_set, syn_dets, conf, voc07)
-    real = _domain("real", real_set, real_dets, conf, voc07)
+    syn = labelled_domain("synthetic", syn_set, syn_dets, conf, voc07)
+    real = labelled_domain("real", real_set, real_dets, conf, voc07)
     classes = list(syn_set.classes) + [c for c in real_set.classes if c not in syn_set.classes]
     rows = [_class_row(c, syn, real) for c in classes]
     attributes, findings = {}, []
@@ -339,7 +350,7 @@ def compare(syn_set: VocSet, syn_dets: Detections, real_set: VocSet, real_dets: 
             view = _view_finding(c, syn, real, manifest, f)
             findings += f + ([view] if view else [])
     findings.sort(key=lambda f: (f.overlaps is not None, -f.missed, -f.shift))
-    domain, image_findings = _domain_stats(syn, real, manifest)
+    domain, image_findings = image_level(syn.m.images, real.m.images, manifest)
     return Comparison(syn=syn, real=real, classes=classes, rows=rows, attributes=attributes,
                       findings=findings + image_findings, domain=domain, manifest=manifest,
                       conf=conf)

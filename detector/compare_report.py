@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .compare import ALL_CLASSES, OVERLAP, Comparison, comparison_json
+from .compare import ALL_CLASSES, OVERLAP, Comparison, DomainStat, Finding, comparison_json
 from .evaluation import Evaluation
 from .report import (ERROR_LABELS, json_ready, draw_image, esc, evaluation_sections, gallery,
                      html_figure, html_gallery, html_header, html_page, md_table, png_bytes,
@@ -245,7 +245,8 @@ def _cards(c: Comparison) -> str:
         for k, v in cards) + "</div>"
 
 
-def _finding_html(f, with_class: bool = True) -> str:
+def finding_html(f, with_class: bool = True) -> str:
+    """One finding as an HTML card (an echo as one compact line)."""
     img = f.cls == ALL_CLASSES
     who = ("all images · " if img else f"{esc(f.cls)} · ") if with_class else ""
     if f.overlaps:
@@ -265,7 +266,7 @@ def html_findings(c: Comparison) -> str:
     order = {r["class"]: i for i, r in enumerate(_sorted_rows(c))}
     items = sorted(c.findings, key=lambda f: (f.cls == ALL_CLASSES, order.get(f.cls, len(order)),
                                               f.overlaps is not None, -f.missed))
-    return "".join(_finding_html(f) for f in items)
+    return "".join(finding_html(f) for f in items)
 
 
 def real_failures(c: Comparison, cls: str, n: int) -> list[tuple[str, bytes, str]]:
@@ -299,7 +300,7 @@ def _attribute_table(c: Comparison, cls: str) -> str:
             "<th class='l'>real</th><th>shift</th></tr>" + "".join(rows) + "</table>")
 
 
-def html_domain_table(c: Comparison) -> str:
+def html_domain_table(domain: list[DomainStat]) -> str:
     """Image-level statistics of both domains."""
     from .shift import DOMAIN_STATS
 
@@ -307,7 +308,7 @@ def html_domain_table(c: Comparison) -> str:
     rows = "".join(
         f"<tr{marked if d.shift >= DOMAIN_SHIFT else ''}>"
         f"<td class='l'>{esc(DOMAIN_STATS[d.name].label)}</td><td class='l'>{esc(d.synthetic)}"
-        f"</td><td class='l'>{esc(d.real)}</td><td>{_f(d.shift)}</td></tr>" for d in c.domain)
+        f"</td><td class='l'>{esc(d.real)}</td><td>{_f(d.shift)}</td></tr>" for d in domain)
     return ("<table><tr><th class='l'>statistic (per image)</th><th class='l'>synthetic</th>"
             f"<th class='l'>real</th><th>shift</th></tr>{rows}</table>")
 
@@ -369,14 +370,7 @@ def comparison_markdown(c: Comparison, title: str, lines: list[str]) -> str:
                                 for f in _findings_of(c, r["class"])) or "–"]
                      for r in rows]),
            "## Findings\n"]
-    if not c.findings:
-        out.append("No finding.\n")
-    for f in c.findings:
-        who = "all images" if f.cls == ALL_CLASSES else f.cls
-        echo = f"echo of {f.overlaps}; " if f.overlaps else ""
-        out.append(f"- **{who} · {f.attribute}** ({echo}shift {f.shift:.2f}; synthetic "
-                   f"{f.synthetic}; real {f.real})  \n  {f.evidence}  \n  → {f.suggestion}")
-    out += ["", "## Image-level statistics\n",
+    out += [findings_markdown(c.findings), "## Image-level statistics\n",
             md_table(["statistic", "synthetic", "real", "shift"],
                      [[d.name, d.synthetic, d.real, _f(d.shift)] for d in c.domain]),
             "## Attributes per class\n"]
@@ -385,12 +379,25 @@ def comparison_markdown(c: Comparison, title: str, lines: list[str]) -> str:
         out += [f"### {cls}\n", f"![{cls}](plots/class_{_slug(cls)}.png)\n",
                 md_table(["attribute", "synthetic", "real", "shift"],
                          [[n, a.synthetic, a.real, _f(a.shift)] for n, a in attrs.items()])]
-    out += ["## Synthetic set\n", _evaluation_md(c.syn.ev, "synthetic"),
-            "## Real set\n", _evaluation_md(c.real.ev, "real")]
+    out += ["## Synthetic set\n", evaluation_markdown_section(c.syn.ev, "synthetic"),
+            "## Real set\n", evaluation_markdown_section(c.real.ev, "real")]
     return "\n".join(out)
 
 
-def _evaluation_md(ev: Evaluation, plot_dir: str) -> str:
+def findings_markdown(findings: list[Finding]) -> str:
+    """The findings as a Markdown list ("No finding." when there is none)."""
+    if not findings:
+        return "No finding.\n"
+    out = []
+    for f in findings:
+        who = "all images" if f.cls == ALL_CLASSES else f.cls
+        echo = f"echo of {f.overlaps}; " if f.overlaps else ""
+        out.append(f"- **{who} · {f.attribute}** ({echo}shift {f.shift:.2f}; synthetic "
+                   f"{f.synthetic}; real {f.real})  \n  {f.evidence}  \n  → {f.suggestion}")
+    return "\n".join(out) + "\n"
+
+
+def evaluation_markdown_section(ev: Evaluation, plot_dir: str) -> str:
     """One domain's evaluate report.md as a subsection (its title block dropped)."""
     md = evaluation_markdown(ev, "x", [])
     return _demote(md.split("\n", 2)[2], plot_dir)
@@ -411,7 +418,7 @@ def render_comparison(c: Comparison, title: str = "Synthetic vs real",
         fails = real_failures(c, cls, n_gallery)
         class_sections += [
             f"<h2 id='class-{_slug(cls)}'>{esc(cls)}{esc(gap)}</h2>",
-            "".join(_finding_html(f, with_class=False) for f in _findings_of(c, cls)),
+            "".join(finding_html(f, with_class=False) for f in _findings_of(c, cls)),
             html_figure(png, f"{cls}: PR curves and attribute histograms"),
             _attribute_table(c, cls),
             "<p class='note'>Worst real failures (green: objects, thick when missed; red: "
@@ -437,7 +444,7 @@ def render_comparison(c: Comparison, title: str = "Synthetic vs real",
         "detected as (confusion matrix); missed: real objects nothing found.</p>",
         "<h2>Findings: why real images fail</h2>", html_findings(c),
         *class_sections,
-        "<h2>Image-level statistics</h2>", html_domain_table(c),
+        "<h2>Image-level statistics</h2>", html_domain_table(c.domain),
         *domain_sections,
         "<h2>How findings are made</h2>", thresholds_html()])
     files["report.html"] = page.encode("utf-8")

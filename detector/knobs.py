@@ -1,8 +1,8 @@
 """From a shift to the generator knob that fixes it: manifest summaries and suggestions.
 
 A suggestion names a `synth generate` flag (--view, --height, --pitch, --blend, --objects,
---backgrounds) or a classes.yaml field (pose, size_m, yaw_deg, roll_deg), and, when the
-synthetic set has a manifest.jsonl, quotes the setting it was made with.
+--backgrounds, --distractors) or a classes.yaml field (pose, size_m, yaw_deg, roll_deg), and,
+when the synthetic set has a manifest.jsonl, quotes the setting it was made with.
 """
 from __future__ import annotations
 
@@ -138,12 +138,16 @@ def _backgrounds(m: Manifest | None) -> str:
 
 def suggest(attr: str, region: Region, cls: str, manifest: Manifest | None) -> str:
     """The generator setting to change for a (class, attribute) finding, with its reason."""
+    return suggest_shift(attr, region.side == "high", cls, manifest)
+
+
+def suggest_shift(attr: str, high: bool, cls: str, manifest: Manifest | None) -> str:
+    """The generator setting to change when real values of an attribute lie higher (or lower)."""
     m = manifest
     c = m.classes.get(cls) if m else None
     view = m.view if m else None
     topdown = view in PERSPECTIVE_FREE
     pose, n_pose, n_all = _dominant(c.poses) if c else ("", 0, 0)
-    high = region.side == "high"
 
     def view_fix(why: str) -> str:
         return f"--view robot: synthetic set was made with {m.view_text()}; {why}"
@@ -275,3 +279,30 @@ def suggest_domain(stat: str, high: bool, manifest: Manifest | None) -> str:
     where = backgrounds.replace(" (", "; ") if backgrounds else ")"
     return (f"add backgrounds like the real ones (--backgrounds DIR{where}: real images "
             f"differ in {what}")
+
+
+def suggest_unrecognised(cls: str, manifest: Manifest | None) -> str:
+    """The generator setting when the detector rarely fires on, or doubts, a class in frames."""
+    m = manifest
+    if m and m.view in PERSPECTIVE_FREE:
+        return (f"--view robot: synthetic set was made with {m.view_text()}; the detector has "
+                f"not seen {cls} the way a low camera shows it")
+    c = m.classes.get(cls) if m else None
+    parts = [f"{m.backgrounds} background{'' if m.backgrounds == 1 else 's'}"] if m else []
+    if c and c.blends:
+        blend, n_b, n_t = _dominant(c.blends)
+        parts.append(f"{_share_text(n_b, n_t)} {cls} subjects pasted with blend {blend}")
+    used = f" (manifest: {'; '.join(parts)})" if parts else ""
+    return (f"add backgrounds like the real ones (--backgrounds DIR with the team's own frames) "
+            f"and --blend random{used}: real {cls} look unlike the synthetic ones to the "
+            f"detector")
+
+
+def suggest_false_alarms(cls: str, manifest: Manifest | None) -> str:
+    """The generator setting when the detector fires on real frames far more often for a class."""
+    m = manifest
+    used = f" (manifest: {_range(m.objects_per_image, 'd')} objects per image)" if m else ""
+    return (f"--backgrounds DIR with the team's own frames{_backgrounds(m)} and --distractors "
+            f"MIN-MAX with look-alikes of {cls} (distractor: true in classes.yaml): the detector "
+            f"may be firing on real things that are not {cls}; if real frames do hold more "
+            f"{cls}, --objects MIN-MAX{used}")

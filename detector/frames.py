@@ -1,0 +1,62 @@
+"""A folder of unlabelled frames as a VOC set without objects (compare-real --real-unlabelled).
+
+FRAMES_DIR is searched recursively for .jpg, .jpeg, .png, .bmp, .tif, .tiff and .webp files
+(any case), sorted by path; hidden files and folders are skipped, and so are masks
+(NAME_mask.png, NAME_floor.png: synth's photo and background conventions). A VOC directory
+(one with a JPEGImages/ folder) stands for its JPEGImages/ only, so its Annotations/ and
+segmentation PNGs are never read. These are synth.imagestats' folder rules. A frame is named
+by its file stem, as in a detections file's image_id, so two frames with one stem are an error.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from synth.errors import InputError
+from synth.imageio import image_size
+from synth.voc import VocImage, VocSet
+
+FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+MASK_SUFFIXES = ("_mask", "_floor")
+
+
+def frames_root(root: str | os.PathLike) -> Path:
+    """The folder whose frames are read: ROOT, or ROOT/JPEGImages for a VOC directory."""
+    root = Path(root)
+    if not root.exists():
+        raise InputError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise InputError(f"{root}: is not a folder of frames")
+    return root / "JPEGImages" if (root / "JPEGImages").is_dir() else root
+
+
+def frame_paths(root: str | os.PathLike) -> list[Path]:
+    """Every frame file under the frames folder (recursive, sorted, masks left out)."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(frames_root(root)):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            p = Path(dirpath) / name
+            if (not name.startswith(".") and p.suffix.lower() in FRAME_SUFFIXES
+                    and not p.stem.endswith(MASK_SUFFIXES)):
+                found.append(p)
+    return sorted(found)
+
+
+def read_frames(root: str | os.PathLike, classes: list[str]) -> VocSet:
+    """The frames as a VocSet with no objects (sizes from the file headers), of `classes`."""
+    folder = frames_root(root)
+    paths = frame_paths(folder)
+    if not paths:
+        raise InputError(f"{folder}: no frames ({', '.join(x[1:] for x in FRAME_SUFFIXES)} "
+                         f"files) in it or below it")
+    images, seen = [], {}
+    for p in paths:
+        if p.stem in seen:
+            raise InputError(f"{p}: frame name {p.stem!r} also used by {seen[p.stem]} "
+                             f"(detections refer to frames by file stem: rename one)")
+        seen[p.stem] = p
+        w, h = image_size(p)
+        # An absolute filename: VocSet.image_path joins it onto ROOT/JPEGImages and gets it back.
+        images.append(VocImage(stem=p.stem, filename=str(p.resolve()), width=w, height=h))
+    return VocSet(root=folder, classes=list(classes), images=images)
