@@ -442,7 +442,11 @@ ASYM = ((90, None),) + tuple((e, a) for e in (45, 15, 0) for a in (0, 90, 180))
 SYM = ((90, None), (45, None), (15, None), (0, None))
 THIN = ((90, None),) + tuple((e, a) for e in (45, 15, 0) for a in (0, 90))
 TOP = ((90, None),)
-TARGET_PX = 203   # longest side of an object's largest view
+# tall things a floor robot sees from below their middle (fans): also seen from below, as a
+# camera at robot height looking up at their middle sees them
+BELOW = ASYM + tuple((e, a) for e in (-20, -40) for a in (0, 90, 180))
+EYE_HEIGHT_M = 0.07   # camera height of the views from below (a floor robot's: 5-9 cm)
+TARGET_PX = 203   # longest side of an object's largest orthographic view
 
 
 def view_tag(elev: int, az: int | None) -> str:
@@ -450,11 +454,20 @@ def view_tag(elev: int, az: int | None) -> str:
 
 
 def render_views(parts: list[r3.Part], views, target_px: int = TARGET_PX):
-    """Every view of one subject at one scale: [((elev, az), RGBA uint8), ...]."""
+    """Every view of one subject at one scale: [((elev, az), RGBA uint8), ...].
+
+    Views from 0 deg and up are orthographic, and they alone set the scale. A view from
+    below (negative elevation: the middle of the object seen from under it) shows each
+    height of the object from the elevation at which a camera EYE_HEIGHT_M above the floor
+    sees it when it sees the middle from that elevation: the head from below, the base
+    from level or a little above, its front edge lowest (render3d.render, below_profile);
+    across, it is orthographic at the same scale."""
     prep = r3.prepare(parts)
-    ext = max(max(r3.view_extent(prep.mesh.P, e, a or 0)) for e, a in views)
+    ext = max(max(r3.view_extent(prep.mesh.P, e, a or 0)) for e, a in views if e >= 0)
     ppm = (target_px - 2) / ext
-    return [((e, a), finish(*r3.render(prep, e, a or 0, ppm, SS))) for e, a in views]
+    return [((e, a), finish(*r3.render(prep, e, a or 0, ppm, SS,
+                                       eye_height=None if e >= 0 else EYE_HEIGHT_M)))
+            for e, a in views]
 
 
 def lerp(a, b, t) -> np.ndarray:
@@ -2499,12 +2512,12 @@ SUBJECTS: dict[str, list[Variant]] = {
         V("scale_bamboo", lambda: scale("scale_bamboo", 0.31, 0.29, "wood")),
     ],
     "fan": [
-        V("fan_pedestal", lambda: fan_pedestal("fan_pedestal", 1.05, 0.21, "#ecebe7", "#a9cde8", 5)),
+        V("fan_pedestal", lambda: fan_pedestal("fan_pedestal", 1.05, 0.21, "#ecebe7", "#a9cde8", 5), BELOW),
         V("fan_pedestal_black", lambda: fan_pedestal("fan_pedestal_black", 1.0, 0.2, "#1c1d20", "#2a2c30", 3,
-                                                     base="cross")),
-        V("fan_box", lambda: fan_box("fan_box", 0.5, "#d9dadc", "#f4f4f4")),
-        V("fan_tower", lambda: fan_tower("fan_tower", 0.9, 0.16, "#2b2d31", "#7d838b", "#52d1ff")),
-        V("fan_floor", lambda: fan_floor("fan_floor", 0.16, "#2f6db5", "#dfe8f0")),
+                                                     base="cross"), BELOW),
+        V("fan_box", lambda: fan_box("fan_box", 0.5, "#d9dadc", "#f4f4f4"), BELOW),
+        V("fan_tower", lambda: fan_tower("fan_tower", 0.9, 0.16, "#2b2d31", "#7d838b", "#52d1ff"), BELOW),
+        V("fan_floor", lambda: fan_floor("fan_floor", 0.16, "#2f6db5", "#dfe8f0"), BELOW),
     ],
 }
 
@@ -2564,8 +2577,9 @@ HELDOUT: dict[str, list[Variant]] = {
     ],
     "fan": [
         V("fan_pedestal_grey", lambda: fan_pedestal("fan_pedestal_grey", 0.95, 0.19, "#8d9298", "#d8dde2", 4,
-                                                    base="cross", tilt=14)),
-        V("fan_floor_green", lambda: fan_floor("fan_floor_green", 0.17, "#3f8f5a", "#f0f0ea", tilt=12)),
+                                                    base="cross", tilt=14), BELOW),
+        V("fan_floor_green", lambda: fan_floor("fan_floor_green", 0.17, "#3f8f5a", "#f0f0ea", tilt=12),
+          BELOW),
     ],
 }
 

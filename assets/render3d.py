@@ -21,7 +21,9 @@ one common scale (metres per pixel):
 Object frame: x = the object's right, y = its front, z = up; the floor is z = 0.
 Camera at elevation `elev` (90 = from straight above, 0 = level with the floor) and azimuth
 `az` (0 = looking at the front, 90 = at the right side, 180 = at the back). Image up is
-world up projected (no roll); at 90 deg image up points to the object's back.
+world up projected (no roll); at 90 deg image up points to the object's back. A view from
+below (negative `elev`, with an eye height) shows each height of the object from the
+elevation at which a camera near the floor sees it (`render`, `below_profile`).
 """
 from __future__ import annotations
 
@@ -541,6 +543,7 @@ class Prepared:
     texel: float
     V: np.ndarray = None      # every per-vertex quantity side by side, for one gather per view
     soft: float = 0.0         # shadow penumbra radius, metres
+    fine: tuple | None = None  # views from below: (T, P, V, part, face normal) split short in z
 
 
 def prepare(parts: list[Part], n_ao: int = 40) -> Prepared:
@@ -567,36 +570,145 @@ def view_extent(P: np.ndarray, elev: float, az: float) -> tuple[float, float]:
     return float(x.max() - x.min()), float(y.max() - y.min())
 
 
+# ----------------------------------------------------------------------------- views from below
+def split_tall(T: np.ndarray, V: np.ndarray, max_dz: float, zcol: int = 2):
+    """Split every triangle edge that spans more than `max_dz` in column `zcol` of the
+    per-vertex array V (z) at its midpoint, conformingly (both triangles of an edge share
+    the new vertex: no cracks), until none does. Returns (T, V, parent triangle of each)."""
+    parent = np.arange(len(T))
+    while True:
+        M = len(T)
+        key = np.sort(np.stack([T[:, [0, 1]], T[:, [1, 2]], T[:, [2, 0]]], 1), -1)   # (M, 3, 2)
+        long = np.abs(V[key[..., 0], zcol] - V[key[..., 1], zcol]) > max_dz
+        if not long.any():
+            return T, V, parent
+        uk, inv = np.unique(key[long], axis=0, return_inverse=True)
+        mid = np.full((M, 3), -1, np.int64)
+        mid[long] = len(V) + inv.ravel()
+        V = np.concatenate([V, (V[uk[:, 0]] + V[uk[:, 1]]) * 0.5])
+        has = long.any(1)
+        idx = (np.arange(3)[None] + np.argmax(long, 1)[:, None]) % 3   # edge 0 = a split one
+        v, m = np.take_along_axis(T, idx, 1), np.take_along_axis(mid, idx, 1)
+        out, par = [T[~has]], [parent[~has]]
+        for c1 in (False, True):
+            for c2 in (False, True):
+                sel = has & ((m[:, 1] >= 0) == c1) & ((m[:, 2] >= 0) == c2)
+                if not sel.any():
+                    continue
+                vv, mm = v[sel], m[sel]
+                # the polygon v0 m0 v1 [m1] v2 [m2], fanned from m0
+                poly = [vv[:, 1]] + ([mm[:, 1]] if c1 else []) + [vv[:, 2]] + ([mm[:, 2]] if c2 else []) \
+                    + [vv[:, 0]]
+                for a, b in zip(poly[:-1], poly[1:]):
+                    out.append(np.stack([mm[:, 0], a, b], 1))
+                    par.append(parent[sel])
+        T, parent = np.concatenate(out), np.concatenate(par)
+
+
+def below_profile(P: np.ndarray, elev: float, az: float, eye_height: float,
+                  margin: float = 1.1) -> tuple[float, float]:
+    """(hc, d) of a view from below (elev < 0): the slice of the object at height z is seen
+    from elevation theta(z) = atan2(hc - z, d), what a camera hc above the floor and d in
+    front of the object's axis sees at that height, looking up at it. d makes the middle of
+    the bounding box seen from `elev`; hc is `eye_height`, unless the object reaches so far
+    back that those slices would fold over (they would from a camera that close): then the
+    camera steps back and down (not below the floor) until they do not."""
+    zm = float(P[:, 2].min() + P[:, 2].max()) / 2
+    tn = math.tan(math.radians(-elev))
+    if elev >= 0 or zm <= eye_height:
+        raise ValueError(f"no view from below at {elev} deg of an object whose middle is {zm:.3f} m up")
+    a = math.radians(az)
+    t = P @ np.array([math.sin(a), math.cos(a), 0.0])
+    d = (zm - eye_height) / tn
+    while True:
+        hc = zm - d * tn
+        if hc <= 0:
+            return 0.0, zm / tn
+        if np.all(margin * t + (d * d + (hc - P[:, 2]) ** 2) / d > 0):  # 1 - t theta'(z) > 0
+            return hc, d
+        d *= 1.02
+
+
+def below_coords(P: np.ndarray, az: float, hc: float, d: float):
+    """(t, image height, theta) of points in a view from below: t = distance towards the
+    camera (horizontal); each height z seen orthographically from theta(z), the slices
+    stacked so that the object's vertical axis stays continuous:
+    height = integral_0^z cos(theta) - t sin(theta(z))."""
+    a = math.radians(az)
+    t = P @ np.array([math.sin(a), math.cos(a), 0.0])
+    u = (P[:, 2] - hc) / d
+    theta = -np.arctan(u)
+    h = d * (np.arcsinh(u) - math.asinh(-hc / d)) + t * u / np.sqrt(1 + u * u)
+    return t, h, theta
+
+
 def render(prep: Prepared, elev: float, az: float, ppm: float, ss: int,
-           ambient: float = 0.62, key: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """One supersampled view: (rgb float (H,W,3), alpha (H,W)) at ppm*ss pixels per metre."""
+           ambient: float = 0.62, key: float = 0.5,
+           eye_height: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One supersampled view: (rgb float (H,W,3), alpha (H,W)) at ppm*ss pixels per metre.
+
+    Orthographic, unless `eye_height` is given for a view from below (elev < 0): then each
+    height of the object is seen from the elevation at which a camera `eye_height` above
+    the floor, standing where it sees the middle of the object from `elev`, sees that height
+    (below_profile): the head from below, the base from level or a little above, so the
+    lowest row is still the nearest floor contact. Horizontally it stays orthographic at
+    the same scale (a view is as wide as the orthographic views at its azimuth)."""
     m = prep.mesh
     right, up, f = basis(elev, az)
     s = ppm * ss
-    x, y = m.P @ right * s, -(m.P @ up) * s
+    below = eye_height is not None and elev < 0
+    if not below:
+        T, Vx, part_of_tri = m.T, prep.V, prep.part_of_tri
+        x, y = m.P @ right * s, -(m.P @ up) * s
+        zbuf = m.P @ f
+    else:
+        if prep.fine is None:   # short triangle edges in z: the projection bends along z
+            T, V64, parent = split_tall(m.T, np.concatenate([m.P, prep.V.astype(np.float64)], 1),
+                                        max_dz=0.01)
+            Pf = V64[:, :3]
+            ng = np.cross(Pf[T[:, 1]] - Pf[T[:, 0]], Pf[T[:, 2]] - Pf[T[:, 0]])
+            ng *= np.where(np.sum(ng * V64[T, 3:6].sum(1), 1) < 0, -1.0, 1.0)[:, None]  # outwards
+            prep.fine = (T, Pf, V64[:, 3:].astype(np.float32), prep.part_of_tri[parent], ng)
+        T, Pf, Vx, part_of_tri, face_n = prep.fine
+        hc, dv = below_profile(Pf, elev, az, eye_height)
+        tt, hh, _ = below_coords(Pf, az, hc, dv)
+        x, y = Pf @ right * s, -hh * s
+        zbuf = -tt                  # farther along every line of sight = less towards the camera
     margin = 2 * ss
     x0, y0 = math.floor(x.min()) - margin, math.floor(y.min()) - margin
     W = int(math.ceil((x.max() - x0 + margin) / ss)) * ss
     H = int(math.ceil((y.max() - y0 + margin) / ss)) * ss
     xy = np.stack([x - x0, y - y0], 1)
-    tri = raster(xy, m.P @ f, m.T, W, H)
+    tri = raster(xy, zbuf, T, W, H)
     pix = np.nonzero(tri.ravel() >= 0)[0]
     t = tri.ravel()[pix]
     py, px = np.divmod(pix, W)
-    w = barycentric(xy, m.T, t, px + 0.5, py + 0.5).astype(np.float32)
-    vi = m.T[t]
-    V = prep.V
-    G = V[vi[:, 0]] * w[:, :1] + V[vi[:, 1]] * w[:, 1:2] + V[vi[:, 2]] * w[:, 2:3]
+    w = barycentric(xy, T, t, px + 0.5, py + 0.5).astype(np.float32)
+    vi = T[t]
+    G = Vx[vi[:, 0]] * w[:, :1] + Vx[vi[:, 1]] * w[:, 1:2] + Vx[vi[:, 2]] * w[:, 2:3]
     P = G[:, 0:3]
     N = _unit(G[:, 3:6])
-    two = np.array([mt.two_sided for mt in prep.mats])[prep.part_of_tri[t]]
-    back = two & ((N @ -f) < 0)
+    two = np.array([mt.two_sided for mt in prep.mats])[part_of_tri[t]]
+    if not below:
+        V = np.broadcast_to(-f, P.shape)
+        back = two & ((N @ -f) < 0)
+    else:
+        # per pixel, towards the camera along the line of sight: the slice's elevation theta,
+        # its horizontal part stretched by 1 - t theta'(z) (the bend of the sight lines); an
+        # open shell seen from inside (a triangle showing its back: a badge seen from behind)
+        # is lit on the side that faces us, like a thin sheet
+        a = math.radians(az)
+        u = (P[:, 2].astype(np.float64) - hc) / dv
+        c, sn = 1 / np.sqrt(1 + u * u), -u / np.sqrt(1 + u * u)
+        tp = P.astype(np.float64) @ np.array([math.sin(a), math.cos(a), 0.0])
+        horiz = c * (1 + tp * c * c / dv)
+        V = _unit(np.stack([horiz * math.sin(a), horiz * math.cos(a), sn], 1))
+        back = (two | (np.sum(face_n[t] * V, 1) < 0)) & (np.sum(N * V, 1) < 0)
     N[back] = -N[back]                       # thin sheets: light the side that faces us
     uv, Tu, Tv = G[:, 6:8], _unit(G[:, 8:11]), _unit(G[:, 11:14])
     ao = G[:, 14]
     attr = G[:, 15:] if m.A is not None else None
-    V = np.broadcast_to(-f, P.shape)
-    part = prep.part_of_tri[t]
+    part = part_of_tri[t]
     rgb = np.zeros((len(pix), 3))
     for k, mat in enumerate(prep.mats):
         sel = np.nonzero(part == k)[0]
@@ -605,22 +717,33 @@ def render(prep: Prepared, elev: float, az: float, ppm: float, ss: int,
         g = Geom(P[sel], N[sel], uv[sel], None if attr is None else attr[sel], V[sel])
         alb, spec, refl, bump, emit = mat.eval(g)
         n = N[sel]
+        if not below:
+            facing = lambda nn: nn @ -f  # noqa: E731
+        else:
+            facing = lambda nn, vv=V[sel]: np.sum(nn * vv, 1)  # noqa: E731
         if bump is not None:
             if bump.shape[1] == 3:   # a world-space surface gradient
                 n = _unit(n - bump)
             else:                    # slopes along the surface's u and v
                 n = _unit(n - bump[:, :1] * Tu[sel] - bump[:, 1:2] * Tv[sel])
-            n = np.where(((n @ -f) < 0)[:, None], N[sel], n)
+            n = np.where((facing(n) < 0)[:, None], N[sel], n)
         lit = prep.shadow.lit(P[sel] + n * 2.0 * prep.texel, bias=2.0 * prep.texel, soft=prep.soft)
         ndl = np.clip(n @ LIGHT, 0, None)
         diff = key * ndl * lit
         amb = ambient * mat.ambient * ao[sel] * (0.8 + 0.2 * n[:, 2])
         col = alb * (diff[:, None] * LIGHT_RGB + amb[:, None] * AMBIENT_RGB)
-        h = _unit(LIGHT - f)
-        col = col + (spec * np.clip(n @ h, 0, None) ** mat.shine * lit * (ndl > 0))[:, None] * LIGHT_RGB
+        if not below:
+            nh = n @ _unit(LIGHT - f)
+        else:
+            nh = np.sum(n * _unit(LIGHT[None] + V[sel]), 1)
+        col = col + (spec * np.clip(nh, 0, None) ** mat.shine * lit * (ndl > 0))[:, None] * LIGHT_RGB
         if np.any(refl > 0):
-            cosv = np.clip(n @ -f, 0, 1)
-            R = f - 2 * (n @ f)[:, None] * n
+            cosv = np.clip(facing(n), 0, 1)
+            if not below:
+                R = f - 2 * (n @ f)[:, None] * n
+            else:
+                d = -V[sel]
+                R = d - 2 * np.sum(n * d, 1)[:, None] * n
             fres = refl + (1 - refl) * (1 - cosv) ** 5 * (refl > 0) * (0.2 if mat.metal else 1.0)
             env = environment(R) * (0.35 + 0.65 * ao[sel])[:, None]
             env = env * (alb if mat.metal else 1.0)

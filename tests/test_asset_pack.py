@@ -23,7 +23,8 @@ TARGETS = ["shoe", "sock", "cable", "poop", "bowl", "rag", "scale", "fan"]
 DISTRACTORS = ["leaf", "paper", "toy"]
 ASYMMETRIC = ["shoe", "sock", "scale", "fan", "rag", "cable"]  # every object has azimuths
 SIDED = ["shoe", "bowl", "scale", "fan", "sock", "rag", "poop"]  # need 90/45/15/0
-TAG = re.compile(r"^(?P<base>\S+) \[elev=(?P<elev>\d+)(?: az=(?P<az>\d+))?\]$")
+BELOW = {"fan": (-20, -40)}  # tall classes a floor robot sees from below their middle
+TAG = re.compile(r"^(?P<base>\S+) \[elev=(?P<elev>-?\d+)(?: az=(?P<az>\d+))?\]$")
 
 
 def layers(psd_path: Path) -> list[tuple[str, str, bool, np.ndarray]]:
@@ -164,6 +165,8 @@ def test_the_loader_reads_every_view_with_its_tag():
         assert s.elev_deg == float(m["elev"]), s.name
         assert s.az_deg == (None if m["az"] is None else float(m["az"])), s.name
     assert len({s.object for s in subs}) == len({TAG.match(n)["base"] for n in visible})
+    fans = load_subjects([ASSETS / "subjects" / "fan.psd"], cat, use_cache=False)
+    assert {s.elev_deg for s in fans} == {90.0, 45.0, 15.0, 0.0, -20.0, -40.0}
 
 
 # ----------------------------------------------------------------------------- views
@@ -178,6 +181,8 @@ def test_every_class_has_objects_seen_from_every_side(main_objects, held_objects
             assert (90, None) in views, f"{name}: no top-down view (90 deg views carry no az)"
             if cls in SIDED or cls == "cable":
                 assert {90, 45, 15, 0} <= elevs, f"{name}: elevations {sorted(elevs)}"
+            assert {e for e in elevs if e < 0} == set(BELOW.get(cls, ())), \
+                f"{name}: views from below {sorted(e for e in elevs if e < 0)}"
             azs = {a for _, a in views if a is not None}
             if cls in ASYMMETRIC:
                 assert azs, f"{name}: an asymmetric object needs azimuths"
@@ -292,6 +297,105 @@ def test_views_show_the_object_as_it_stands(main_objects):
             for az in (0, 90):
                 d = box(v[(90, None)])[1 if az == 0 else 0]
                 assert box(v[(0, az)])[1] < box(v[(45, az)])[1] < d * 1.02 + 2, f"{name} az={az}"
+
+
+def bottom_span(rgba: np.ndarray) -> tuple[float, int]:
+    """(middle, width) of the opaque part of a cut-out's lowest rows: what it stands on."""
+    a = rgba[..., 3] > 127
+    ys = np.nonzero(a.any(1))[0]
+    xs = np.nonzero(a[ys[-1] - max(len(ys) // 25, 2):ys[-1] + 1].any(0))[0]
+    return (xs[0] + xs[-1]) / 2, int(xs[-1] - xs[0] + 1)
+
+
+def head_height(rgba: np.ndarray) -> int:
+    """Rows of the upper half of a cut-out at least 0.6 of its widest row there (a fan's
+    guard seen from the front: the rounder it looks, the taller this is)."""
+    a = rgba[..., 3] > 127
+    ys = np.nonzero(a.any(1))[0]
+    w = a[ys[0]:ys[0] + len(ys) // 2].sum(1)
+    rows = np.nonzero(w > 0.6 * w.max())[0]
+    return int(rows[-1] - rows[0] + 1)
+
+
+def test_fans_are_also_seen_from_below(main_objects, held_objects):
+    """A floor robot sees a fan's middle from below: every fan has views from -20 and -40
+    deg at azimuths 0/90/180, at the scale of its other views (as wide as its 0 deg view),
+    standing on its bottom rows as the 0 deg view does (its base, not its underside)."""
+    for pack in (main_objects, held_objects):
+        for name, v in pack["fan"].items():
+            for az in (0, 90, 180):
+                w0, h0 = box(v[(0, az)])
+                mid0, span0 = bottom_span(v[(0, az)])
+                for e in BELOW["fan"]:
+                    assert (e, az) in v, f"{name}: no [elev={e} az={az}] view"
+                    w, h = box(v[(e, az)])
+                    assert near(w, w0, 0.01, 1), f"{name} [elev={e} az={az}]: {w} px wide, 0 deg {w0}"
+                    assert 0.7 * h0 < h < 1.3 * h0, f"{name} [elev={e} az={az}]: {h} px tall, 0 deg {h0}"
+                    mid, span = bottom_span(v[(e, az)])
+                    xs = np.nonzero((v[(e, az)][..., 3] > 127).any(0))[0]
+                    assert abs(mid - (xs[0] + xs[-1]) / 2) < 0.15 * w, f"{name} [elev={e} az={az}]: not on its base"
+                    assert near(span, span0, 0.15, 3), \
+                        f"{name} [elev={e} az={az}]: stands on {span} px, the 0 deg view on {span0}"
+            if not name.startswith("fan_pedestal"):
+                continue
+            # an upright pole with a round head: from below the height shrinks a little (the
+            # head and its motor seen from under them, the base about level) and the guard
+            # foreshortens, the more the lower the camera
+            for az in (0, 90, 180):
+                h0, h20, h40 = (box(v[(e, az)])[1] for e in (0, -20, -40))
+                assert 0.85 * h0 < h20 < 1.02 * h0, f"{name} az={az}: -20 deg {h20} px tall, 0 deg {h0}"
+                assert 0.75 * h0 < h40 < h20, f"{name} az={az}: -40 deg {h40} px tall, -20 deg {h20}"
+            assert head_height(v[(0, 0)]) > head_height(v[(-20, 0)]) > head_height(v[(-40, 0)]), name
+
+
+def test_views_from_below_show_undersides_and_stand_on_their_front_edge():
+    """The views from below as the script renders them, on a colour-coded stand (a disc
+    base, a pole, a disc head): from -20/-40 deg the head's underside shows and its top
+    does not, the base's top shows (seen from a little above, as a camera near the floor
+    sees it) and the lowest rows are the base's front edge; from 45 deg the head's top."""
+    ma = load_script()
+    r3 = ma.r3
+    RED, BLUE, GREEN, MAGENTA, GREY = ((0.9, 0.1, 0.1), (0.1, 0.15, 0.9), (0.1, 0.8, 0.1),
+                                      (0.8, 0.1, 0.8), (0.5, 0.5, 0.5))
+
+    def coded(g):  # by position: the head's upper/lower half, the base's top/front/back
+        x, y, z = g.pos.T
+        out = np.empty((len(z), 3))
+        out[:] = np.where((y > 0)[:, None], GREEN, MAGENTA)
+        out[(z > 0.029) & (np.hypot(x, y) < 0.148)] = BLUE
+        out[z > 0.6] = np.where((z[z > 0.6] > 0.62)[:, None], BLUE, RED)
+        return out
+
+    mat = r3.Material(coded, spec=0.0)
+    parts = [r3.Part(r3.revolve([0.15, 0.15, 0.001], [0.0, 0.03, 0.03], sides=64), mat),
+             r3.Part(r3.tube([[0, 0, 0.03], [0, 0, 0.6]], 0.012, sides=16, round_ends=False),
+                     r3.Material(GREY, spec=0.0)),
+             r3.Part(r3.ellipsoid((0, 0, 0.62), (0.14, 0.14, 0.02), nu=48, nv=16), mat)]
+    views = dict(ma.render_views(parts, ((45, 0), (0, 0), (-20, 0), (-40, 0))))
+
+    def share(rgba, colour, rows):
+        c = rgba[rows][..., :3].astype(float)
+        a = rgba[rows][..., 3] > 200
+        col = np.asarray(colour)
+        ref = (c / np.maximum(c.sum(-1, keepdims=True), 1)) @ (col / col.sum())
+        hit = ref > 0.8 * (col / col.sum()) @ (col / col.sum())
+        return (hit & a).sum() / max(a.sum(), 1)
+
+    w0 = box(views[(0, 0)])[0]
+    for e in (-20, -40):
+        v = views[(e, 0)]
+        assert near(box(v)[0], w0, 0.01, 1), f"{e} deg: not at the 0 deg view's scale"
+        ys = np.nonzero((v[..., 3] > 127).any(1))[0]
+        upper, lower = slice(ys[0], ys[0] + len(ys) // 4), slice(ys[-1] - len(ys) // 8, ys[-1] + 1)
+        assert share(v, RED, upper) > 0.3 and share(v, BLUE, upper) < 0.02, f"{e} deg: head not from below"
+        assert share(v, BLUE, lower) > 0.05 and share(v, RED, lower) < 0.02, f"{e} deg: base not from above"
+        bottom = slice(ys[-1] - 1, ys[-1] + 1)
+        assert share(v, GREEN, bottom) > 0.5 and share(v, MAGENTA, bottom) < 0.05, \
+            f"{e} deg: the lowest rows are not the base's front edge"
+    v = views[(45, 0)]
+    ys = np.nonzero((v[..., 3] > 127).any(1))[0]
+    upper = slice(ys[0], ys[0] + len(ys) // 4)
+    assert share(v, BLUE, upper) > 0.3 and share(v, RED, upper) < 0.02, "45 deg: head not from above"
 
 
 def test_front_back_and_side_differ_for_asymmetric_objects(main_objects):
