@@ -278,3 +278,24 @@ def test_library_from_a_catalog_with_mirror(tmp_path):
     rng = np.random.default_rng(5)
     mirrored = {choose_view(lib.views["shoe"], cat["shoe"], 15.0, rng).mirrored for _ in range(100)}
     assert mirrored == {True, False}
+
+
+def test_a_side_view_faces_where_its_camera_stood_once_the_object_is_turned():
+    # A 3-D oracle for the azimuth convention: object 1 m straight ahead, its front facing the
+    # camera at yaw 0; azimuths run clockwise seen from above (90 = the object's right side,
+    # which faces the camera's left). Turned counter-clockwise by yaw, the side photographed
+    # from azimuth a faces Rz(yaw) Rz(-a) (0, -1, 0); the view's plane must face the same way.
+    from synth.camera import subject_axes
+
+    def rz(deg):
+        a = np.radians(deg)
+        return np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0, 0, 1.0]])
+
+    cv = _views([_subject("s", 0.0, az, cls="scale") for az in (0.0, 90.0, 180.0)], SCALE)
+    rng = np.random.default_rng(9)
+    for _ in range(60):
+        ch = choose_view(cv, SCALE, 0.0, rng)
+        e_u, e_v = subject_axes(0.0, (0.0, 1.0), ch.turn_deg, 0.0)
+        facing = -np.cross(e_u, e_v)
+        side = rz(ch.yaw_deg) @ rz(-ch.capture_az_deg) @ np.array([0.0, -1.0, 0.0])
+        assert facing == pytest.approx(side, abs=1e-9)
