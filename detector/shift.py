@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 from scipy.stats import wasserstein_distance
 
+from synth import imagestats
 from synth.imageio import read_image
 from synth.voc import VocSet
 
@@ -131,19 +132,6 @@ def _box_sums(integral: np.ndarray, x0, y0, x1, y1) -> np.ndarray:
     return integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
 
 
-def blockiness(grey: np.ndarray, block: int = 8) -> float:
-    """Mean gradient across the JPEG 8-px grid over the mean elsewhere (1: no blocking)."""
-    h, w = grey.shape
-    if h < 2 * block or w < 2 * block:
-        return float("nan")
-    ratios = []
-    for d in (np.abs(np.diff(grey, axis=1)), np.abs(np.diff(grey, axis=0)).T):
-        on = (np.arange(d.shape[1]) % block) == block - 1
-        other = d[:, ~on].mean()
-        ratios.append(d[:, on].mean() / other if other > 0 else 1.0)
-    return float(np.mean(ratios))
-
-
 @dataclass
 class Measurements:
     """Per-object attributes (aligned with GroundTruth) and per-image domain statistics."""
@@ -157,8 +145,8 @@ def _measure_image(path, boxes: np.ndarray, size: tuple[int, int]
     """(k, 3) crop brightness, contrast, Laplacian variance; (6,) image statistics."""
     rgb = read_image(path)
     H, W = rgb.shape[:2]
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    lap = cv2.Laplacian(grey, cv2.CV_32F)
+    grey = imagestats.grey(rgb)
+    lap = imagestats.laplacian(grey)
     s, sq = cv2.integral2(grey, sdepth=cv2.CV_64F)
     ls, lsq = cv2.integral2(lap, sdepth=cv2.CV_64F)
     # Boxes are in annotation pixels; rescale if the file's size differs from the XML's.
@@ -179,7 +167,8 @@ def _measure_image(path, boxes: np.ndarray, size: tuple[int, int]
     crop = np.stack([mean, np.sqrt(np.maximum(var, 0)), np.maximum(lvar, 0)], axis=1)
     crop[n <= 0] = np.nan
     chan = rgb.reshape(-1, 3).mean(axis=0)
-    image = np.array([chan[0], chan[1], chan[2], grey.std(), lap.var(), blockiness(grey)])
+    image = np.array([chan[0], chan[1], chan[2], grey.std(), lap.var(),
+                      imagestats.blockiness(grey)])
     return crop, image
 
 
