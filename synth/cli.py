@@ -61,17 +61,33 @@ def preview(directory: Path, out: Path | None, count: int, cols: int, thumb: int
 @main.command()
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@click.option("--compare", "real_dir", type=click.Path(path_type=Path), metavar="REAL_DIR",
+              help="Instead: DIR's image statistics beside those of a folder of real frames.")
 @cli_errors
-def stats(directory: Path, as_json: bool) -> None:
+def stats(directory: Path, as_json: bool, real_dir: Path | None) -> None:
     """Print per-split class counts, COCO box sizes and aspect-ratio quantiles of a VOC set.
 
     Splits are "all" plus each ImageSets/Main/*.txt. Box sizes are COCO's, by box area in
     pixels: small < 32x32, medium < 96x96, large above. Aspect is box height / width.
 
-    Example: synth stats data/synth-topdown --json > stats.json
+    With --compare REAL_DIR: the image statistics (brightness, contrast, channel means,
+    sharpness, noise, JPEG blockiness, size) of DIR's images beside REAL_DIR's, median and
+    IQR of each and the ratio of the medians (folders are read recursively, a VOC set as
+    its JPEGImages, at most 400 images each, evenly sampled).
+
+    \b
+    Examples:
+      synth stats data/synth-topdown --json > stats.json
+      synth stats data/synth-topdown --compare frames/
     """
     import json
 
+    if real_dir is not None:
+        from .stats import compare_image_stats, format_compare
+
+        result = compare_image_stats(directory, real_dir)
+        click.echo(json.dumps(result, indent=2) if as_json else format_compare(result))
+        return
     from .stats import dataset_stats, format_stats
 
     result = dataset_stats(directory)

@@ -4,6 +4,7 @@ Box geometry follows the project's metric convention: a VOC box (xmin, ymin, xma
 1-based inclusive, is the continuous 0-based box (xmin-1, ymin-1, xmax, ymax), so its width
 is xmax - xmin + 1. Size buckets are COCO's, by box area w*h in pixels: small < 32²,
 medium < 96², large otherwise.
+`synth stats --compare` puts a set's image statistics (synth/imagestats.py) beside a folder's.
 """
 from __future__ import annotations
 
@@ -195,3 +196,51 @@ def format_stats(stats: dict[str, dict]) -> str:
         out.append(format_table(["class", "objects", "share", "images", "trunc", "diff", "small",
                                  "medium", "large"] + [f"asp p{p}" for p in QUANTILES], rows))
     return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- image statistics
+def compare_image_stats(directory: str | os.PathLike, real_dir: str | os.PathLike) -> dict:
+    """Median and IQR of each image statistic of two folders, and the ratio of the medians."""
+    from .imagestats import STATS, folder_stats
+
+    try:
+        real = folder_stats(real_dir)
+    except InputError as exc:
+        raise InputError(f"--compare {exc}") from None
+    mine = folder_stats(directory)
+    sides = {}
+    for key, fs in (("set", mine), ("real", real)):
+        sides[key] = {"dir": str(fs.root), "images": len(fs.paths), "total": fs.total,
+                      "stats": fs.summary()}
+    ratio = {}
+    for k in STATS:
+        m, r = sides["set"]["stats"][k]["median"], sides["real"]["stats"][k]["median"]
+        ratio[k] = m / r if r else None
+    return {**sides, "ratio": ratio}
+
+
+def format_compare(result: dict) -> str:
+    """Text of compare_image_stats' result, one row per statistic."""
+    from .imagestats import STATS
+
+    def fmt(v: float) -> str:
+        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3e}"
+
+    def side(key: str) -> str:
+        s = result[key]
+        n = f"{s['images']} images" if s["images"] == s["total"] else \
+            f"{s['images']} of {s['total']} images"
+        return f"{s['dir']} ({n})"
+
+    rows = []
+    for k in STATS:
+        a, b = result["set"]["stats"][k], result["real"]["stats"][k]
+        r = result["ratio"][k]
+        rows.append([k, fmt(a["median"]), f"{fmt(a['p25'])}-{fmt(a['p75'])}", fmt(b["median"]),
+                     f"{fmt(b['p25'])}-{fmt(b['p75'])}", "-" if r is None else f"{r:.2f}"])
+    head = [f"image statistics: {side('set')} vs {side('real')}",
+            "(median and interquartile range p25-p75 per image; ratio = median / real median)",
+            ""]
+    table = format_table(["statistic", "median", "IQR", "real median", "real IQR", "ratio"],
+                         rows, align="lrrrrr")
+    return "\n".join(head) + table
