@@ -218,6 +218,15 @@ Examples:
   synth generate --view robot -n 1000 --objects 1-3 --out data/robot
   synth generate --view topdown --only sock,rag --blend poisson
   synth generate --recipe recipes/robot.yaml --shard 0/4 --workers 8
+  synth generate --view robot --match-stats frames/ --out data/robot-matched
+\b
+--match-stats DIR fits the camera effects (blur or sharpening, sensor noise,
+gamma, contrast, colour balance, JPEG quality) on a probe batch of 32
+composites so that the set's median sharpness, contrast, brightness, colours,
+noise and JPEG blockiness match DIR's (any folder of frames, read recursively;
+at most 200 of them, evenly sampled). The fit is written to OUT/effects.yaml, a
+recipe fragment: `--recipe OUT/effects.yaml` (or its effects: block in a recipe)
+makes the same camera without fitting again.
 """
 
 
@@ -261,6 +270,9 @@ Examples:
 @click.option("--strict-views", is_flag=True, default=None,
               help="Stop (exit 2) instead of warning when a class has no views near the "
                    "elevations the camera sees it from.")
+@click.option("--match-stats", type=click.Path(path_type=Path), metavar="DIR",
+              help="Folder of real frames (no labels needed): fit the camera effects so the "
+                   "set's image statistics match theirs; writes OUT/effects.yaml.")
 @click.pass_context
 @cli_errors
 def generate(ctx: click.Context, **kwargs) -> None:
@@ -274,6 +286,9 @@ def generate(ctx: click.Context, **kwargs) -> None:
             opts[key] = list(value) if isinstance(value, tuple) else value
     cfg = config_from_options(opts)
     result = run(cfg)
+    if cfg.match_stats is not None:
+        click.echo(f"camera effects fitted to {cfg.match_stats}: {result.out / 'effects.yaml'} "
+                   "(pass it back with --recipe)")
     if result.finalized:
         click.echo(f"wrote {result.total} images to {result.out} "
                    f"({result.written} rendered, {result.skipped} already there)")

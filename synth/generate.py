@@ -25,16 +25,18 @@ from .assets import capture_elevation, load_subjects
 from .catalog import DEFAULT_ASSETS, DEFAULT_BACKGROUNDS, DEFAULT_CATALOG, load_catalog
 from .compose import Composite, ComposeOptions, Library, compose, placement_samples
 from .views import class_seen, coverage_gaps
-from .effects import apply_effects, camera_effects
+from .effects import CameraEffects, apply_camera, apply_effects, camera_effects
 from .errors import InputError
 from .camera_file import CameraSpec, load_camera_file
 from .imageio import encode_jpeg
+from .match import effects_from_mapping, effects_mapping, effects_yaml, fit_header, fit_to_folder
 from .scene import SceneBank, load_scene_bank
 from .voc import VocImage, VocObject, annotation_xml, write_labels, write_splits
 
 log = logging.getLogger(__name__)
 
 STATE_DIR = ".synth"
+EFFECTS_FILE = "effects.yaml"  # the set's fitted camera effects, a recipe fragment
 
 
 @dataclass
@@ -69,6 +71,8 @@ class GenerateConfig:
     strict_views: bool = False  # a class without views near what the camera sees is an error
     size_given: bool = False  # --size was given (it must then agree with --camera)
     cache_dir: Path | None = None
+    match_stats: Path | None = None  # a folder of real frames: fit the camera effects to them
+    camera_effects: CameraEffects | None = None  # fitted (or recipe) effects: replace the default
 
     def compose_options(self) -> ComposeOptions:
         return ComposeOptions(view=self.view, size=self.size, objects=self.objects,
@@ -131,8 +135,11 @@ def _fingerprint(cfg: GenerateConfig, lib: Library, bank: SceneBank) -> dict:
     """The settings and inputs that decide the output bytes (not workers, shard or paths)."""
     d = asdict(cfg)
     for k in ("out", "workers", "shard", "assets", "backgrounds", "classes", "cache_dir",
-              "strict_views", "camera", "camera_spec", "size_given"):
+              "strict_views", "camera", "camera_spec", "size_given", "match_stats",
+              "camera_effects"):
         d.pop(k)
+    if cfg.effects and cfg.camera_effects is not None:  # the fitted camera decides the bytes
+        d["camera_effects"] = effects_mapping(cfg.camera_effects)
     if cfg.camera_spec is not None:
         d["camera"] = json.loads(json.dumps(asdict(cfg.camera_spec)))
     d["size"] = list(cfg.size)
@@ -164,11 +171,13 @@ class _Worker:
         seed = image_seed(cfg.seed, index)
         rng = np.random.default_rng(seed)
         comp = compose(self.lib, self.bank, cfg.compose_options(), rng, shadows=cfg.shadows)
-        rgb = comp.rgb
-        if cfg.effects:
+        rgb, quality = comp.rgb, cfg.jpeg_quality
+        if cfg.effects and cfg.camera_effects is not None:
+            rgb, quality = apply_camera(cfg.camera_effects, rgb, seed)
+        elif cfg.effects:
             rgb = apply_effects(_effects_pipeline(), rgb, seed)
         stem = image_stem(cfg, index)
-        fsio.write_bytes(self.dirs["images"] / f"{stem}.jpg", encode_jpeg(rgb, cfg.jpeg_quality))
+        fsio.write_bytes(self.dirs["images"] / f"{stem}.jpg", encode_jpeg(rgb, quality))
         record = manifest_record(stem, seed, cfg.view, comp, self.splits[index])
         fsio.write_text(self.dirs["records"] / f"{stem}.json", json.dumps(record) + "\n")
         fsio.write_text(self.dirs["annotations"] / f"{stem}.xml",
@@ -271,6 +280,12 @@ def _check_config(cfg: GenerateConfig) -> None:
                              f"{', '.join(given)} (give one or the other)")
         if cfg.view == "flat":
             raise InputError("--camera: the flat view has no camera (use topdown, robot or human)")
+    if cfg.match_stats is not None and not cfg.effects:
+        raise InputError(f"--match-stats {cfg.match_stats}: fits the camera effects; drop "
+                         "--no-effects (effects: false)")
+    if cfg.match_stats is not None and cfg.camera_effects is not None:
+        raise InputError(f"--match-stats {cfg.match_stats}: the recipe already holds fitted "
+                         "camera effects (an effects: mapping); give one or the other")
     if cfg.height_m is not None and cfg.height_m <= 0:
         raise InputError(f"--height: must be positive, got {cfg.height_m}")
     if cfg.fov_deg is not None and not (1 <= cfg.fov_deg < 179):
@@ -375,7 +390,20 @@ def generate(cfg: GenerateConfig, progress: bool = True) -> GenerateResult:
         log.warning("warning: %s: objects of %s in the frames are not generated here: subjects "
                     "keep off them but they stay unlabelled", cfg.backgrounds, ", ".join(foreign))
     check_coverage(cfg, lib)
+    if cfg.match_stats is not None:  # fit the camera to the real frames before writing anything
+        fit = fit_to_folder(cfg.match_stats, lib, bank, cfg.compose_options(), cfg.seed,
+                            shadows=cfg.shadows)
+        cfg.camera_effects = fit.effects
+        header = fit_header(fit, cfg.seed)
+        log.info("%s\n(fitted in %.1f s)", "\n".join(header[:-1]), fit.seconds)
+        for stat in fit.off:
+            log.warning("warning: --match-stats: the probe's median %s is still off %s's "
+                        "(see the table above)", stat, cfg.match_stats)
+    else:
+        header = ["camera effects of this set (synth generate --recipe ... effects:)"]
     dirs = _prepare_out(cfg, _fingerprint(cfg, lib, bank))
+    if cfg.effects and cfg.camera_effects is not None:
+        fsio.write_text(cfg.out / EFFECTS_FILE, effects_yaml(cfg.camera_effects, header))
     k, n_shards = cfg.shard
     mine = [i for i in range(cfg.n) if i % n_shards == k]
     pending = [i for i in mine if not _done(dirs, image_stem(cfg, i))]
@@ -481,7 +509,7 @@ def parse_shard(text: str | list | tuple) -> tuple[int, int]:
 RECIPE_KEYS = {"view", "assets", "backgrounds", "classes", "n", "out", "size", "objects",
                "blend", "distractors", "only", "height", "pitch", "fov", "split", "seed",
                "workers", "shard", "jpeg_quality", "min_visible", "effects", "shadows",
-               "capture_elev", "strict_views", "camera"}
+               "capture_elev", "strict_views", "camera", "match_stats"}
 
 
 def load_recipe(path: str | os.PathLike) -> dict:
@@ -506,8 +534,10 @@ def load_recipe(path: str | os.PathLike) -> dict:
             raise InputError(f"{path}: unknown recipe key {key!r} (known: {', '.join(sorted(RECIPE_KEYS))})")
         if k in ("assets",):
             value = [str(path.parent / v) for v in (value if isinstance(value, list) else [value])]
-        elif k in ("backgrounds", "classes", "out", "camera"):
+        elif k in ("backgrounds", "classes", "out", "camera", "match_stats"):
             value = str(path.parent / value)
+        elif k == "effects" and isinstance(value, dict):
+            value = effects_from_mapping(value, f"{path}: effects")
         out[k] = value
     return out
 
@@ -551,9 +581,16 @@ def config_from_options(opts: dict) -> GenerateConfig:
         cfg.split = parse_split(opts["split"])
     if opts.get("shard"):
         cfg.shard = parse_shard(opts["shard"])
+    effects = opts.get("effects")
+    if isinstance(effects, dict):
+        effects = effects_from_mapping(effects, "effects")
+    if isinstance(effects, CameraEffects):  # a recipe's fitted camera (effects.yaml)
+        cfg.camera_effects, opts = effects, dict(opts, effects=True)
     for key in ("effects", "shadows", "strict_views"):
         if opts.get(key) is not None:
             setattr(cfg, key, bool(opts[key]))
+    if opts.get("match_stats"):
+        cfg.match_stats = Path(opts["match_stats"])
     if opts.get("capture_elev") is not None:
         cfg.capture_elev = parse_elevations(opts["capture_elev"])
     cfg.only = only or None
