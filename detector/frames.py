@@ -14,41 +14,16 @@ from pathlib import Path
 
 from synth.errors import InputError
 from synth.imageio import image_size
+from synth.imagestats import IMAGE_SUFFIXES, image_files
 from synth.voc import VocImage, VocSet
-
-FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-MASK_SUFFIXES = ("_mask", "_floor")
-
-
-def frames_root(root: str | os.PathLike) -> Path:
-    """The folder whose frames are read: ROOT, or ROOT/JPEGImages for a VOC directory."""
-    root = Path(root)
-    if not root.exists():
-        raise InputError(f"{root}: no such folder")
-    if not root.is_dir():
-        raise InputError(f"{root}: is not a folder of frames")
-    return root / "JPEGImages" if (root / "JPEGImages").is_dir() else root
-
-
-def frame_paths(root: str | os.PathLike) -> list[Path]:
-    """Every frame file under the frames folder (recursive, sorted, masks left out)."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(frames_root(root)):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            p = Path(dirpath) / name
-            if (not name.startswith(".") and p.suffix.lower() in FRAME_SUFFIXES
-                    and not p.stem.endswith(MASK_SUFFIXES)):
-                found.append(p)
-    return sorted(found)
 
 
 def read_frames(root: str | os.PathLike, classes: list[str]) -> VocSet:
     """The frames as a VocSet with no objects (sizes from the file headers), of `classes`."""
-    folder = frames_root(root)
-    paths = frame_paths(folder)
+    paths = image_files(root)
+    folder = Path(root) / "JPEGImages" if (Path(root) / "JPEGImages").is_dir() else Path(root)
     if not paths:
-        raise InputError(f"{folder}: no frames ({', '.join(x[1:] for x in FRAME_SUFFIXES)} "
+        raise InputError(f"{folder}: no frames ({', '.join(x[1:] for x in IMAGE_SUFFIXES)} "
                          f"files) in it or below it")
     images, seen = [], {}
     for p in paths:
