@@ -29,6 +29,7 @@ from .effects import CameraEffects, apply_camera, apply_effects, camera_effects
 from .errors import InputError
 from .camera_file import CameraSpec, load_camera_file
 from .imageio import encode_jpeg
+from .manifest import image_record, record_line, write_manifest
 from .match import effects_from_mapping, effects_mapping, effects_yaml, fit_header, fit_to_folder
 from .scene import SceneBank, load_scene_bank
 from .voc import VocImage, VocObject, annotation_xml, write_labels, write_splits
@@ -178,8 +179,8 @@ class _Worker:
             rgb = apply_effects(_effects_pipeline(), rgb, seed)
         stem = image_stem(cfg, index)
         fsio.write_bytes(self.dirs["images"] / f"{stem}.jpg", encode_jpeg(rgb, quality))
-        record = manifest_record(stem, seed, cfg.view, comp, self.splits[index])
-        fsio.write_text(self.dirs["records"] / f"{stem}.json", json.dumps(record) + "\n")
+        record = image_record(stem, seed, cfg.view, comp, self.splits[index])
+        fsio.write_text(self.dirs["records"] / f"{stem}.json", record_line(record))
         fsio.write_text(self.dirs["annotations"] / f"{stem}.xml",
                         annotation_xml(voc_image(stem, comp)))
         return index
@@ -199,16 +200,6 @@ def _effects_pipeline():
 def _render_in_worker(index: int) -> int:
     assert _WORKER is not None
     return _WORKER.render(index)
-
-
-def manifest_record(stem: str, seed: int, view: str, comp: Composite, split: str) -> dict:
-    """One line of manifest.jsonl."""
-    frame = [{"class": o.name, "subject": f"frame:{comp.background}", "source": "frame",
-              "bbox": [int(v) for v in o.bbox], "visible": 1.0, "truncated": o.truncated,
-              "difficult": o.difficult, "labelled": True} for o in comp.frame_objects]
-    return {"image": stem, "seed": seed, "view": view, "camera": comp.camera_record,
-            "background": comp.background, "floor_gloss": round(comp.floor_gloss, 3),
-            "split": split, "objects": [p.record() for p in comp.objects] + frame}
 
 
 def _capture_filter(subjects: list, catalog: dict, elevations: list[float]) -> list:
@@ -360,7 +351,7 @@ def finalize(cfg: GenerateConfig, dirs: dict[str, Path], classes: list[str]) -> 
         line = (dirs["records"] / f"{stem}.json").read_text(encoding="utf-8")
         lines.append(line if line.endswith("\n") else line + "\n")
         splits[json.loads(line)["split"]].append(stem)
-    fsio.write_text(cfg.out / "manifest.jsonl", "".join(lines))
+    write_manifest(cfg.out, lines)
     write_splits(cfg.out, splits)
     write_labels(cfg.out, classes)
     return len(lines)

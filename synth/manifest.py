@@ -1,10 +1,16 @@
-"""manifest.jsonl, the per-image record of a synthetic set: reading it back."""
+"""manifest.jsonl, the per-image record of a synthetic set: writing it and reading it back.
+
+One JSON object per image (the contract is in the README and docs/design.md): its seed,
+view, camera, background, floor gloss, split and every object's record (Placement.record,
+plus the objects a labelled frame brought with it, `"source": "frame"`).
+"""
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
 
+from . import fsio
 from .errors import InputError
 
 MANIFEST = "manifest.jsonl"
@@ -33,3 +39,23 @@ def read_records(root: str | os.PathLike) -> dict[str, dict]:
             raise InputError(f"{path}: line {lineno} is not a manifest record "
                              f"({type(exc).__name__}: {exc})") from None
     return out
+
+
+def image_record(stem: str, seed: int, view: str, comp, split: str) -> dict:
+    """The manifest record of one composed image (a synth.compose.Composite)."""
+    frame = [{"class": o.name, "subject": f"frame:{comp.background}", "source": "frame",
+              "bbox": [int(v) for v in o.bbox], "visible": 1.0, "truncated": o.truncated,
+              "difficult": o.difficult, "labelled": True} for o in comp.frame_objects]
+    return {"image": stem, "seed": seed, "view": view, "camera": comp.camera_record,
+            "background": comp.background, "floor_gloss": round(comp.floor_gloss, 3),
+            "split": split, "objects": [p.record() for p in comp.objects] + frame}
+
+
+def record_line(record: dict) -> str:
+    """A record as its line of manifest.jsonl."""
+    return json.dumps(record) + "\n"
+
+
+def write_manifest(root: str | os.PathLike, lines: list[str]) -> None:
+    """Write ROOT/manifest.jsonl (atomically) from record lines in image order."""
+    fsio.write_text(Path(root) / MANIFEST, "".join(lines))
