@@ -15,10 +15,10 @@ from pathlib import Path
 import click
 
 from synth.cli import setup_logging
-from synth.errors import cli_errors
+from synth.errors import CommandGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
     """Train and diagnose YOLOv3 detectors on synthetic floor-object data."""
@@ -43,7 +43,6 @@ def main(verbose: bool) -> None:
               help="IoU for the confusion matrix.")
 @click.option("--gallery", type=int, default=12, show_default=True,
               help="How many worst images to draw.")
-@cli_errors
 def evaluate(data: Path, model: Path | None, detections: Path | None, split: str | None,
              out: Path | None, voc07: bool, conf: float, iou: float, gallery: int) -> None:
     """VOC mAP50, the 12 COCO numbers, per-class errors and a report (json, md, html).
@@ -128,7 +127,6 @@ def evaluate(data: Path, model: Path | None, detections: Path | None, split: str
 @click.option("--voc07", is_flag=True, help="11-point VOC2007 AP instead of all-point.")
 @click.option("--gallery", type=int, default=4, show_default=True,
               help="Worst real images (unlabelled: real frames) drawn per class.")
-@cli_errors
 def compare_real(synthetic: Path, real: Path | None, model: Path | None,
                  synthetic_detections: Path | None, real_detections: Path | None,
                  split: str | None, real_split: str | None, out: Path | None, conf: float,
@@ -316,7 +314,6 @@ def _compare_unlabelled(synthetic: Path, frames_dir: Path, model: Path | None,
                    "and FPS.")
 @click.option("--warmup", type=int, default=5, show_default=True,
               help="Frames left out of the benchmark (first-call allocations, caches).")
-@cli_errors
 def predict(source: str, model_path: Path | None, onnx_path: Path | None, out: Path | None,
             conf: float, iou: float, img_size: int | None, max_det: int, multi_label: bool,
             device: str | None, threads: int | None, max_frames: int | None, benchmark: bool,
@@ -371,7 +368,6 @@ def predict(source: str, model_path: Path | None, onnx_path: Path | None, out: P
 @click.option("--img-size", type=int, default=None,
               help="Input size, a multiple of 32 [default: the checkpoint's].")
 @click.option("--dynamic", is_flag=True, help="Free batch size and input height/width.")
-@cli_errors
 def export(model_path: Path, fmt: str, out: Path | None, img_size: int | None,
            dynamic: bool) -> None:
     """Export a checkpoint to ONNX (decoded boxes before NMS; class names in the metadata).
@@ -490,7 +486,6 @@ def _floats(text: str | None) -> list[float] | None:
 @click.option("--stop-after", type=int, default=None,
               help="Stop after this many epochs (continue later with --resume).")
 @click.option("--note", default="", help="Free text for the experiment log (runs/index.csv).")
-@cli_errors
 def train_cmd(**opts) -> None:
     """Train YOLOv3 / YOLOv3-tiny on VOC sets; writes a run directory and logs the run.
 
@@ -530,7 +525,6 @@ def train_cmd(**opts) -> None:
                 default=Path("runs"))
 @click.option("--compare", nargs=2, default=None, metavar="RUN_A RUN_B",
               help="Print what changed between two runs: settings and per-class AP50.")
-@cli_errors
 def runs(runs_dir: Path, compare: tuple[str, str] | None) -> None:
     """The experiment log (RUNS_DIR/index.csv, default runs/) as a table, newest first.
 
@@ -582,7 +576,6 @@ def runs(runs_dir: Path, compare: tuple[str, str] | None) -> None:
               help="Bootstrap resamples of the test images for the CIs.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("ablate"),
               show_default=True, help="Output directory (rerun the command to resume).")
-@cli_errors
 def ablate(regimes: tuple[str, ...], tests: tuple[str, ...], factorial: tuple[str, str] | None,
            model_name: str, img_size: int, epochs: int, batch_size: int,
            images_per_epoch: int | None, seeds: str, device: str | None, workers: int,
@@ -643,7 +636,6 @@ def ablate(regimes: tuple[str, ...], tests: tuple[str, ...], factorial: tuple[st
               help="Processes for image generation [default: CPU count].")
 @click.option("--smoke", is_flag=True, hidden=True,
               help="Tiny sizes (seconds): checks the plumbing; the numbers mean nothing.")
-@cli_errors
 def demo(out: Path, workers: int | None, smoke: bool) -> None:
     """The whole loop on the embedded asset pack, on the CPU, in about ten minutes.
 

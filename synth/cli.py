@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .catalog import DEFAULT_ASSETS, DEFAULT_CATALOG, NAMING_RULE
-from .errors import cli_errors
+from .errors import CommandGroup
 
 
 def setup_logging(verbose: bool) -> None:
@@ -18,7 +18,7 @@ def setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
     """Make viewpoint-correct synthetic floor-object datasets in PASCAL VOC format."""
@@ -36,7 +36,6 @@ def main(verbose: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the random sample of images (when the set has more than N).")
 @click.option("--first", is_flag=True, help="Take the first N images in name order, not a sample.")
-@cli_errors
 def preview(directory: Path, out: Path | None, count: int, cols: int, thumb: int,
             split: str | None, seed: int, first: bool) -> None:
     """Draw a contact sheet of a VOC set with its boxes and class names.
@@ -63,7 +62,6 @@ def preview(directory: Path, out: Path | None, count: int, cols: int, thumb: int
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @click.option("--compare", "real_dir", type=click.Path(path_type=Path), metavar="REAL_DIR",
               help="Instead: DIR's image statistics beside those of a folder of real frames.")
-@cli_errors
 def stats(directory: Path, as_json: bool, real_dir: Path | None) -> None:
     """Print per-split class counts, COCO box sizes and aspect-ratio quantiles of a VOC set.
 
@@ -108,7 +106,6 @@ def stats(directory: Path, as_json: bool, real_dir: Path | None) -> None:
 @click.option("--tolerance", type=float, default=3.0, show_default=True,
               help="Warn when a class's share of objects differs between train and val by "
                    "more than this many percentage points.")
-@cli_errors
 def split(directory: Path, ratio: float, mode: str | None, block: int, seed: int,
           tolerance: float) -> None:
     """Split a VOC set into ImageSets/Main/train.txt and val.txt.
@@ -160,7 +157,6 @@ def split(directory: Path, ratio: float, mode: str | None, block: int, seed: int
               help="Class catalog (YAML).")
 @click.option("--only", default=None, metavar="CLASS,...",
               help="Only these classes (distractor classes are always listed).")
-@cli_errors
 def assets_command(paths: tuple[Path, ...], classes_file: Path, only: str | None) -> None:
     """List subjects per class with their pose, size range, cut-out sizes and problems.
 
@@ -274,7 +270,6 @@ makes the same camera without fitting again.
               help="Folder of real frames (no labels needed): fit the camera effects so the "
                    "set's image statistics match theirs; writes OUT/effects.yaml.")
 @click.pass_context
-@cli_errors
 def generate(ctx: click.Context, **kwargs) -> None:
     """Composite subjects onto floors with a physically right camera and write a VOC set."""
     from .generate import config_from_options, generate as run, load_recipe
@@ -347,7 +342,6 @@ Examples:
               help="Draw CAMERA.yaml's floor grid and horizon over one IMAGE.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="camera.yaml to write (with --check: the overlay .png or .jpg).")
-@cli_errors
 def calibrate_command(images: tuple[Path, ...], board: str | None, square: float | None,
                       fisheye: bool, floor: Path | None, intrinsics: Path | None,
                       height: float | None, pitch: float | None, roll: float | None,
