@@ -35,12 +35,12 @@ from typing import Iterator, NamedTuple, Sequence
 import cv2
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from synth.errors import InputError
 from synth.fsio import read_text
-from synth.imageio import read_image
+from synth.imageio import (INVERSE_ORIENTATION, image_header, orient_boxes, read_image,
+                           swaps_axes)
 from synth.voc import VocImage, VocObject, VocSet, available_splits, find_image, read_voc_set
 
 from .augment import AugmentConfig, Augmenter, mixup, mosaic
@@ -83,36 +83,6 @@ def skipped_summary(skipped: dict[str, int]) -> str:
 
 
 # ----------------------------------------------------------------------------- EXIF geometry
-def orient_boxes(boxes: np.ndarray, orientation: int, width: int, height: int) -> np.ndarray:
-    """Map boxes on a width x height image's stored pixels to its EXIF-oriented pixels."""
-    x1, y1, x2, y2 = (boxes[:, k] for k in range(4))
-    w, h = width, height
-    corners = {  # where the stored point (x, y) lands, for both corners
-        1: (x1, y1, x2, y2), 2: (w - x1, y1, w - x2, y2), 3: (w - x1, h - y1, w - x2, h - y2),
-        4: (x1, h - y1, x2, h - y2), 5: (y1, x1, y2, x2), 6: (h - y1, x1, h - y2, x2),
-        7: (h - y1, w - x1, h - y2, w - x2), 8: (y1, w - x1, y2, w - x2),
-    }[orientation]
-    ax, ay, bx, by = corners
-    return np.stack([np.minimum(ax, bx), np.minimum(ay, by),
-                     np.maximum(ax, bx), np.maximum(ay, by)], 1).astype(boxes.dtype)
-
-
-_INVERSE_ORIENTATION = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6}
-
-
-def image_header(path: Path) -> tuple[int, int, int]:
-    """(stored width, stored height, EXIF orientation) without decoding the pixels."""
-    try:
-        with Image.open(path) as img:
-            w, h = img.size
-            orientation = int(img.getexif().get(0x0112, 1) or 1)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read image ({exc})") from None
-    return w, h, orientation if orientation in _INVERSE_ORIENTATION else 1
-
-
 def boxes_to_annotation(boxes: np.ndarray, real_wh: tuple[int, int], ann_wh: tuple[int, int],
                         orientation: int = 1) -> np.ndarray:
     """Map boxes on an image's real (EXIF-applied) pixels to the pixels its annotation describes.
@@ -124,7 +94,7 @@ def boxes_to_annotation(boxes: np.ndarray, real_wh: tuple[int, int], ann_wh: tup
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     (w, h), (aw, ah) = real_wh, ann_wh
     if orientation != 1:
-        return orient_boxes(boxes, _INVERSE_ORIENTATION[orientation], int(w), int(h))
+        return orient_boxes(boxes, INVERSE_ORIENTATION[orientation], int(w), int(h))
     if aw > 0 and ah > 0 and (aw, ah) != (w, h):
         return boxes * np.array([aw / w, ah / h, aw / w, ah / h])
     return boxes
@@ -279,7 +249,7 @@ def _fit_boxes_to_images(data: DetectionData, threads: int) -> None:
     rotated: dict[int, list[int]] = {}
     rescaled: dict[int, list[int]] = {}
     for i, (sw, sh, o) in enumerate(headers):
-        w, h = (sh, sw) if o in (5, 6, 7, 8) else (sw, sh)
+        w, h = (sh, sw) if swaps_axes(o) else (sw, sh)
         aw, ah = (int(v) for v in data.ann_size[i])
         data.img_size[i] = (w, h)
         a, b = data.offsets[i], data.offsets[i + 1]

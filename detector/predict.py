@@ -35,7 +35,7 @@ from torchvision.ops import batched_nms
 
 from synth import fsio
 from synth.errors import InputError
-from synth.imageio import image_size, read_image
+from synth.imageio import image_header, image_size, read_image
 from synth.voc import VocImage, VocSet, find_image
 
 from .detections import Detections, write_detections
@@ -217,7 +217,7 @@ def _annotation_boxes(boxes: np.ndarray, real_wh: tuple[int, int], im: VocImage,
     image's unrotated size means it was labelled without EXIF; any other mismatch is a
     rescale; <size> 0 means the real pixels.
     """
-    from .data import boxes_to_annotation, image_header
+    from .data import boxes_to_annotation
 
     w, h = real_wh
     ann_wh = (int(im.width), int(im.height))

@@ -1,4 +1,5 @@
-"""Reading user images into 8-bit RGB(A) arrays, whatever their mode, depth or EXIF rotation."""
+"""Reading user images into 8-bit RGB(A) arrays, whatever their mode, depth or EXIF rotation,
+their headers (size, EXIF orientation) without decoding, and boxes through an EXIF rotation."""
 from __future__ import annotations
 
 import os
@@ -50,7 +51,7 @@ def read_image(path: str | os.PathLike, alpha: bool = False) -> np.ndarray:
     try:
         with Image.open(path) as img:
             img.load()
-            if img.getexif().get(0x0112, 1) != 1:  # transposing copies: only when needed
+            if img.getexif().get(EXIF_ORIENTATION, 1) != 1:  # transposing copies: only when needed
                 img = ImageOps.exif_transpose(img)
             arr = pil_to_array(img, alpha=alpha)
     except FileNotFoundError:
@@ -62,18 +63,49 @@ def read_image(path: str | os.PathLike, alpha: bool = False) -> np.ndarray:
     return arr
 
 
-def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """Return (width, height) after EXIF rotation without decoding the pixels."""
+EXIF_ORIENTATION = 0x0112
+# EXIF orientation -> the one that undoes it (5 and 7 are their own inverse; 6 and 8 swap).
+INVERSE_ORIENTATION = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6}
+
+
+def image_header(path: str | os.PathLike) -> tuple[int, int, int]:
+    """(stored width, stored height, EXIF orientation 1-8) without decoding the pixels."""
     path = Path(path)
     try:
         with Image.open(path) as img:
             w, h = img.size
-            orientation = img.getexif().get(0x0112, 1)
+            orientation = int(img.getexif().get(EXIF_ORIENTATION, 1) or 1)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: cannot read image ({exc})") from None
-    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+    return w, h, orientation if orientation in INVERSE_ORIENTATION else 1
+
+
+def swaps_axes(orientation: int) -> bool:
+    """True for the EXIF orientations that turn the image by 90° (width and height swap)."""
+    return orientation in (5, 6, 7, 8)
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """Return (width, height) after EXIF rotation without decoding the pixels."""
+    w, h, orientation = image_header(path)
+    return (h, w) if swaps_axes(orientation) else (w, h)
+
+
+def orient_boxes(boxes: np.ndarray, orientation: int, width: int, height: int) -> np.ndarray:
+    """Map (x1, y1, x2, y2) boxes on a width x height image's stored pixels to its
+    EXIF-oriented pixels (continuous coordinates)."""
+    x1, y1, x2, y2 = (boxes[:, k] for k in range(4))
+    w, h = width, height
+    corners = {  # where the stored point (x, y) lands, for both corners
+        1: (x1, y1, x2, y2), 2: (w - x1, y1, w - x2, y2), 3: (w - x1, h - y1, w - x2, h - y2),
+        4: (x1, h - y1, x2, h - y2), 5: (y1, x1, y2, x2), 6: (h - y1, x1, h - y2, x2),
+        7: (h - y1, w - x1, h - y2, w - x2), 8: (y1, w - x1, y2, w - x2),
+    }[orientation]
+    ax, ay, bx, by = corners
+    return np.stack([np.minimum(ax, bx), np.minimum(ay, by),
+                     np.maximum(ax, bx), np.maximum(ay, by)], 1).astype(boxes.dtype)
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
