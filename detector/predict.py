@@ -34,6 +34,7 @@ import torch
 from torchvision.ops import batched_nms
 
 from synth import fsio
+from synth.draw import LABEL_SCALE, class_colour, draw_box, draw_label, line_width
 from synth.errors import InputError
 from synth.imageio import image_header, image_size, read_image
 from synth.voc import VocImage, VocSet, find_image
@@ -306,30 +307,15 @@ def predict_voc_set(model, voc_set: VocSet, img_size: int | None = None, conf: f
 
 
 # ----------------------------------------------------------------------------- drawing
-def class_colour(k: int) -> tuple[int, int, int]:
-    """A distinct, stable RGB colour per class index."""
-    hue = int((k * 0.618034 % 1.0) * 180)
-    hsv = np.array([[[hue, 220, 230]]], np.uint8)
-    return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
-
-
 def draw_predictions(rgb: np.ndarray, pred: Prediction, classes: Sequence[str]) -> np.ndarray:
-    """A copy of the image with each box, its class and score drawn on it."""
+    """A copy of the image with each box, its class and score drawn on it (synth.draw)."""
     out = rgb.copy()
-    h, w = out.shape[:2]
-    thick = max(1, round(max(h, w) / 400))
-    font = 0.4 * thick
+    thick = line_width(out)
     for box, score, k in zip(pred.boxes, pred.scores, pred.classes):
-        x1, y1, x2, y2 = (int(round(v)) for v in box)
         colour = class_colour(int(k))
-        cv2.rectangle(out, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), colour, thick,
-                      cv2.LINE_AA)
-        label = f"{classes[int(k)] if 0 <= k < len(classes) else k} {score:.2f}"
-        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font, thick)
-        ty = y1 - 2 if y1 - th - base - 2 >= 0 else min(h - 1, y1 + th + base + 2)
-        cv2.rectangle(out, (x1, ty - th - base), (x1 + tw + 2, ty + 1), colour, -1)
-        cv2.putText(out, label, (x1 + 1, ty - base + 1), cv2.FONT_HERSHEY_SIMPLEX, font,
-                    (255, 255, 255), thick, cv2.LINE_AA)
+        x, y = draw_box(out, box, colour, thick)
+        name = classes[int(k)] if 0 <= k < len(classes) else str(int(k))
+        draw_label(out, f"{name} {score:.2f}", x, y, colour, LABEL_SCALE * thick, thick)
     return out
 
 

@@ -25,8 +25,11 @@ from matplotlib.patches import Rectangle
 
 from synth import fsio
 from synth.errors import InputError
-from synth.imageio import read_image
+from synth.draw import draw_box, draw_label
+from synth.imageio import encode_jpeg, read_image
+from synth.voc import VocImage, VocSet
 
+from .detections import Detections
 from .evaluation import Evaluation
 from .metrics import COCO_STAT_KEYS, COCO_STAT_NAMES
 from .tide import ERROR_TYPES
@@ -250,42 +253,49 @@ def plot_errors(ev: Evaluation) -> bytes:
 
 
 # ----------------------------------------------------------------------------- gallery
-def draw_image(ev: Evaluation, image: int, max_side: int = 480) -> bytes:
-    """JPEG of one image, objects in green (missed: thick), detections >= conf in red."""
-    im = ev.voc_set.images[image]
+GT_COLOUR, DIFFICULT_COLOUR, DET_COLOUR = (0, 200, 0), (150, 150, 150), (230, 0, 0)
+
+
+def thumbnail(voc_set: VocSet, image: VocImage, max_side: int = 480
+              ) -> tuple[np.ndarray, float]:
+    """An image of a set for a gallery, scaled to `max_side` (small ones enlarged, up to 3x),
+    and the scale; a grey placeholder saying so when its file is missing."""
     try:
-        rgb = read_image(ev.voc_set.image_path(im))
+        rgb = read_image(voc_set.image_path(image))
     except InputError as exc:
         log.warning("gallery: %s", exc)
-        rgb = np.full((max(im.height, 1), max(im.width, 1), 3), 200, np.uint8)
+        rgb = np.full((max(image.height, 1), max(image.width, 1), 3), 200, np.uint8)
         cv2.putText(rgb, "image file missing", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8,
                     (0, 0, 0), 2)
-    scale = min(3.0, max_side / max(rgb.shape[:2]))   # small images are enlarged too
+    scale = min(3.0, max_side / max(rgb.shape[:2]))
     if scale != 1:
         rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
                          interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    rgb = np.ascontiguousarray(rgb)
+    return np.ascontiguousarray(rgb), scale
+
+
+def draw_detections(rgb: np.ndarray, dets: Detections, rows: np.ndarray, classes: list[str],
+                    scale: float) -> None:
+    """Detections `rows` (xywh boxes of the unscaled image) in red with class and score."""
+    for d in rows:
+        x, y, w, h = dets.boxes[d] * scale
+        left, top = draw_box(rgb, (x, y, x + w, y + h), DET_COLOUR)
+        draw_label(rgb, f"{classes[dets.cls[d]]} {dets.score[d]:.2f}", left, top, DET_COLOUR)
+
+
+def draw_image(ev: Evaluation, image: int, max_side: int = 480) -> bytes:
+    """JPEG of one image, objects in green (missed: thick), detections >= conf in red."""
+    rgb, scale = thumbnail(ev.voc_set, ev.voc_set.images[image], max_side)
     found = np.zeros(len(ev.gt), bool)
     active = ev.dets.score >= ev.conf
     found[ev.voc.best_gt[active & ev.voc.tp]] = True
-
-    def rect(box, colour, thick):
-        x, y, w, h = (np.asarray(box) * scale).tolist()
-        cv2.rectangle(rgb, (round(x), round(y)), (round(x + w), round(y + h)), colour, thick,
-                      cv2.LINE_AA)
-        return round(x), round(y)
-
     for g in np.flatnonzero(ev.gt.image == image):
-        colour = (150, 150, 150) if ev.gt.difficult[g] else (0, 200, 0)
-        rect(ev.gt.boxes[g], colour, 1 if found[g] or ev.gt.difficult[g] else 3)
-    for d in np.flatnonzero((ev.dets.image == image) & active):
-        x, y = rect(ev.dets.boxes[d], (230, 0, 0), 1)
-        label = f"{ev.classes[ev.dets.cls[d]]} {ev.dets.score[d]:.2f}"
-        cv2.putText(rgb, label, (x + 2, max(y - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.42,
-                    (230, 0, 0), 1, cv2.LINE_AA)
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return buf.tobytes()
+        x, y, w, h = ev.gt.boxes[g] * scale
+        colour = DIFFICULT_COLOUR if ev.gt.difficult[g] else GT_COLOUR
+        draw_box(rgb, (x, y, x + w, y + h), colour, 1 if found[g] or ev.gt.difficult[g] else 3)
+    draw_detections(rgb, ev.dets, np.flatnonzero((ev.dets.image == image) & active),
+                    ev.classes, scale)
+    return encode_jpeg(rgb, 85)
 
 
 def gallery(ev: Evaluation, n: int = 12) -> list[tuple[str, bytes, str]]:

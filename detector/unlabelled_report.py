@@ -14,18 +14,16 @@ import json
 import math
 import re
 
-import cv2
 import numpy as np
 from matplotlib.figure import Figure
 
-from synth.errors import InputError
-from synth.imageio import read_image
+from synth.imageio import encode_jpeg
 
 from .compare import ALL_CLASSES
 from .compare_report import (CSS_EXTRA, REAL_COLOUR, SYN_COLOUR, evaluation_markdown_section,
                              finding_html, findings_markdown, html_domain_table)
-from .report import (esc, evaluation_sections, gallery, html_figure, html_gallery, html_header,
-                     html_page, json_ready, md_table, png_bytes, render_plots)
+from .report import (draw_detections, esc, evaluation_sections, gallery, html_figure, html_gallery, html_header,
+                     html_page, json_ready, md_table, png_bytes, render_plots, thumbnail)
 from .shift import DOMAIN_SHIFT, MIN_IMAGES
 from .unlabelled import (DETECTION_ATTRIBUTES, DETECTION_P, DETECTION_SHIFT, MIN_DETECTIONS,
                          MIN_RATE_DETECTIONS, NO_LABELS, RATE_P, RATE_RATIO,
@@ -114,30 +112,13 @@ def plot_detections(c: UnlabelledComparison, cls: str) -> bytes:
 def draw_frame(c: UnlabelledComparison, image: int, cls: int | None = None,
                max_side: int = 480) -> bytes:
     """JPEG of one real frame with its detections >= conf drawn (of one class, if given)."""
-    im = c.frames.images[image]
-    try:
-        rgb = read_image(c.frames.image_path(im))
-    except InputError:
-        rgb = np.full((max(im.height, 1), max(im.width, 1), 3), 200, np.uint8)
-    scale = min(3.0, max_side / max(rgb.shape[:2]))
-    if scale != 1:
-        rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
-                         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    rgb = np.ascontiguousarray(rgb)
+    rgb, scale = thumbnail(c.frames, c.frames.images[image], max_side)
     dets = c.real_dets
     sel = (dets.image == image) & (dets.score >= c.conf)
     if cls is not None:
         sel &= dets.cls == cls
-    for k in np.flatnonzero(sel):
-        x, y, w, h = (dets.boxes[k] * scale).tolist()
-        cv2.rectangle(rgb, (round(x), round(y)), (round(x + w), round(y + h)), (230, 0, 0), 1,
-                      cv2.LINE_AA)
-        cv2.putText(rgb, f"{c.classes[dets.cls[k]]} {dets.score[k]:.2f}",
-                    (round(x) + 2, max(round(y) - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.42,
-                    (230, 0, 0), 1, cv2.LINE_AA)
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return buf.tobytes()
+    draw_detections(rgb, dets, np.flatnonzero(sel), c.classes, scale)
+    return encode_jpeg(rgb, 85)
 
 
 def class_frames(c: UnlabelledComparison, cls: str, n: int) -> list[tuple[str, bytes, str]]:

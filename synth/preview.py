@@ -2,14 +2,13 @@
 
 Each tile is `thumb` pixels wide and `thumb + CAPTION_H` high: the image scaled to fit a
 thumb x thumb square (aspect kept, centred on grey), then a caption strip with the image stem.
-A box is drawn in its class colour (fixed by the class's index in the set's class list, so
-sheets of different sets with the same labels.txt agree); truncated objects get a dashed
+A box is drawn in its class colour (synth.draw: fixed by the class's index in the set's class
+list, so sheets of different sets with the same labels.txt agree); truncated objects get a dashed
 outline and "(t)", difficult ones "(d)". A synthetic set's manifest gives each image's
 camera, whose horizon is drawn as a thin yellow line (through the lens of a calibrated one).
 """
 from __future__ import annotations
 
-import colorsys
 import math
 import os
 import random
@@ -19,6 +18,7 @@ import cv2
 import numpy as np
 
 from .camera_file import CameraSpec
+from .draw import FONT, LABEL_SCALE, class_colour, draw_box, draw_label, text_fits
 from .errors import InputError
 from .imageio import read_image
 from .lens import horizon_polyline, spec_from_record
@@ -29,25 +29,6 @@ from .voc import VocImage, VocObject, VocSet, read_split, read_voc_set
 CAPTION_H = 20
 PAD_COLOR = (48, 48, 48)
 CAPTION_BG = (16, 16, 16)
-FONT = cv2.FONT_HERSHEY_SIMPLEX
-LABEL_SCALE = 0.4
-# Well-separated hues for the first classes; later ones step round the hue circle.
-PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
-           (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
-           (0, 128, 128), (170, 110, 40)]
-
-
-def class_color(index: int) -> tuple[int, int, int]:
-    """RGB colour of the class with this index (stable: depends on the index only)."""
-    if 0 <= index < len(PALETTE):
-        return PALETTE[index]
-    if index < 0:
-        return (200, 200, 200)
-    h = (index * 0.6180339887) % 1.0
-    r, g, b = colorsys.hsv_to_rgb(h, 0.8, 1.0)
-    return (int(r * 255), int(g * 255), int(b * 255))
-
-
 def fit_geometry(width: int, height: int, thumb: int) -> tuple[int, int, int, int]:
     """Size (tw, th) of an image scaled to fit a thumb square, and its offset (ox, oy) in it."""
     s = thumb / max(width, height)
@@ -55,56 +36,21 @@ def fit_geometry(width: int, height: int, thumb: int) -> tuple[int, int, int, in
     return tw, th, (thumb - tw) // 2, (thumb - th) // 2
 
 
-def _dashed_line(img: np.ndarray, p0: tuple[int, int], p1: tuple[int, int],
-                 color: tuple[int, int, int], thickness: int, dash: int = 6) -> None:
-    length = max(abs(p1[0] - p0[0]), abs(p1[1] - p0[1]))
-    for start in range(0, length + 1, 2 * dash):
-        end = min(start + dash, length)
-        a = (p0[0] + (p1[0] - p0[0]) * start // max(length, 1),
-             p0[1] + (p1[1] - p0[1]) * start // max(length, 1))
-        b = (p0[0] + (p1[0] - p0[0]) * end // max(length, 1),
-             p0[1] + (p1[1] - p0[1]) * end // max(length, 1))
-        cv2.line(img, a, b, color, thickness)
-
-
-def _draw_label(tile: np.ndarray, text: str, x: int, y: int, color: tuple[int, int, int]) -> None:
-    (tw, th), base = cv2.getTextSize(text, FONT, LABEL_SCALE, 1)
-    h = th + base + 2
-    top = y - h if y - h >= 0 else y  # above the box if it fits, else just inside it
-    x = min(max(x, 0), max(tile.shape[1] - tw - 4, 0))
-    cv2.rectangle(tile, (x, top), (x + tw + 3, top + h - 1), color, cv2.FILLED)
-    luma = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]
-    ink = (0, 0, 0) if luma > 128 else (255, 255, 255)
-    cv2.putText(tile, text, (x + 2, top + th + 1), FONT, LABEL_SCALE, ink, 1, cv2.LINE_AA)
-
-
-def _draw_object(tile: np.ndarray, obj: VocObject, color: tuple[int, int, int],
+def _draw_object(tile: np.ndarray, obj: VocObject, colour: tuple[int, int, int],
                  sx: float, sy: float, ox: int, oy: int, thickness: int) -> None:
-    xmin, ymin, xmax, ymax = obj.bbox
-    # VOC 1-based inclusive -> continuous 0-based edges, scaled; the far edge's last pixel is -1.
-    x0, y0 = ox + round((xmin - 1) * sx), oy + round((ymin - 1) * sy)
-    x1, y1 = ox + max(round(xmax * sx) - 1, round((xmin - 1) * sx)), \
-        oy + max(round(ymax * sy) - 1, round((ymin - 1) * sy))
-    if obj.truncated:
-        for p, q in (((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)), ((x1, y1), (x0, y1)),
-                     ((x0, y1), (x0, y0))):
-            _dashed_line(tile, p, q, color, thickness)
-    else:
-        cv2.rectangle(tile, (x0, y0), (x1, y1), color, thickness)
+    xmin, ymin, xmax, ymax = obj.bbox   # VOC 1-based inclusive -> continuous, scaled
+    box = (ox + (xmin - 1) * sx, oy + (ymin - 1) * sy, ox + xmax * sx, oy + ymax * sy)
+    x0, y0 = draw_box(tile, box, colour, thickness, dashed=obj.truncated)
     text = obj.name + (" (t)" if obj.truncated else "") + (" (d)" if obj.difficult else "")
-    _draw_label(tile, text, x0, y0, color)
-
-
-def _fits(text: str, width: int) -> bool:
-    return cv2.getTextSize(text, FONT, LABEL_SCALE, 1)[0][0] <= width
+    draw_label(tile, text, x0, y0, colour)
 
 
 def _caption(strip: np.ndarray, text: str) -> None:
     width = strip.shape[1] - 6
-    if not _fits(text, width):  # shorten in the middle: keep the start and the frame number
+    if not text_fits(text, width):  # shorten in the middle: keep the start and the frame number
         for keep in range(len(text) - 1, 1, -1):
             short = text[:keep // 2] + ".." + text[len(text) - (keep - keep // 2):]
-            if _fits(short, width):
+            if text_fits(short, width):
                 break
         text = short
     cv2.putText(strip, text, (3, strip.shape[0] - 6), FONT, LABEL_SCALE, (235, 235, 235), 1,
@@ -151,7 +97,7 @@ def render_tile(voc_set: VocSet, image: VocImage, thumb: int,
             pts = np.round((line * [tw / w, th / h] + [ox, oy]) * 16).astype(np.int32)
             cv2.polylines(body, [pts], False, HORIZON_COLOR, 1, cv2.LINE_AA, shift=4)
     for obj in image.objects:
-        _draw_object(body, obj, class_color(index.get(obj.name, -1)), tw / w, th / h, ox, oy,
+        _draw_object(body, obj, class_colour(index.get(obj.name, -1)), tw / w, th / h, ox, oy,
                      thickness)
     _caption(tile[thumb:], image.stem)
     tile[:, -1] = CAPTION_BG  # a dark seam between neighbouring tiles

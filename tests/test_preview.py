@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from synth.cli import main
 from synth.errors import InputError
 from synth.imageio import encode_jpeg, read_image
-from synth.preview import CAPTION_H, class_color, contact_sheet
+from synth.draw import class_colour
+from synth.preview import CAPTION_H, contact_sheet
 from synth.voc import VocObject, read_voc_set
 from tests.test_stats import box, write_voc
 
@@ -36,7 +37,7 @@ def test_sheet_size_is_rows_by_cols_of_tiles(tmp_path: Path) -> None:
 
 def test_box_edges_drawn_in_class_colour_at_scaled_position(one_image: Path) -> None:
     sheet = contact_sheet(one_image, n=1, cols=1, thumb=128)
-    shoe = class_color(1)  # index of "shoe" in labels.txt
+    shoe = class_colour(1)  # index of "shoe" in labels.txt
     # continuous box x 10..30, y 8..28 scaled by 2 and shifted down by 16:
     # left edge column 20, right edge column 59, rows 32..71
     for y in (45, 55, 65):
@@ -50,7 +51,7 @@ def test_box_edges_drawn_in_class_colour_at_scaled_position(one_image: Path) -> 
 
 def test_truncated_box_is_dashed(one_image: Path) -> None:
     sheet = contact_sheet(one_image, n=1, cols=1, thumb=128)
-    sock = class_color(2)
+    sock = class_colour(2)
     # sock: continuous x 40..56 -> 80..112 (bottom edge row 16 + 80 - 1 = 95)
     bottom = [tuple(p) == sock for p in sheet[95, 80:112]]
     assert any(bottom) and not all(bottom)
@@ -60,8 +61,8 @@ def test_colours_follow_class_index_not_order_of_appearance(tmp_path: Path) -> N
     root = write_voc(tmp_path / "v", {"im": (64, 48, [box("sock", 10, 8, 20, 20)])},
                      classes=["cable", "shoe", "sock"], color=GREY)
     sheet = contact_sheet(root, n=1, cols=1, thumb=128)
-    assert tuple(sheet[50, 20]) == class_color(2)
-    assert len({class_color(i) for i in range(40)}) == 40
+    assert tuple(sheet[50, 20]) == class_colour(2)
+    assert len({class_colour(i) for i in range(40)}) == 40
 
 
 def test_seeded_sample_is_reproducible(tmp_path: Path) -> None:
@@ -121,6 +122,6 @@ def test_label_has_filled_background_above_box(tmp_path: Path) -> None:
     sheet = contact_sheet(root, n=1, cols=1, thumb=128)
     top = 16 + 2 * 29  # the box's top edge row; the label sits on the rows just above it
     label = sheet[top - 10:top - 1, 22:40].reshape(-1, 3)
-    assert np.all(label == class_color(1), axis=1).mean() > 0.3
+    assert np.all(label == class_colour(1), axis=1).mean() > 0.3
     above_label = sheet[top - 40:top - 30, 22:40].reshape(-1, 3)
     assert np.abs(above_label.astype(int) - GREY).max() <= 3
