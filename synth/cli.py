@@ -175,15 +175,17 @@ def assets_command(paths: tuple[Path, ...], classes_file: Path, only: str | None
             problems.append(record.getMessage())
 
     # Load warnings go to the problems list of the report instead of scrolling past on stderr.
-    asset_log = logging.getLogger("synth.assets")
+    loggers = [logging.getLogger(name) for name in ("synth.assets", "synth.psd")]
     handler = Collect(logging.WARNING)
-    asset_log.addHandler(handler)
-    asset_log.propagate = False
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.propagate = False
     try:
         subjects = load_subjects(list(paths) or [DEFAULT_ASSETS], catalog, only=wanted)
     finally:
-        asset_log.removeHandler(handler)
-        asset_log.propagate = True
+        for lg in loggers:
+            lg.removeHandler(handler)
+            lg.propagate = True
     rows = summarize_subjects(subjects, catalog)
     if wanted:
         rows = [r for r in rows if r["count"] or r["class"] in wanted]

@@ -108,6 +108,16 @@ def orient_boxes(boxes: np.ndarray, orientation: int, width: int, height: int) -
                      np.maximum(ax, bx), np.maximum(ay, by)], 1).astype(boxes.dtype)
 
 
+def crop_to_alpha(rgba: np.ndarray) -> np.ndarray | None:
+    """Crop an RGBA array to the bounding box of its non-zero alpha; None if all transparent."""
+    alpha = rgba[..., 3]
+    rows = np.flatnonzero(alpha.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(alpha.any(axis=0))
+    return np.ascontiguousarray(rgba[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1])
+
+
 def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
     """Encode an RGB uint8 array as JPEG bytes (deterministic)."""
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),

@@ -13,13 +13,12 @@ from PIL import Image
 from psd_tools import PSDImage
 from psd_tools.api.layers import Group, PixelLayer
 
-from synth import assets as assets_mod
-from synth.assets import (capture_elevation, crop_to_alpha, format_summary, load_subjects,
-                          summarize_subjects)
+from synth import psd as psd_mod
+from synth.assets import capture_elevation, format_summary, load_subjects, summarize_subjects
 from synth.catalog import load_catalog
 from synth.cli import main
 from synth.errors import InputError
-from synth.imageio import encode_png
+from synth.imageio import crop_to_alpha, encode_png
 
 CLASSES = """\
 classes:
@@ -341,7 +340,7 @@ def test_transparent_and_empty_layers_warn_and_are_skipped(tmp_path, catalog, ca
     add(psd, "shoe_ok", solid(4, 4))
     add(psd, "shoe_clear", solid(4, 4, alpha=0))
     psd.save(tmp_path / "e.psd")
-    with caplog.at_level(logging.WARNING, logger="synth.assets"):
+    with caplog.at_level(logging.WARNING, logger="synth.psd"):
         names = list(load_one(tmp_path / "e.psd", catalog, cache))
     assert names == ["e.psd:shoe_ok"]
     assert any("e.psd" in r.getMessage() and "'shoe_clear'" in r.getMessage()
@@ -355,14 +354,14 @@ def test_transparent_and_empty_layers_warn_and_are_skipped(tmp_path, catalog, ca
         {"name": "sock_empty", "channels": {i: np.zeros((0, 0)) for i in (-1, 0, 1, 2)}},
     ])
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="synth.assets"):
+    with caplog.at_level(logging.WARNING, logger="synth.psd"):
         names = list(load_one(path, catalog, cache))
     assert names == ["zero.psd:sock_a"]
     assert any("zero.psd" in r.getMessage() and "'sock_empty'" in r.getMessage()
                and "empty" in r.getMessage() for r in caplog.records)
     # the warning is repeated when the decode comes from the cache
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="synth.assets"):
+    with caplog.at_level(logging.WARNING, logger="synth.psd"):
         load_one(path, catalog, cache)
     assert any("'sock_empty'" in r.getMessage() for r in caplog.records)
 
@@ -596,8 +595,8 @@ def test_cache_hit_returns_equal_arrays_and_corrupt_cache_is_rebuilt(tmp_path, c
     assert len(files) == 1 and not list(cache.glob(".*.tmp"))
 
     calls = []
-    real = assets_mod._decode_psd
-    monkeypatch.setattr(assets_mod, "_decode_psd", lambda *a: calls.append(a) or real(*a))
+    real = psd_mod.decode_psd
+    monkeypatch.setattr(psd_mod, "decode_psd", lambda *a: calls.append(a) or real(*a))
     second = load_subjects([tmp_path / "p.psd"], catalog, cache_dir=cache)
     assert calls == []  # served from the cache
     assert [(s.cls, s.name, s.pose) for s in first] == [(s.cls, s.name, s.pose) for s in second]
@@ -605,7 +604,7 @@ def test_cache_hit_returns_equal_arrays_and_corrupt_cache_is_rebuilt(tmp_path, c
         assert a.rgba.dtype == b.rgba.dtype and (a.rgba == b.rgba).all()
 
     files[0].write_bytes(files[0].read_bytes()[:100])  # damage the cache entry
-    with caplog.at_level(logging.WARNING, logger="synth.assets"):
+    with caplog.at_level(logging.WARNING, logger="synth.psd"):
         third = load_subjects([tmp_path / "p.psd"], catalog, cache_dir=cache)
     assert len(calls) == 1 and any("rebuilding" in r.getMessage() for r in caplog.records)
     for a, b in zip(first, third):
@@ -623,9 +622,9 @@ def test_cache_hit_returns_equal_arrays_and_corrupt_cache_is_rebuilt(tmp_path, c
 
 def test_cache_dir_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOORSYNTH_CACHE", str(tmp_path / "c"))
-    assert assets_mod.default_cache_dir() == tmp_path / "c" / "psd"
+    assert psd_mod.default_cache_dir() == tmp_path / "c" / "psd"
     monkeypatch.delenv("FLOORSYNTH_CACHE")
-    assert assets_mod.default_cache_dir() == Path.home() / ".cache" / "floorsynth" / "psd"
+    assert psd_mod.default_cache_dir() == Path.home() / ".cache" / "floorsynth" / "psd"
 
 
 # ------------------------------------------------------------------ summary and CLI
