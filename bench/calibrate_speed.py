@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from synth.calibrate import calibrate, floor_board_pose, held_board_poses  # noqa: E402
-from synth.calibrate import render_board_photo  # noqa: E402
+from synth.boards import floor_board_pose, held_board_poses, render_board_photo  # noqa: E402
+from synth.calibrate import calibrate  # noqa: E402
 from synth.camera_file import CameraSpec  # noqa: E402
 from synth.imageio import encode_png  # noqa: E402
 

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from synth import calibrate as calib
+from synth.boards import floor_board_pose, held_board_poses, render_board_photo
 from synth.calibrate import board_points, calibrate, check_overlay, find_board
-from synth.calibrate import floor_board_pose, held_board_poses, mount_from_board_pose
-from synth.calibrate import overlay_lines, render_board_photo
+from synth.calibrate import mount_from_board_pose, overlay_lines
 from synth.lens import project_points, undistort_pixels
 from synth.camera import Camera, mount_rotation
 from synth.camera_file import CameraSpec, load_camera_file, write_camera_file
