@@ -292,6 +292,16 @@ def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
         if max(-x, x - W) > 0.6 * reach or y - Hh > reach:
             continue
         seen_by_view = class_seen(cv, np.array([camera.height_m]), xy[None, :], size)[0]
+        # Most draws are refused (off the frame, on another subject): test the nearest view,
+        # unturned, before drawing the view and its pose, then test what was drawn.
+        rough = int(np.argmin(np.abs(seen_by_view - cv.elevations)))
+        rough_wh = lib.subjects[cv.subjects[rough]].rgba.shape[1::-1]
+        rough_size = cv.size_m[rough] if cv.size_m[rough] is not None else size
+        rough_ref = None if cv.size_m[rough] is not None else cv.ref_px[cv.object_of[rough]]
+        if _fits(camera, subject_plane(cv.elev_deg[rough], (float(xy[0]), float(xy[1])),
+                                       rough_size, rough_wh, ref_px=rough_ref),
+                 rough_wh, rough_size, placed, frame_boxes) is None:
+            continue
         ch = choose_view(cv, spec, seen_by_view, rng)
         seen = float(seen_by_view[ch.view])
         subject = lib.subjects[ch.subject]
@@ -300,30 +310,44 @@ def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
         ref = None if ch.size_m is not None else ch.ref_px
         plane = subject_plane(ch.capture_elev_deg, (float(xy[0]), float(xy[1])), size, (w, h),
                               ch.turn_deg, ch.roll_deg, ref_px=ref, mirror=ch.mirrored)
-        foot = plane_footprint_centre(plane, (w, h))
-        # Solid things do not interpenetrate: keep them apart by most of their radii.
-        if any(p.floor_xy is not None and math.dist(p.floor_xy, foot) < 0.35 * (p.size_m + size)
-               for p in placed):
+        fit = _fits(camera, plane, (w, h), size, placed, frame_boxes)
+        if fit is None:
             continue
-        corners = cutout_corners((w, h))
-        corners_w = (plane @ np.column_stack([corners, np.ones(4)]).T).T[:, :3]
-        if np.any(camera.to_camera(corners_w)[:, 2] < 0.05):
-            continue  # part of the subject is behind (or at) the camera
-        Hs = subject_homography(camera, plane)
-        quad = apply_homography(Hs, corners)
-        x0, y0 = quad.min(axis=0)
-        x1, y1 = quad.max(axis=0)
-        if min(x1 - x0, y1 - y0) < MIN_SIDE_PX or (x1 - x0) > 1.6 * W or (y1 - y0) > 1.6 * Hh:
-            continue
-        ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, Hh)
-        if ix1 <= ix0 or iy1 <= iy0 or (ix1 - ix0) * (iy1 - iy0) < 0.4 * (x1 - x0) * (y1 - y0):
-            continue  # mostly outside the frame
-        if frame_boxes and overlaps_frame_objects((x0, y0, x1, y1), frame_boxes):
-            continue  # on top of one of the frame's own labelled objects
+        Hs, foot = fit
         foot_c = camera.to_camera(np.array([[foot[0], foot[1], 0.0]]))[0]
         return _placement(lib, ch, spec, Hs, float(foot_c[2]), math.hypot(*xy), size,
                           (float(foot[0]), float(foot[1])), plane, seen)
     return None
+
+
+def _fits(camera: Camera, plane: np.ndarray, wh: tuple[int, int], size: float,
+          placed: list[Placement], frame_boxes: list | None
+          ) -> tuple[np.ndarray, np.ndarray] | None:
+    """(homography, footprint centre) of a subject plane that may be placed: apart from the
+    subjects already placed, in front of the camera, big enough, mostly inside the frame
+    and off the frame's own objects; None otherwise."""
+    W, Hh = camera.width, camera.height
+    foot = plane_footprint_centre(plane, wh)
+    # Solid things do not interpenetrate: keep them apart by most of their radii.
+    if any(p.floor_xy is not None and math.dist(p.floor_xy, foot) < 0.35 * (p.size_m + size)
+           for p in placed):
+        return None
+    corners = cutout_corners(wh)
+    corners_w = (plane @ np.column_stack([corners, np.ones(4)]).T).T[:, :3]
+    if np.any(camera.to_camera(corners_w)[:, 2] < 0.05):
+        return None  # part of the subject is behind (or at) the camera
+    Hs = subject_homography(camera, plane)
+    quad = apply_homography(Hs, corners)
+    x0, y0 = quad.min(axis=0)
+    x1, y1 = quad.max(axis=0)
+    if min(x1 - x0, y1 - y0) < MIN_SIDE_PX or (x1 - x0) > 1.6 * W or (y1 - y0) > 1.6 * Hh:
+        return None
+    ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, Hh)
+    if ix1 <= ix0 or iy1 <= iy0 or (ix1 - ix0) * (iy1 - iy0) < 0.4 * (x1 - x0) * (y1 - y0):
+        return None  # mostly outside the frame
+    if frame_boxes and overlaps_frame_objects((x0, y0, x1, y1), frame_boxes):
+        return None  # on top of one of the frame's own labelled objects
+    return Hs, foot
 
 
 def _placement(lib: Library, ch: ViewChoice, spec: ClassSpec, H: np.ndarray, depth: float,
