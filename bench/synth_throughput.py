@@ -1,12 +1,15 @@
 """Benchmark `synth generate`: images/s and peak memory at 640x480, 2-4 objects, JPEG q95.
 
 Usage: python bench/synth_throughput.py [--n 400] [--memory-n 10000] [--view topdown]
+       python bench/synth_throughput.py --stages [--n 200] [--view robot] [--camera FILE]
 
 Prints images/s for --workers 1 and 2 at default settings (random blend), poisson blending
 separately, a calibrated robot camera (camera.yaml) without and with lens distortion and
 roll, and the peak resident memory of the run (parent + workers, sampled) for a
 run of --memory-n images, with the peak after the first 10% of it, to show that memory does
-not grow with the set's size. Uses the embedded demo pack.
+not grow with the set's size. Uses the embedded demo pack. `--stages` instead renders in
+this process (one worker) and prints where the time goes: start-up, background, placement,
+shadows, reflections, warp and blend, camera effects, JPEG encoding, file writes.
 """
 from __future__ import annotations
 
@@ -90,12 +93,79 @@ def run(view: str, n: int, workers: int, blend: str = "random",
     return n / dt, mem
 
 
+STAGES = [  # (label, module, function): wrapped with a timer for --stages
+    ("background", "synth.compose", "render_background"),
+    ("placement", "synth.compose", "_place_perspective"),
+    ("placement (flat)", "synth.compose", "_place_flat"),
+    ("reflections", "synth.compose", "paste_reflection"),
+    ("warp + blend (incl. shadow)", "synth.compose", "paste"),
+    ("  of which shadow", "synth.paste", "cast_shadow"),
+    ("lens remap", "synth.compose", "_through_lens"),
+    ("camera effects", "synth.generate", "apply_effects"),
+    ("camera effects (fitted)", "synth.generate", "apply_camera"),
+    ("JPEG encode", "synth.generate", "encode_jpeg"),
+    ("file writes", "synth.fsio", "write_bytes"),
+]
+
+
+def stages(view: str, n: int, camera: Path | None) -> None:
+    """Time each stage of rendering n images in this process (the stages are wrapped)."""
+    import importlib
+    spent: dict[str, float] = {}
+
+    def timed(label, fn):
+        def wrapper(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - t
+        return wrapper
+
+    for label, mod, name in STAGES:
+        m = importlib.import_module(mod)
+        setattr(m, name, timed(label, getattr(m, name)))
+    out = Path(tempfile.mkdtemp(prefix="synth-bench-")) / "set"
+    cfg = GenerateConfig(view=view, out=out, n=n, workers=1, camera=camera)
+    import synth.generate as g
+    compose = g.compose
+    first: list[float] = []
+
+    def first_compose(*a, **k):  # start-up ends where the first image is composed
+        if not first:
+            first.append(time.perf_counter())
+        return compose(*a, **k)
+
+    g.compose = first_compose
+    try:
+        t0 = time.perf_counter()
+        generate(cfg, progress=False)
+        total = time.perf_counter() - t0
+    finally:
+        g.compose = compose
+        shutil.rmtree(out.parent, ignore_errors=True)
+    startup = first[0] - t0 if first else 0.0
+    per = (total - startup) / n
+    print(f"{view}{' --camera ' + camera.name if camera else ''}: {n} images, one worker, "
+          f"{n / total:.1f} images/s whole command ({1 / per:.1f}/s after start-up)")
+    print(f"{'stage':32s} {'ms/image':>9s} {'share':>6s}")
+    print(f"{'start-up (imports done, load, fit)':32s} {1000 * startup:9.0f} {'':>6s} (once)")
+    for label, _, _ in STAGES:
+        if label in spent:
+            print(f"{label:32s} {1000 * spent[label] / n:9.2f} {spent[label] / (total - startup):6.0%}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=400)
     ap.add_argument("--memory-n", type=int, default=10000)
     ap.add_argument("--view", default="topdown")
+    ap.add_argument("--stages", action="store_true", help="time each stage instead")
+    ap.add_argument("--camera", type=Path, default=None, help="with --stages: a camera.yaml")
     args = ap.parse_args()
+    if args.stages:
+        stages(args.view, args.n, args.camera)
+        return
     run(args.view, 8, 1)  # warm the PSD cache
     rows = []
     for workers in (1, 2):
