@@ -23,7 +23,8 @@ from detector.detections import Detections
 from detector.evaluation import evaluate
 from pipeline import main
 from synth.imageio import encode_jpeg
-from synth.voc import VocImage, VocObject, VocSet, read_voc_set, write_annotation, write_labels
+from synth.voc import VocImage, VocObject, VocSet, read_voc_set
+from tests.helpers import write_voc_set
 
 CLASSES = ["box", "pole"]
 
@@ -32,26 +33,17 @@ def make_voc(root: Path, n: int, prefix: str = "im", train: int | None = None,
              seed: int = 0) -> Path:
     """A VOC set of n 64x48 images, 1-2 objects each; `train` first images in train.txt."""
     rng = np.random.default_rng(seed)
-    (root / "JPEGImages").mkdir(parents=True)
     jpg = encode_jpeg(np.full((48, 64, 3), 128, np.uint8))
-    stems = []
+    images = []
     for i in range(n):
-        stem = f"{prefix}{i:03d}"
         objs = []
         for _ in range(1 + i % 2):
             x, y = rng.integers(1, 30), rng.integers(1, 20)
             objs.append(VocObject(CLASSES[int(rng.integers(2))], (x, y, x + 20, y + 20)))
-        write_annotation(root / "Annotations" / f"{stem}.xml",
-                         VocImage(stem, f"{stem}.jpg", 64, 48, 3, objs))
-        (root / "JPEGImages" / f"{stem}.jpg").write_bytes(jpg)
-        stems.append(stem)
-    write_labels(root, CLASSES)
-    if train is not None:
-        main_dir = root / "ImageSets" / "Main"
-        main_dir.mkdir(parents=True)
-        (main_dir / "train.txt").write_text("".join(f"{s}\n" for s in stems[:train]))
-        (main_dir / "val.txt").write_text("".join(f"{s}\n" for s in stems[train:]))
-    return root
+        images.append((f"{prefix}{i:03d}", jpg, objs, (64, 48)))
+    stems = [im[0] for im in images]
+    splits = {"train": stems[:train], "val": stems[train:]} if train is not None else None
+    return write_voc_set(root, images, CLASSES, splits)
 
 
 class FakeTrainer:

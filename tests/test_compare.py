@@ -28,8 +28,8 @@ from detector.shift import (ATTRIBUTES, RECALL_COLLAPSE, SYN_RARE, Region, find_
                             shift_score)
 from pipeline import main
 from synth.imageio import encode_jpeg
-from tests.conftest import pipeline_imports_torch
-from synth.voc import VocImage, VocObject, read_voc_set, write_annotation, write_labels
+from synth.voc import VocObject, read_voc_set
+from tests.helpers import pipeline_imports_torch, write_voc_set
 
 CLASSES = ["fan", "sock", "shoe", "bowl", "rag"]
 W, H = 320, 240
@@ -63,9 +63,7 @@ def make_domain(root: Path, domain: str, n_images: int = 36, seed: int = 0,
                 manifest: bool = False) -> Path:
     """A VOC set of one domain and its detections file (returned); optional manifest."""
     rng = np.random.default_rng(seed)
-    write_labels(root, CLASSES)
-    (root / "JPEGImages").mkdir(parents=True, exist_ok=True)
-    dets, records = [], []
+    dets, records, images = [], [], []
     for i in range(n_images):
         stem = f"{domain}{i:03d}"
         img = np.clip(np.array(floor)[None, None] + rng.normal(0, 14, (H, W, 1)), 0, 255)
@@ -97,13 +95,12 @@ def make_domain(root: Path, domain: str, n_images: int = 36, seed: int = 0,
         # A low-score false alarm per image keeps the PR curves honest.
         dets.append({"image_id": stem, "category": CLASSES[i % len(CLASSES)],
                      "bbox": [5.0, 5.0, 20.0, 20.0], "score": float(rng.uniform(0.01, 0.2))})
-        (root / "JPEGImages" / f"{stem}.jpg").write_bytes(encode_jpeg(img, 92))
-        write_annotation(root / "Annotations" / f"{stem}.xml",
-                         VocImage(stem, f"{stem}.jpg", W, H, 3, objects))
+        images.append((stem, encode_jpeg(img, 92), objects, (W, H)))
         records.append({"image": stem, "seed": i, "view": "topdown",
                         "camera": {"height_m": 0.8, "pitch_deg": 88.0, "fov_deg": 65.0},
                         "background": "floors/grey.jpg", "split": "train",
                         "objects": manifest_objects})
+    write_voc_set(root, images, CLASSES)
     if manifest:
         (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     path = root.parent / f"{root.name}_detections.json"

@@ -20,7 +20,8 @@ from detector.data import (BatchSampler, SampleKey, YoloDataset, build_loader, c
 from detector.letterbox import boxes_from_letterbox, boxes_to_letterbox, letterbox
 from synth.errors import InputError
 from synth.imageio import encode_jpeg, encode_png
-from synth.voc import VocImage, VocObject, write_annotation, write_labels, write_splits
+from synth.voc import VocObject
+from tests.helpers import write_voc_set
 
 BG = 100
 COLOURS = {"red": (250, 10, 10), "green": (10, 250, 10), "blue": (10, 10, 250),
@@ -33,22 +34,6 @@ STILL = dict(scale=(1.0, 1.0), translate=0.0, degrees=0.0, shear=0.0, hue=0, sat
 def voc_box(x0: int, y0: int, x1: int, y1: int) -> tuple[int, int, int, int]:
     """VOC (1-based inclusive) box of 0-based pixel rows/cols [x0, x1) x [y0, y1)."""
     return (x0 + 1, y0 + 1, x1, y1)
-
-
-def make_set(root: Path, images: list[tuple[str, bytes, list[VocObject], tuple[int, int]]],
-             labels: list[str] | None, splits: dict[str, list[str]] | None = None,
-             suffix: str = ".jpg") -> Path:
-    """Write a VOC set: (stem, encoded image, objects, (w, h) for <size>) per image."""
-    (root / "JPEGImages").mkdir(parents=True, exist_ok=True)
-    for stem, data, objects, (w, h) in images:
-        (root / "JPEGImages" / f"{stem}{suffix}").write_bytes(data)
-        write_annotation(root / "Annotations" / f"{stem}.xml",
-                         VocImage(stem, f"{stem}{suffix}", w, h, 3, objects))
-    if labels is not None:
-        write_labels(root, labels)
-    if splits:
-        write_splits(root, splits)
-    return root
 
 
 def squares_image(w: int, h: int, squares: list[tuple[str, tuple[int, int, int, int]]]
@@ -79,7 +64,7 @@ def squares_set(tmp_path_factory) -> Path:
             squares.append((name, (x0, y0, x0 + int(sw), y0 + int(sh))))
         img, objects = squares_image(w, h, squares)
         items.append((f"im{i:02d}", encode_png(img), objects, (w, h)))
-    return make_set(root, items, list(COLOURS), suffix=".png")
+    return write_voc_set(root, items, list(COLOURS), suffix=".png")
 
 
 def colour_mask(img: np.ndarray, name: str, tol: int = 40) -> np.ndarray:
@@ -154,10 +139,10 @@ def test_letterbox_clip_on_way_back():
 # ----------------------------------------------------------------------------- classes, reading
 def test_classes_merge_by_name_order_and_skips(tmp_path, caplog):
     img = encode_jpeg(np.full((60, 80, 3), 90, np.uint8))
-    a = make_set(tmp_path / "a", [("x", img, [VocObject("shoe", (1, 1, 10, 10)),
+    a = write_voc_set(tmp_path / "a", [("x", img, [VocObject("shoe", (1, 1, 10, 10)),
                                                VocObject("sock", (5, 5, 20, 20))], (80, 60))],
                  ["shoe", "sock"])
-    b = make_set(tmp_path / "b", [("y", img, [VocObject("cable", (1, 1, 10, 10)),
+    b = write_voc_set(tmp_path / "b", [("y", img, [VocObject("cable", (1, 1, 10, 10)),
                                                VocObject("leaf", (2, 2, 9, 9)),
                                                VocObject("leaf", (3, 3, 9, 9)),
                                                VocObject("toy", (3, 3, 9, 9)),
@@ -198,8 +183,8 @@ def test_classes_file_errors(tmp_path):
 def test_default_splits(tmp_path):
     img = encode_jpeg(np.full((40, 40, 3), 90, np.uint8))
     items = [(s, img, [VocObject("a", (1, 1, 9, 9))], (40, 40)) for s in "pqrs"]
-    with_splits = make_set(tmp_path / "s", items, ["a"], {"train": ["p", "q", "r"], "val": ["s"]})
-    no_splits = make_set(tmp_path / "n", items, ["a"])
+    with_splits = write_voc_set(tmp_path / "s", items, ["a"], {"train": ["p", "q", "r"], "val": ["s"]})
+    no_splits = write_voc_set(tmp_path / "n", items, ["a"])
     assert list(read_sets([with_splits], role="train").stems) == ["p", "q", "r"]
     assert list(read_sets([with_splits], role="val").stems) == ["s"]
     assert len(read_sets([no_splits], role="val")) == 4
@@ -210,7 +195,7 @@ def test_default_splits(tmp_path):
 def test_difficult_objects_carry_ignore_flag_through_collate(tmp_path):
     img, objects = squares_image(200, 100, [("red", (10, 10, 40, 40)), ("blue", (50, 20, 90, 60))])
     objects[1].difficult = True
-    root = make_set(tmp_path / "d", [("a", encode_png(img), objects, (200, 100)),
+    root = write_voc_set(tmp_path / "d", [("a", encode_png(img), objects, (200, 100)),
                                      ("b", encode_png(img), objects[:1], (200, 100))],
                     list(COLOURS), suffix=".png")
     data = read_sets([root])
@@ -469,7 +454,7 @@ def test_exif_rotated_greyscale_and_cmyk_images(tmp_path, caplog):
              ("gpng", grey_png, [VocObject("blue", (2, 2, 20, 20))], (70, 50)),
              ("gjpg", grey_jpg, [VocObject("blue", (2, 2, 20, 20))], (70, 50)),
              ("cmyk", cmyk, [VocObject("blue", (2, 2, 20, 20))], (70, 50))]
-    make_set(root, items, list(COLOURS))
+    write_voc_set(root, items, list(COLOURS))
     (root / "JPEGImages" / "gpng.jpg").rename(root / "JPEGImages" / "gpng.png")
     with caplog.at_level(logging.WARNING, logger="detector.data"):
         data = read_sets([root])
@@ -499,7 +484,7 @@ def test_exif_rotated_greyscale_and_cmyk_images(tmp_path, caplog):
 def test_real_size_differs_from_annotation(tmp_path, caplog):
     big, _ = squares_image(200, 100, [("green", (40, 20, 80, 60))])
     small_objects = [VocObject("green", voc_box(20, 10, 40, 30))]  # labelled at half size
-    root = make_set(tmp_path / "m", [("a", encode_png(big), small_objects, (100, 50)),
+    root = write_voc_set(tmp_path / "m", [("a", encode_png(big), small_objects, (100, 50)),
                                      ("b", encode_png(big), small_objects, (100, 50))],
                     list(COLOURS), suffix=".png")
     with caplog.at_level(logging.WARNING, logger="detector.data"):
@@ -517,26 +502,26 @@ def test_real_size_differs_from_annotation(tmp_path, caplog):
 def test_bad_input_names_the_file(tmp_path):
     img = encode_jpeg(np.full((40, 40, 3), 90, np.uint8))
     ok = [VocObject("a", (1, 1, 9, 9))]
-    root = make_set(tmp_path / "s", [("p", img, ok, (40, 40)), ("q", img, ok, (40, 40))], ["a"])
+    root = write_voc_set(tmp_path / "s", [("p", img, ok, (40, 40)), ("q", img, ok, (40, 40))], ["a"])
     with pytest.raises(InputError, match=r"ImageSets/Main/train\.txt: split file not found"):
         read_sets([root], split="train")
     (root / "JPEGImages" / "q.jpg").unlink()
     with pytest.raises(InputError, match=r"q\.jpg: image file missing for annotation q\.xml"):
         read_sets([root])
 
-    bad = make_set(tmp_path / "z", [("z", img, [VocObject("a", (20, 5, 10, 9))], (40, 40))],
+    bad = write_voc_set(tmp_path / "z", [("z", img, [VocObject("a", (20, 5, 10, 9))], (40, 40))],
                    ["a"])
     with pytest.raises(InputError, match=r"Annotations/z\.xml: object 'a' has an empty box"):
         read_sets([bad])
-    unknown = make_set(tmp_path / "u", [("u", img, [VocObject("dog", (1, 1, 9, 9))], (40, 40))],
+    unknown = write_voc_set(tmp_path / "u", [("u", img, [VocObject("dog", (1, 1, 9, 9))], (40, 40))],
                        ["a"])
     with pytest.raises(InputError, match=r"u\.xml: class 'dog' is not in .*labels\.txt"):
         read_sets([unknown])
-    broken = make_set(tmp_path / "b", [("b", b"not a jpeg", ok, (40, 40))], ["a"])
+    broken = write_voc_set(tmp_path / "b", [("b", b"not a jpeg", ok, (40, 40))], ["a"])
     with pytest.raises(InputError, match=r"b\.jpg: cannot read image"):
         read_sets([broken])
     # A box that passes the XML check but is degenerate after conversion (unknown <size>).
-    inf = make_set(tmp_path / "i", [("i", img, [VocObject("a", (1, 1, 9, 9))], (0, 0))], ["a"])
+    inf = write_voc_set(tmp_path / "i", [("i", img, [VocObject("a", (1, 1, 9, 9))], (0, 0))], ["a"])
     xml = inf / "Annotations" / "i.xml"
     xml.write_text(xml.read_text().replace("<xmax>9</xmax>", "<xmax>nan</xmax>"))
     with pytest.raises(InputError, match=r"i\.xml: object 'a' has"):

@@ -11,8 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline import main
-from tests.conftest import pipeline_imports_torch
-from tests.test_report import make_voc_set
+from tests.helpers import make_voc_set, pipeline_imports_torch
 
 ROOT = Path(__file__).resolve().parents[1]
 

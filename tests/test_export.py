@@ -13,8 +13,8 @@ import torch
 from detector.checkpoint import model_from_checkpoint
 from detector.export import OnnxModel, export_onnx
 from detector.predict import load_predictor, predict_batch
-from tests.test_predict import (CLASSES, IMG_SIZE, _bright_box_set, invoke, make_checkpoint,
-                                one_error_line)
+from tests.helpers import (IMG_SIZE, SHAPES as CLASSES, bright_box_set, make_checkpoint,
+                           one_error_line, run_pipeline)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def ckpt(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def static_onnx(ckpt) -> Path:
     out = ckpt.with_name("tiny.onnx")
-    r = invoke("export", "--model", str(ckpt), "--format", "onnx", "--out", str(out))
+    r = run_pipeline("export", "--model", str(ckpt), "--format", "onnx", "--out", str(out))
     assert r.exit_code == 0, r.stderr
     assert "max box difference" in r.output
     return out
@@ -76,12 +76,12 @@ def test_dynamic_export_runs_other_sizes_and_batches(ckpt, tmp_path):
 
 
 def test_predict_with_onnx_matches_pytorch_detections(ckpt, static_onnx, tmp_path):
-    voc_root = _bright_box_set(tmp_path / "voc")
+    voc_root = bright_box_set(tmp_path / "voc")
     outs = {}
     for name, flag, path in (("pt", "--model", ckpt), ("onnx", "--onnx", static_onnx),
                              ("onnx_as_model", "--model", static_onnx)):
         out = tmp_path / name
-        r = invoke("predict", flag, str(path), str(voc_root / "JPEGImages"), "--out", str(out),
+        r = run_pipeline("predict", flag, str(path), str(voc_root / "JPEGImages"), "--out", str(out),
                    "--conf", "0.02", "--device", "cpu")
         assert r.exit_code == 0, r.stderr
         outs[name] = json.loads((out / "detections.json").read_text())
@@ -96,11 +96,11 @@ def test_predict_with_onnx_matches_pytorch_detections(ckpt, static_onnx, tmp_pat
 def test_bad_export_and_onnx_input_is_one_line(ckpt, static_onnx, tmp_path):
     out = tmp_path / "x.onnx"
     assert "unknown export format" in one_error_line(
-        invoke("export", "--model", str(ckpt), "--format", "tflite", "--out", str(out)))
+        run_pipeline("export", "--model", str(ckpt), "--format", "tflite", "--out", str(out)))
     assert "checkpoint not found" in one_error_line(
-        invoke("export", "--model", str(tmp_path / "none.pt"), "--out", str(out)))
+        run_pipeline("export", "--model", str(tmp_path / "none.pt"), "--out", str(out)))
     assert "multiple of 32" in one_error_line(
-        invoke("export", "--model", str(ckpt), "--img-size", "200", "--out", str(out)))
+        run_pipeline("export", "--model", str(ckpt), "--img-size", "200", "--out", str(out)))
     assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not a model")
@@ -109,9 +109,9 @@ def test_bad_export_and_onnx_input_is_one_line(ckpt, static_onnx, tmp_path):
 
     cv2.imwrite(str(img), np.zeros((20, 30, 3), np.uint8))
     assert "not a readable ONNX model" in one_error_line(
-        invoke("predict", "--onnx", str(junk), str(img), "--out", str(tmp_path / "p")))
+        run_pipeline("predict", "--onnx", str(junk), str(img), "--out", str(tmp_path / "p")))
     assert "static" in one_error_line(
-        invoke("predict", "--onnx", str(static_onnx), "--img-size", "64", str(img),
+        run_pipeline("predict", "--onnx", str(static_onnx), "--img-size", "64", str(img),
                "--out", str(tmp_path / "p")))
     assert not (tmp_path / "p").exists()
     with pytest.raises(Exception):

@@ -12,16 +12,16 @@ from click.testing import CliRunner
 from synth.cli import main
 from synth.compose import FRAME_OVERLAP, ComposeOptions, compose, overlaps_frame_objects
 from synth.generate import GenerateConfig, build_library
-from synth.imageio import encode_jpeg
 from synth.scene import load_scene_bank
-from synth.voc import VocImage, VocObject, read_voc_set, write_annotation, write_labels
+from synth.voc import VocObject, read_voc_set
+from tests.helpers import write_voc_set
 
 
 def _frames(root: Path, size=(640, 480), scale: int = 1) -> Path:
     """Three frames of a 'box' class: two with labelled boxes, one empty."""
     W, H = size[0] * scale, size[1] * scale
-    (root / "JPEGImages").mkdir(parents=True)
     rng = np.random.default_rng(0)
+    images = []
     objects = {"f0": [(100, 200, 260, 330), (400, 60, 520, 140)], "f1": [(300, 250, 420, 470)],
                "f2": []}
     for stem, boxes in objects.items():
@@ -31,11 +31,8 @@ def _frames(root: Path, size=(640, 480), scale: int = 1) -> Path:
             b = (x0 * scale + 1, y0 * scale + 1, x1 * scale, y1 * scale)
             img[b[1] - 1:b[3], b[0] - 1:b[2]] = (20, 20, 230)
             voc.append(VocObject("box", b, difficult=(stem == "f1")))
-        (root / "JPEGImages" / f"{stem}.jpg").write_bytes(encode_jpeg(img, 95))
-        write_annotation(root / "Annotations" / f"{stem}.xml",
-                         VocImage(stem, f"{stem}.jpg", W, H, 3, voc))
-    write_labels(root, ["box"])
-    return root
+        images.append((stem, img, voc))
+    return write_voc_set(root, images, ["box"])
 
 
 @pytest.mark.parametrize("view", ["topdown", "flat"])

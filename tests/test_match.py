@@ -20,7 +20,7 @@ from synth.imagestats import folder_stats, noise_level
 from synth.match import fit_to_folder
 from synth.scene import load_scene_bank
 
-from .conftest import make_pack
+from tests.helpers import make_pack
 
 SIZE = (320, 240)
 CAMERA = ["--height", "0.8", "--pitch", "90", "--fov", "65"]  # one camera: less content spread

@@ -6,7 +6,7 @@ import pytest
 
 from detector.metrics import overlapping_pairs, voc_evaluate
 from detector.tide import ERROR_TYPES, error_breakdown
-from tests.test_metrics_voc import make_dets, make_gt
+from tests.helpers import make_dets, make_gt
 
 A, B = 0, 1
 BOX = [0, 0, 10, 10]

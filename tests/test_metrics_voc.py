@@ -10,22 +10,7 @@ from detector.detections import Detections
 from detector.metrics import (GroundTruth, PRCurve, confusion_matrix, ground_truth,
                               voc_evaluate)
 from synth.voc import VocImage, VocObject, VocSet
-
-
-def make_gt(rows: list[tuple], classes: list[str], n_images: int = 1) -> GroundTruth:
-    """rows: (image, class, [x, y, w, h], difficult)."""
-    return GroundTruth(np.array([r[0] for r in rows], np.int64),
-                       np.array([r[1] for r in rows], np.int64),
-                       np.array([r[2] for r in rows], float).reshape(-1, 4),
-                       np.array([r[3] for r in rows], bool), classes, n_images)
-
-
-def make_dets(rows: list[tuple]) -> Detections:
-    """rows: (image, class, [x, y, w, h], score)."""
-    return Detections(np.array([r[0] for r in rows], np.int64),
-                      np.array([r[1] for r in rows], np.int64),
-                      np.array([r[2] for r in rows], float).reshape(-1, 4),
-                      np.array([r[3] for r in rows], float))
+from tests.helpers import make_dets, make_gt
 
 
 # One image, class "a": objects at (0,0), (20,20) and a difficult one at (40,40), 10x10.

@@ -9,61 +9,17 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
 from detector import build_model
-from detector.checkpoint import model_meta, save_checkpoint
 from detector.detections import read_detections
 from detector.letterbox import boxes_from_letterbox, letterbox
 from detector.predict import (Frame, Source, non_max_suppression, predict_batch,
                               predict_voc_set, run_predict, Predictor)
-from pipeline import main
 from synth.errors import InputError
 from synth.imageio import encode_jpeg, read_image
 from synth.voc import VocImage, VocObject, read_voc_set, write_annotation, write_labels
-
-CLASSES = ["shoe", "sock", "cable"]
-IMG_SIZE = 128  # small input: these tests are about plumbing, not accuracy
-
-
-def make_checkpoint(path: Path, classes=CLASSES, fire: int | None = None,
-                    img_size: int = IMG_SIZE, lively: bool = False) -> Path:
-    """A yolov3-tiny checkpoint (untrained). `fire=k`: head weights zeroed and biases set so
-    every cell reports its anchor box with objectness and class-k probability ~1.
-    `lively`: He-initialised convs, so activations survive to the head and scores spread out
-    (PyTorch's default init shrinks them layer by layer: every score sits at the head's prior)."""
-    torch.manual_seed(0)
-    model = build_model("yolov3-tiny", len(classes))
-    if lively:
-        with torch.no_grad():
-            for i, layer in enumerate(model.layers):
-                if hasattr(layer, "conv") and i not in model.head_conv_indices:
-                    torch.nn.init.kaiming_normal_(layer.conv.weight, a=0.1,
-                                                  nonlinearity="leaky_relu")
-    if fire is not None:
-        with torch.no_grad():
-            for idx, head in zip(model.head_conv_indices, model.heads):
-                conv = model.layers[idx].conv
-                conv.weight.zero_()
-                bias = conv.bias.view(len(head.anchors), 5 + len(classes))
-                bias[:, :4] = 0.0
-                bias[:, 4:] = -8.0
-                bias[:, 4] = 8.0
-                bias[:, 5 + fire] = 8.0
-    save_checkpoint(path, {"model": model.state_dict(), **model_meta(model, classes, img_size)})
-    return path
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, list(args))
-
-
-def one_error_line(r) -> str:
-    lines = r.stderr.strip().splitlines()
-    assert r.exit_code == 2, (r.exit_code, r.output, r.stderr)
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    return lines[0]
-
+from tests.helpers import (IMG_SIZE, SHAPES as CLASSES, bright_box_set, make_checkpoint,
+                           one_error_line, red_box_image, run_pipeline)
 
 # ----------------------------------------------------------------------------- NMS
 def _pred(rows):
@@ -121,18 +77,11 @@ class BrightBoxModel:
         return out
 
 
-def _red_box_image(w: int, h: int, box: tuple[int, int, int, int]) -> np.ndarray:
-    img = np.full((h, w, 3), 90, np.uint8)
-    x1, y1, x2, y2 = box
-    img[y1:y2, x1:x2] = (255, 0, 0)
-    return img
-
-
 @pytest.mark.parametrize("w,h,box", [(200, 120, (30, 50, 110, 90)),
                                      (90, 160, (10, 100, 40, 150)),
                                      (640, 200, (500, 10, 620, 190))])
 def test_letterbox_inverse_puts_the_box_back_on_the_original_pixels(w, h, box):
-    img = _red_box_image(w, h, box)
+    img = red_box_image(w, h, box)
     boxed, scale, pad = letterbox(img, IMG_SIZE)
     assert boxed.shape == (IMG_SIZE, IMG_SIZE, 3)
     ys, xs = np.nonzero((boxed[..., 0] > 200) & (boxed[..., 1] < 50))
@@ -157,24 +106,9 @@ def test_predict_batch_restores_train_mode_and_handles_mixed_sizes():
 
 
 # ----------------------------------------------------------------------------- a VOC set
-def _bright_box_set(root: Path, ann_scale: int = 1) -> Path:
-    """Two images of different shapes, one red 'sock' each; <size> scaled by ann_scale."""
-    write_labels(root, CLASSES)
-    (root / "JPEGImages").mkdir(parents=True)
-    for stem, (w, h, box) in {"a": (200, 120, (30, 50, 110, 90)),
-                              "b": (90, 160, (10, 100, 40, 150))}.items():
-        (root / "JPEGImages" / f"{stem}.png").write_bytes(
-            cv2.imencode(".png", cv2.cvtColor(_red_box_image(w, h, box), cv2.COLOR_RGB2BGR))[1])
-        x1, y1, x2, y2 = (v * ann_scale for v in box)
-        write_annotation(root / "Annotations" / f"{stem}.xml",
-                         VocImage(stem, f"{stem}.png", w * ann_scale, h * ann_scale, 3,
-                                  [VocObject("sock", (x1 + 1, y1 + 1, x2, y2))]))
-    return root
-
-
 @pytest.mark.parametrize("ann_scale", [1, 2])
 def test_predict_voc_set_gives_boxes_in_annotation_pixels(tmp_path, ann_scale):
-    voc = read_voc_set(_bright_box_set(tmp_path / "voc", ann_scale))
+    voc = read_voc_set(bright_box_set(tmp_path / "voc", ann_scale))
     dets = predict_voc_set(BrightBoxModel(), voc, img_size=IMG_SIZE, batch_size=1,
                            progress=False)
     assert dets.image.tolist() == [0, 1] and dets.cls.tolist() == [1, 1]
@@ -198,7 +132,7 @@ def test_predict_voc_set_undoes_exif_for_sets_labelled_on_stored_pixels(tmp_path
     stored_box = (30, 50, 110, 90)
     exif = Image.Exif()
     exif[0x0112] = 6   # display = stored rotated 90° clockwise
-    Image.fromarray(_red_box_image(200, 120, stored_box)).save(
+    Image.fromarray(red_box_image(200, 120, stored_box)).save(
         root / "JPEGImages" / "r.jpg", quality=98, exif=exif)
     assert read_image(root / "JPEGImages" / "r.jpg").shape == (200, 120, 3)
     x1, y1, x2, y2 = stored_box
@@ -211,7 +145,7 @@ def test_predict_voc_set_undoes_exif_for_sets_labelled_on_stored_pixels(tmp_path
 
 
 def test_predict_voc_set_matches_classes_by_name(tmp_path):
-    voc = read_voc_set(_bright_box_set(tmp_path / "voc"))
+    voc = read_voc_set(bright_box_set(tmp_path / "voc"))
     # The model's class 1 is "cable" in its own list: it must come out as the set's "cable".
     dets = predict_voc_set(BrightBoxModel(), voc, img_size=IMG_SIZE, progress=False,
                            classes=["sock", "cable", "rug"])
@@ -225,9 +159,9 @@ def firing_ckpt(tmp_path_factory) -> Path:
 
 
 def test_predict_folder_writes_annotated_images_and_valid_detections(tmp_path, firing_ckpt):
-    voc_root = _bright_box_set(tmp_path / "voc")
+    voc_root = bright_box_set(tmp_path / "voc")
     out = tmp_path / "out"
-    r = invoke("predict", "--model", str(firing_ckpt), str(voc_root / "JPEGImages"),
+    r = run_pipeline("predict", "--model", str(firing_ckpt), str(voc_root / "JPEGImages"),
                "--out", str(out), "--conf", "0.5", "--device", "cpu")
     assert r.exit_code == 0, r.stderr
     for stem in ("a", "b"):
@@ -270,7 +204,7 @@ def test_predict_video_writes_a_video_with_the_same_frames(tmp_path, firing_ckpt
     clip = tmp_path / "clip.mp4"
     _write_video(clip, 12)
     out = tmp_path / "out"
-    r = invoke("predict", "--model", str(firing_ckpt), str(clip), "--out", str(out),
+    r = run_pipeline("predict", "--model", str(firing_ckpt), str(clip), "--out", str(out),
                "--conf", "0.5", "--benchmark", "--warmup", "2")
     assert r.exit_code == 0, r.stderr
     assert _count_frames(out / "clip.mp4") == (12, (64, 96))
@@ -285,7 +219,7 @@ def test_predict_video_writes_a_video_with_the_same_frames(tmp_path, firing_ckpt
 def test_max_frames_and_ctrl_c_keep_a_complete_video(tmp_path, firing_ckpt):
     clip = tmp_path / "clip.mp4"
     _write_video(clip, 8)
-    r = invoke("predict", "--model", str(firing_ckpt), str(clip), "--out", str(tmp_path / "o"),
+    r = run_pipeline("predict", "--model", str(firing_ckpt), str(clip), "--out", str(tmp_path / "o"),
                "--max-frames", "3")
     assert r.exit_code == 0, r.stderr
     assert _count_frames(tmp_path / "o" / "clip.mp4")[0] == 3
@@ -317,10 +251,10 @@ def test_max_frames_and_ctrl_c_keep_a_complete_video(tmp_path, firing_ckpt):
 
 # ----------------------------------------------------------------------------- evaluate --model
 def test_evaluate_model_runs_end_to_end(tmp_path, firing_ckpt):
-    voc_root = _bright_box_set(tmp_path / "voc")
+    voc_root = bright_box_set(tmp_path / "voc")
     ckpt = make_checkpoint(tmp_path / "plain.pt")
     out = tmp_path / "rep"
-    r = invoke("evaluate", "--data", str(voc_root), "--model", str(ckpt), "--out", str(out))
+    r = run_pipeline("evaluate", "--data", str(voc_root), "--model", str(ckpt), "--out", str(out))
     assert r.exit_code == 0, r.stderr
     report = json.loads((out / "report.json").read_text())
     assert 0.0 <= report["map50"] <= 1.0 and len(report["coco_stats"]) == 12
@@ -356,7 +290,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, firing_ckpt):
         "wants a .onnx": ("--onnx", m, str(img)),
     }
     for expected, args in cases.items():
-        line = one_error_line(invoke("predict", *args, "--out", str(out)))
+        line = one_error_line(run_pipeline("predict", *args, "--out", str(out)))
         assert expected in line, (expected, line)
         assert not out.exists(), expected   # nothing half-written
     # A folder with one corrupt image fails before writing anything.
@@ -364,26 +298,26 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, firing_ckpt):
     mixed.mkdir()
     (mixed / "a.jpg").write_bytes(img.read_bytes())
     (mixed / "b.jpg").write_bytes(bad_img.read_bytes())
-    assert "b.jpg" in one_error_line(invoke("predict", "--model", m, str(mixed), "--out",
+    assert "b.jpg" in one_error_line(run_pipeline("predict", "--model", m, str(mixed), "--out",
                                             str(out)))
     assert not out.exists()
     # evaluate --model with a checkpoint that is not one
-    voc_root = _bright_box_set(tmp_path / "voc")
-    line = one_error_line(invoke("evaluate", "--data", str(voc_root), "--model", str(bad_ckpt),
+    voc_root = bright_box_set(tmp_path / "voc")
+    line = one_error_line(run_pipeline("evaluate", "--data", str(voc_root), "--model", str(bad_ckpt),
                                  "--out", str(out)))
     assert "bad.pt" in line and not out.exists()
 
 
 def test_model_with_no_class_of_the_set_is_an_input_error(tmp_path):
-    voc_root = _bright_box_set(tmp_path / "voc")
+    voc_root = bright_box_set(tmp_path / "voc")
     ckpt = make_checkpoint(tmp_path / "other.pt", classes=["rug", "fan"])
-    line = one_error_line(invoke("evaluate", "--data", str(voc_root), "--model", str(ckpt),
+    line = one_error_line(run_pipeline("evaluate", "--data", str(voc_root), "--model", str(ckpt),
                                  "--out", str(tmp_path / "rep")))
     assert "none of the model's classes" in line
 
 
 def test_predictor_dataclass_is_accepted_by_predict_voc_set(tmp_path):
-    voc = read_voc_set(_bright_box_set(tmp_path / "voc"))
+    voc = read_voc_set(bright_box_set(tmp_path / "voc"))
     p = Predictor(BrightBoxModel(), ["shoe", "sock", "cable"], IMG_SIZE, "fake", "pytorch")
     dets = predict_voc_set(p, voc, progress=False)
     assert [voc.classes[c] for c in dets.cls] == ["sock", "sock"]

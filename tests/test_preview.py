@@ -13,7 +13,7 @@ from synth.imageio import encode_jpeg, read_image
 from synth.draw import class_colour
 from synth.preview import CAPTION_H, contact_sheet
 from synth.voc import VocObject, read_voc_set
-from tests.test_stats import box, write_voc
+from tests.helpers import box, write_voc
 
 GREY = (128, 128, 128)
 

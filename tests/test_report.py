@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import json
 from html.parser import HTMLParser
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,49 +13,8 @@ from detector.detections import read_detections
 from detector.evaluation import evaluate
 from detector.metrics import COCO_STAT_NAMES
 from detector.report import render_report, write_report
-from synth.imageio import encode_jpeg
-from synth.voc import VocImage, VocObject, read_voc_set, write_annotation, write_labels
-
-CLASSES = ["shoe", "sock", "cable"]
-COLOURS = {"shoe": (200, 60, 40), "sock": (40, 160, 60), "cable": (30, 30, 30)}
-
-
-def make_voc_set(root: Path, n_images: int = 8, seed: int = 0) -> Path:
-    """A small VOC set of coloured rectangles and a detections file beside it (returned)."""
-    rng = np.random.default_rng(seed)
-    write_labels(root, CLASSES)
-    dets = []
-    for i in range(n_images):
-        w, h = 160, 120
-        img = np.full((h, w, 3), 220, np.uint8)
-        objects = []
-        for j in range(int(rng.integers(1, 4))):
-            name = CLASSES[int(rng.integers(0, len(CLASSES)))]
-            bw, bh = int(rng.integers(12, 60)), int(rng.integers(12, 50))
-            x0, y0 = int(rng.integers(0, w - bw)), int(rng.integers(0, h - bh))
-            img[y0:y0 + bh, x0:x0 + bw] = COLOURS[name]
-            objects.append(VocObject(name, (x0 + 1, y0 + 1, x0 + bw, y0 + bh),
-                                     difficult=bool(j == 2)))
-            # A good detection, sometimes a sloppy or mislabelled one, plus background.
-            jitter = rng.normal(0, 2 if rng.random() < 0.7 else 12, 4)
-            box = [max(0.0, x0 + jitter[0]), max(0.0, y0 + jitter[1]),
-                   max(1.0, bw + jitter[2]), max(1.0, bh + jitter[3])]
-            label = name if rng.random() < 0.8 else CLASSES[int(rng.integers(0, 3))]
-            dets.append({"image_id": f"im{i:03d}", "category": label, "bbox": box,
-                         "score": float(rng.uniform(0.3, 1.0))})
-        for _ in range(3):
-            dets.append({"image_id": f"im{i:03d}", "category": CLASSES[int(rng.integers(0, 3))],
-                         "bbox": [float(rng.uniform(0, 100)), float(rng.uniform(0, 80)),
-                                  20.0, 15.0], "score": float(rng.uniform(0.001, 0.5))})
-        stem = f"im{i:03d}"
-        (root / "JPEGImages").mkdir(parents=True, exist_ok=True)
-        (root / "JPEGImages" / f"{stem}.jpg").write_bytes(encode_jpeg(img))
-        write_annotation(root / "Annotations" / f"{stem}.xml",
-                         VocImage(stem, f"{stem}.jpg", w, h, 3, objects))
-    path = root.parent / f"{root.name}_detections.json"
-    path.write_text(json.dumps(dets))
-    return path
-
+from synth.voc import read_voc_set
+from tests.helpers import SHAPES as CLASSES, make_voc_set
 
 class _Collector(HTMLParser):
     def __init__(self):

@@ -12,7 +12,7 @@ from synth.errors import InputError
 from synth.split import (class_shares, imbalanced_classes, interval_k, natural_key,
                          split_dataset, split_stems)
 from synth.voc import read_split, read_voc_set, write_splits
-from tests.test_stats import box, write_voc
+from tests.helpers import box, write_voc
 
 
 def frames(n: int) -> list[str]:

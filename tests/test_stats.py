@@ -4,38 +4,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from synth.cli import main
 from synth.errors import InputError
-from synth.imageio import encode_jpeg
 from synth.stats import dataset_stats, format_stats, format_table
-from synth.voc import VocImage, VocObject, write_annotation, write_labels, write_splits
-
-
-def write_voc(root: Path, images: dict[str, tuple[int, int, list[VocObject]]],
-              classes: list[str] | None = None, splits: dict[str, list[str]] | None = None,
-              color: tuple[int, int, int] = (128, 128, 128)) -> Path:
-    """A small VOC set: stem -> (width, height, objects), flat-coloured JPEGs."""
-    for stem, (w, h, objects) in images.items():
-        write_annotation(root / "Annotations" / f"{stem}.xml",
-                         VocImage(stem, f"{stem}.jpg", w, h, 3, objects))
-        img = np.empty((h, w, 3), np.uint8)
-        img[:] = color
-        (root / "JPEGImages").mkdir(parents=True, exist_ok=True)
-        (root / "JPEGImages" / f"{stem}.jpg").write_bytes(encode_jpeg(img))
-    if classes is not None:
-        write_labels(root, classes)
-    if splits:
-        write_splits(root, splits)
-    return root
-
-
-def box(name: str, x: int, y: int, w: int, h: int, **flags) -> VocObject:
-    """A w x h pixel box whose top-left pixel is (x, y), 0-based, as a VOC object."""
-    return VocObject(name, (x + 1, y + 1, x + w, y + h), **flags)
+from synth.voc import write_splits
+from tests.helpers import box, write_voc
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from synth.imageio import encode_png
 from synth.scene import load_scene_bank
 from synth.views import (MAX_TURN_DEG, choose_view, class_seen, coverage_gaps, index_views,
                          middle_elevation)
-from tests.conftest import make_pack
+from tests.helpers import make_pack
 
 SHOE = ClassSpec("shoe", (0.2, 0.3), "flat", (-180.0, 180.0), (0.0, 0.0), mirror=True)
 SCALE = ClassSpec("scale", (0.2, 0.3), "flat", (-180.0, 180.0), (0.0, 0.0), mirror=False)
