@@ -101,8 +101,7 @@ STAGES = [  # (label, module, function): wrapped with a timer for --stages
     ("warp + blend (incl. shadow)", "synth.compose", "paste"),
     ("  of which shadow", "synth.paste", "cast_shadow"),
     ("lens remap", "synth.compose", "_through_lens"),
-    ("camera effects", "synth.generate", "apply_effects"),
-    ("camera effects (fitted)", "synth.generate", "apply_camera"),
+    ("camera effects", "synth.generate", "apply_camera"),
     ("JPEG encode", "synth.generate", "encode_jpeg"),
     ("file writes", "synth.fsio", "write_bytes"),
 ]

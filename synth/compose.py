@@ -209,7 +209,8 @@ def placement_samples(opts: ComposeOptions, rng: np.random.Generator, n: int
                 c = opts.camera
                 camera = Camera(h, pitch, 60.0, W, Hh, c.fx, c.fy, c.cx, c.cy)
             max_d = max_distance(opts.view, float(rng.uniform(*preset.wall_distance_m)))
-        point = sample_floor_point(camera, max_d, rng)
+            rows = _floor_sampler_rows(camera, max_d)
+        point = sample_floor_point(camera, max_d, rng, rows=rows)
         if point is not None and 0 <= point[0] < W and 0 <= point[1] < Hh:
             heights.append(camera.height_m)
             points.append(point[2])

@@ -1,60 +1,22 @@
-"""Camera effects: the default pipeline (albumentations) and a parametric, fittable camera."""
+"""Camera effects: a parametric camera (blur or sharpening, motion blur, resolution loss,
+tone, sensor noise, JPEG quality), the default one and the one --match-stats fits.
+
+One implementation for both (synth/match.py fits the ranges to a folder of real frames);
+plain OpenCV, so synth starts fast and never pulls in torch through a transform library.
+"""
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
 
 
-def _import_albumentations():
-    """Import albumentations without torch and without its network update check.
-
-    albumentations imports torch whenever it is installed (only for ToTensorV2, which synth
-    never uses): half a gigabyte per worker, and synth must run where torch is absent.
-    """
-    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-    if "albumentations" in sys.modules or "torch" in sys.modules:
-        import albumentations
-        return albumentations
-    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
-    try:
-        import albumentations
-    finally:
-        del sys.modules["torch"]
-    return albumentations
-
-
-A = _import_albumentations()
-
-
-def camera_effects() -> A.Compose:
-    """The default pipeline of camera effects applied to each composed image."""
-    return A.Compose([
-        A.RandomBrightnessContrast(brightness_limit=0.15, contrast_limit=0.15, p=0.5),  # exposure
-        A.RandomGamma(gamma_limit=(85, 115), p=0.3),
-        A.OneOf([A.GaussianBlur(blur_limit=(3, 5)),
-                 A.MotionBlur(blur_limit=(3, 9))], p=0.3),
-        # Sensor noise is the costliest effect (a normal draw per pixel): drawn at half
-        # resolution, and on a fifth of the images.
-        A.GaussNoise(std_range=(0.01, 0.035), noise_scale_factor=0.5, p=0.2),
-        A.ImageCompression(quality_range=(55, 95), p=0.2),
-    ])
-
-
-def apply_effects(pipeline: A.Compose, rgb: np.ndarray, seed: int) -> np.ndarray:
-    """Apply camera effects to an RGB image, reproducibly for a given seed."""
-    pipeline.set_random_seed(seed % (2 ** 32))
-    return pipeline(image=rgb)["image"]
-
-
-# --------------------------------------------------------------------------- fitted camera
-# A parametric camera (synth/match.py fits it to a folder of real frames): each effect's value
-# is drawn per image, uniformly from its [lo, hi] range, from the image's own seed. Applied in
-# this order: resolution loss, blur or sharpening, tone (colour gains, contrast, gamma),
-# sensor noise; the file is then written at the drawn JPEG quality.
+# Each effect's value is drawn per image, uniformly from its [lo, hi] range, from the image's
+# own seed. Applied in this order: resolution loss, blur or sharpening, motion blur, tone
+# (colour gains, contrast, gamma), sensor noise; the file is then written at the drawn JPEG
+# quality.
 LUMA = np.array([0.299, 0.587, 0.114])
 CAMERA_STREAM = 7411  # keeps the camera's draws apart from the composite's
 
@@ -72,6 +34,18 @@ class CameraEffects:
     gain_g: tuple[float, float] = (1.0, 1.0)
     gain_b: tuple[float, float] = (1.0, 1.0)
     jpeg_quality: tuple[int, int] = (95, 95)      # the written file's JPEG quality
+    motion_px: tuple[float, float] = (0.0, 0.0)   # motion blur length (px), random direction
+
+
+# The default camera when none is fitted: mild blur-to-sharpening, a little motion blur
+# (a driving robot), exposure/colour variation, per-pixel sensor noise of 0.5-2.5 grey
+# levels and JPEG 85-95. Measured against ../shared/realdev (helper measurements in the
+# README): real photos are far sharper and noisier than the demo pack, which --match-stats
+# fits; these defaults only keep the synthetic images from being pristine.
+DEFAULT_CAMERA = CameraEffects(sharpen=(-0.7, 0.35), noise_std=(0.5, 2.5),
+                               gamma=(0.88, 1.12), contrast=(0.88, 1.15), gain_r=(0.96, 1.04),
+                               gain_g=(0.97, 1.03), gain_b=(0.96, 1.04), jpeg_quality=(85, 95),
+                               motion_px=(0.0, 2.5))
 
 
 @dataclass(frozen=True)
@@ -85,11 +59,13 @@ class CameraDraw:
     contrast: float
     gains: tuple[float, float, float]
     jpeg_quality: int
+    motion_px: float = 0.0
+    motion_deg: float = 0.0
 
 
 def draw_camera(fx: CameraEffects, rng: np.random.Generator) -> CameraDraw:
     """Draw one image's values from the ranges."""
-    u = rng.random(9)
+    u = rng.random(11)
 
     def at(r: tuple[float, float], k: int) -> float:
         return float(r[0] + u[k] * (r[1] - r[0]))
@@ -98,7 +74,8 @@ def draw_camera(fx: CameraEffects, rng: np.random.Generator) -> CameraDraw:
                       noise_std=at(fx.noise_std, 2), gamma=at(fx.gamma, 3),
                       contrast=at(fx.contrast, 4),
                       gains=(at(fx.gain_r, 5), at(fx.gain_g, 6), at(fx.gain_b, 7)),
-                      jpeg_quality=int(round(at(fx.jpeg_quality, 8))))
+                      jpeg_quality=int(round(at(fx.jpeg_quality, 8))),
+                      motion_px=at(fx.motion_px, 9), motion_deg=180.0 * float(u[10]))
 
 
 def resolution_loss(rgb: np.ndarray, factor: float) -> np.ndarray:
@@ -119,6 +96,20 @@ def blur_or_sharpen(rgb: np.ndarray, amount: float) -> np.ndarray:
         return cv2.GaussianBlur(rgb, (0, 0), -amount)
     soft = cv2.GaussianBlur(rgb, (0, 0), 1.0)
     return cv2.addWeighted(rgb, 1.0 + amount, soft, -amount, 0.0)
+
+
+def motion_blur(rgb: np.ndarray, length_px: float, angle_deg: float) -> np.ndarray:
+    """Blur along a line of `length_px` at `angle_deg` (an anti-aliased line kernel)."""
+    if length_px < 1.0:
+        return rgb
+    n = int(np.ceil(length_px)) | 1
+    kernel = np.zeros((n, n), np.float32)
+    c = (n - 1) / 2.0
+    dx, dy = np.cos(np.radians(angle_deg)) * length_px / 2, np.sin(np.radians(angle_deg)) * length_px / 2
+    cv2.line(kernel, (round((c - dx) * 16), round((c - dy) * 16)),
+             (round((c + dx) * 16), round((c + dy) * 16)), 1.0, 1, cv2.LINE_AA, shift=4)
+    kernel /= max(kernel.sum(), 1e-6)
+    return cv2.filter2D(rgb, -1, kernel, borderType=cv2.BORDER_REFLECT)
 
 
 def tone(rgb: np.ndarray, gains: tuple[float, float, float], contrast: float,
@@ -143,12 +134,36 @@ def sensor_noise(rgb: np.ndarray, std: float, unit: np.ndarray) -> np.ndarray:
     return cv2.add(rgb, unit[:h, :w] * np.float32(std), dtype=cv2.CV_8U)
 
 
+NOISE_TILE = 1024  # side of the unit-noise field each image's noise is cut from
+
+
+@lru_cache(maxsize=1)
+def _unit_noise() -> np.ndarray:
+    """A fixed field of unit normal noise (one draw per pixel is the costliest effect)."""
+    return np.random.default_rng(CAMERA_STREAM).standard_normal(
+        (NOISE_TILE, NOISE_TILE, 3), dtype=np.float32)
+
+
+def noise_for(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Unit normal noise of an image's shape: a window of the fixed field at a drawn offset,
+    flipped and channel-permuted by the draw (fresh noise where the image is larger)."""
+    h, w = shape[:2]
+    if h > NOISE_TILE or w > NOISE_TILE:
+        return rng.standard_normal(shape, dtype=np.float32)
+    y, x = int(rng.integers(NOISE_TILE - h + 1)), int(rng.integers(NOISE_TILE - w + 1))
+    win = _unit_noise()[y:y + h, x:x + w]
+    flips = rng.integers(2, size=2)
+    win = win[::-1 if flips[0] else 1, ::-1 if flips[1] else 1]
+    return win[..., rng.permutation(3)]
+
+
 def apply_camera(fx: CameraEffects, rgb: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
-    """The fitted camera's effects on one image, reproducibly for its seed; and its JPEG quality."""
+    """The camera's effects on one image, reproducibly for its seed; and its JPEG quality."""
     rng = np.random.default_rng([seed % (2 ** 63), CAMERA_STREAM])
     d = draw_camera(fx, rng)
     out = blur_or_sharpen(resolution_loss(rgb, d.downscale), d.sharpen)
+    out = motion_blur(out, d.motion_px, d.motion_deg)
     out = tone(out, d.gains, d.contrast, d.gamma)
     if d.noise_std > 0:
-        out = sensor_noise(out, d.noise_std, rng.standard_normal(out.shape, dtype=np.float32))
+        out = sensor_noise(out, d.noise_std, noise_for(out.shape, rng))
     return out, d.jpeg_quality

@@ -25,7 +25,7 @@ from .assets import capture_elevation, load_subjects
 from .catalog import DEFAULT_ASSETS, DEFAULT_BACKGROUNDS, DEFAULT_CATALOG, load_catalog
 from .compose import Composite, ComposeOptions, Library, compose, placement_samples
 from .views import class_seen, coverage_gaps
-from .effects import CameraEffects, apply_camera, apply_effects, camera_effects
+from .effects import DEFAULT_CAMERA, CameraEffects, apply_camera
 from .errors import InputError
 from .camera_file import CameraSpec, load_camera_file
 from .imageio import encode_jpeg
@@ -173,10 +173,8 @@ class _Worker:
         rng = np.random.default_rng(seed)
         comp = compose(self.lib, self.bank, cfg.compose_options(), rng, shadows=cfg.shadows)
         rgb, quality = comp.rgb, cfg.jpeg_quality
-        if cfg.effects and cfg.camera_effects is not None:
-            rgb, quality = apply_camera(cfg.camera_effects, rgb, seed)
-        elif cfg.effects:
-            rgb = apply_effects(_effects_pipeline(), rgb, seed)
+        if cfg.effects:
+            rgb, quality = apply_camera(cfg.camera_effects or DEFAULT_CAMERA, rgb, seed)
         stem = image_stem(cfg, index)
         fsio.write_bytes(self.dirs["images"] / f"{stem}.jpg", encode_jpeg(rgb, quality))
         record = image_record(stem, seed, cfg.view, comp, self.splits[index])
@@ -186,15 +184,7 @@ class _Worker:
         return index
 
 
-_EFFECTS = None
 _WORKER: _Worker | None = None
-
-
-def _effects_pipeline():
-    global _EFFECTS
-    if _EFFECTS is None:
-        _EFFECTS = camera_effects()
-    return _EFFECTS
 
 
 def _render_in_worker(index: int) -> int:

@@ -76,10 +76,12 @@ EFFECT_COMMENTS = {
     "gain_g": "",
     "gain_b": "",
     "jpeg_quality": "the written file's JPEG quality",
+    "motion_px": "motion blur length (px), in a random direction (not fitted)",
 }
 LIMITS = {"sharpen": (-6.0, 4.0), "downscale": (1.0, 8.0), "noise_std": (0.0, 40.0),
           "gamma": (0.25, 4.0), "contrast": (0.2, 6.0), "gain_r": (0.4, 2.5),
-          "gain_g": (0.4, 2.5), "gain_b": (0.4, 2.5), "jpeg_quality": (10, 100)}
+          "gain_g": (0.4, 2.5), "gain_b": (0.4, 2.5), "jpeg_quality": (10, 100),
+          "motion_px": (0.0, 40.0)}
 
 
 # ----------------------------------------------------------------------------- the effects file

@@ -270,7 +270,8 @@ def test_floor_mask_bounds_where_subjects_stand(tiny_pack, tmp_path):
 
 def test_synth_never_imports_torch():
     code = ("import sys, synth.cli, synth.generate, synth.effects, synth.preview, synth.stats; "
-            "from synth.effects import camera_effects; camera_effects(); "
+            "import numpy as np; from synth.effects import DEFAULT_CAMERA, apply_camera; "
+            "apply_camera(DEFAULT_CAMERA, np.zeros((8, 8, 3), np.uint8), 1); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
