@@ -41,7 +41,7 @@ log = logging.getLogger("make_assets")
 
 SEED = 20240611
 SS = 3  # supersampling factor for subjects
-JPEG_Q = 90
+JPEG_Q = 80  # floors and backdrops: detail costs JPEG bytes (see the README's size budget)
 cv2.setNumThreads(1)  # same arithmetic on every machine
 
 
@@ -446,7 +446,7 @@ TOP = ((90, None),)
 # camera at robot height looking up at their middle sees them
 BELOW = ASYM + tuple((e, a) for e in (-20, -40) for a in (0, 90, 180))
 EYE_HEIGHT_M = 0.07   # camera height of the views from below (a floor robot's: 5-9 cm)
-TARGET_PX = 203   # longest side of an object's largest orthographic view
+TARGET_PX = 198   # longest side of an object's largest orthographic view
 
 
 def view_tag(elev: int, az: int | None) -> str:
@@ -1967,23 +1967,111 @@ def toy(name: str, kind: str, colour: str) -> list[r3.Part]:
 FLOOR_PX = 1024
 
 
+def band_noise(rng: np.random.Generator, n: int, wl_lo: float, wl_hi: float, beta: float = 0.0,
+               aspect: float = 1.0) -> np.ndarray:
+    """Periodic n x n noise holding wavelengths between wl_lo and wl_hi texture pixels."""
+    return fractal_noise(rng, n, n, beta=beta, lo=n / wl_hi, hi=n / wl_lo, aspect=aspect)
+
+
+def wrapped_marks(n: int, marks, ss: int = 2) -> np.ndarray:
+    """A tileable mask in [0, 1] of anti-aliased marks on an n x n texture: `marks` holds
+    (points (k, 2) in texture pixels, width px, strength in [0, 1]); one point is a dot of
+    that width, several a polyline. Each mark is drawn with its wrapped copies at ss x."""
+    big = np.zeros((n * ss, n * ss), np.uint8)
+    for pts, width, value in marks:
+        p = np.asarray(pts, np.float64).reshape(-1, 2)
+        lo, hi = p.min(0) - width - 1, p.max(0) + width + 1
+        v = int(round(float(np.clip(value, 0, 1)) * 255))
+        for oy in (-n, 0, n):
+            for ox in (-n, 0, n):
+                if hi[0] + ox < 0 or lo[0] + ox > n or hi[1] + oy < 0 or lo[1] + oy > n:
+                    continue
+                q = np.round((p + (ox, oy)) * ss * 16).astype(np.int32)
+                if len(q) == 1:
+                    cv2.circle(big, (int(q[0, 0]), int(q[0, 1])), max(int(round(width * ss * 8)), 8), v,
+                               -1, cv2.LINE_AA, 4)
+                else:
+                    cv2.polylines(big, [q], False, v, max(int(round(width * ss)), 1), cv2.LINE_AA, 4)
+    return cv2.resize(big.astype(np.float32) / 255.0, (n, n), interpolation=cv2.INTER_AREA)
+
+
+def wander(rng: np.random.Generator, n: int, count: int, length: tuple[float, float],
+           angle: float | None = None, spread: float = math.pi, bend: float = 0.05,
+           step: float = 3.0, jag: float = 0.0) -> list[np.ndarray]:
+    """`count` gently bending paths (texture px) of random length, start and heading (around
+    `angle` +- spread/2, any when None): scratches, cracks, scuffs. `bend` lets the heading
+    drift step by step; `jag` zigzags each step about it (a crack)."""
+    out = []
+    for _ in range(count):
+        p0 = rng.uniform(0, n, 2)
+        a0 = rng.uniform(0, 2 * math.pi) if angle is None else angle + rng.uniform(-spread / 2, spread / 2)
+        k = max(int(rng.uniform(*length) / step), 2)
+        a = a0 + np.cumsum(rng.normal(0, bend, k)) + (rng.normal(0, jag, k) if jag else 0.0)
+        steps = step * np.stack([np.cos(a), np.sin(a)], 1)
+        out.append(p0 + np.concatenate([[[0.0, 0.0]], np.cumsum(steps, 0)]))
+    return out
+
+
+def specks(rng: np.random.Generator, n: int, count: int, size: tuple[float, float],
+           strength: tuple[float, float] = (0.4, 1.0)):
+    """`count` dots at random places, diameters log-uniform in `size` px."""
+    d = np.exp(rng.uniform(math.log(size[0]), math.log(size[1]), count))
+    return [(rng.uniform(0, n, 2), float(di), float(rng.uniform(*strength))) for di in d]
+
+
+def lived_in(rng: np.random.Generator, img: np.ndarray, light: float = 0.09, dirt: float = 0.06,
+             scratches: int = 0, scratch: float = 0.12, scratch_angle: float | None = None,
+             dust: int = 0, grit: int = 0, dirt_col: str = "#5a4e40") -> np.ndarray:
+    """What years of use leave on any floor, tileable: low-frequency light and dirt (a
+    room's uneven light, traffic), fine scratches that catch the light, dust and grit specks.
+    No per-pixel camera noise: that is the camera's (the generator adds it)."""
+    n = img.shape[0]
+    img = img * (1 + light * fractal_noise(rng, n, n, beta=3.0, hi=4.0))[..., None]
+    blot = smoothstep(0.3, 2.2, fractal_noise(rng, n, n, beta=2.2, lo=2.0))
+    img = mix(img, img * 0.8 + 0.2 * hex2rgb(dirt_col), blot * dirt * 4)
+    if scratches:
+        paths = wander(rng, n, scratches, (15, 140), scratch_angle, math.pi / 5 if scratch_angle is not None
+                       else math.pi, bend=0.04)
+        m = wrapped_marks(n, [(p, rng.uniform(0.5, 1.0), rng.uniform(0.3, 1.0)) for p in paths])
+        img = mix(img, np.minimum(img * 1.35 + 0.05, 1), m * scratch)
+    if dust:
+        m = wrapped_marks(n, specks(rng, n, dust, (0.6, 2.2)))
+        img = mix(img, np.array([0.86, 0.84, 0.8], np.float32), m * 0.55)
+    if grit:
+        m = wrapped_marks(n, specks(rng, n, grit, (0.7, 2.5)))
+        img = mix(img, img * 0.35, m * 0.8)
+    return img
+
+
 def wood_grain(rng: np.random.Generator, h: int, w: int, ring_px: float, figure: float) -> np.ndarray:
-    """Plain-sawn wood grain running along x, in [0, 1] (periodic)."""
+    """Plain-sawn wood grain running along x, in [0, 1] (periodic): in each growth ring the
+    earlywood darkens gradually into a crisp latewood line; a finer grain between; the rings
+    wander, bunch and rise into cathedral arches (figure); long colour streaks and dark pore
+    dashes along the grain."""
+    rings = max(int(round(h / ring_px)), 1)
     warp = fractal_noise(rng, h, w, beta=4.0, aspect=6.0, hi=5.0)
-    yy = np.mgrid[0:h, 0:w][0].astype(np.float32)
-    rings = 0.5 + 0.5 * np.sin(2 * np.pi * (yy / ring_px + figure * warp))
-    rings = rings ** 2.5  # darker latewood bands on lighter earlywood
+    warp2 = fractal_noise(rng, h, w, beta=3.0, aspect=4.0, hi=24.0)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    # cathedrals: the rings bend into rounded V's twice along the tile, more in some places
+    arch = np.sqrt((1 - np.cos(2 * np.pi * 2 * xx / w + 0.8 * warp)) / 2 + 0.01)
+    arch_amp = 4.5 * figure * (0.5 + 0.5 * np.tanh(1.2 * fractal_noise(rng, h, w, beta=3.5, hi=6.0)))
+    phase = yy / h * rings + 1.5 * figure * warp + 0.7 * figure * warp2 + arch_amp * arch
+    f = phase % 1.0
+    late = blur_wrap((f ** 5).astype(np.float32), 0.45)   # the crisp edge where a ring ends
+    fine = (0.5 + 0.5 * np.sin(2 * np.pi * (phase * 4 + 0.5 * warp2))) ** 3
     fade = 0.5 + 0.5 * np.tanh(1.5 * fractal_noise(rng, h, w, beta=3.5, aspect=4.0))
-    streak = fractal_noise(rng, h, w, beta=2.0, aspect=30.0)
-    pores = fractal_noise(rng, h, w, beta=0.5, aspect=10.0)
-    g = 0.35 * rings * (0.4 + 0.6 * fade) + 0.15 * streak + 0.06 * pores + 0.45
+    streak = fractal_noise(rng, h, w, beta=1.2, aspect=30.0)
+    pore = blur_wrap((fractal_noise(rng, h, w, beta=0.0, aspect=12.0) > 2.1).astype(np.float32), 0.5)
+    g = (0.7 - 0.62 * late * (0.6 + 0.4 * fade) - 0.10 * fine * (0.3 + 0.7 * fade)
+         + 0.09 * streak - 0.35 * np.clip(pore * 1.5, 0, 1))
     return np.clip(g, 0, 1).astype(np.float32)
 
 
 def planks(name: str, plank_px: int, base: str, dark: str, ring_px: float, figure: float,
            tone_jitter: float, gap: str, gap_px: float, lengths: tuple[float, float],
-           repeat_grain: bool = False, knots: int = 0) -> np.ndarray:
-    """A plank floor (planks along x), tileable: staggered joints, per-plank tone and grain."""
+           repeat_grain: bool = False, knots: int = 0, wear: float = 1.0) -> np.ndarray:
+    """A plank floor (planks along x), tileable: staggered joints, per-plank tone, hue and
+    grain, knots, bevelled seams with dirt in them, then scratches, dust and uneven light."""
     rng = rng_for(name)
     N = FLOOR_PX
     rows = N // plank_px
@@ -2012,10 +2100,14 @@ def planks(name: str, plank_px: int, base: str, dark: str, ring_px: float, figur
             j1 = bounds[(i + 1) % len(bounds)]
             span = (np.arange(N) - j0) % N < ((j1 - j0) % N or N)
             tone = 1 + rng.normal(0, tone_jitter)
-            hue = rng.normal(0, tone_jitter * 0.4, 3)
+            hue = rng.normal(0, tone_jitter * 0.12, 3)
             shift = (0, 0) if repeat_grain else (int(rng.integers(0, N)), int(rng.integers(0, N)))
             g = np.roll(grain_src, shift, (0, 1))[y0:y1][:, span]
-            col = mix(dk, light, g) * tone * (1 + hue)
+            contrast = rng.uniform(0.75, 1.2)   # some boards show their grain more
+            g = np.clip(0.6 + (g - 0.6) * contrast, 0, 1)
+            along = ((np.arange(N)[span] - j0) % N) / max(span.sum(), 1)
+            end = 1 + rng.normal(0, tone_jitter * 0.4) * (along - 0.5)   # boards shade end to end
+            col = mix(dk, light, g) * (tone * end)[None, :, None] * (1 + hue)
             img[y0:y1][:, span] = col
         for j in bounds:
             seams[y0:y1, j % N] = 1
@@ -2027,18 +2119,25 @@ def planks(name: str, plank_px: int, base: str, dark: str, ring_px: float, figur
         rr = np.sqrt(dx * dx + dy * dy)
         knot = np.exp(-(rr / 7) ** 2) + 0.3 * np.exp(-(rr / 14) ** 2) * (np.sin(rr / 1.5) > 0)
         img = mix(img, dk * 0.7, np.clip(knot, 0, 1) * 0.8)
-    seam_m = np.clip(blur_wrap(seams, gap_px * 0.5) * gap_px * 1.5, 0, 1)
+    seam_m = np.clip(blur_wrap(seams, 0.55) * gap_px * 1.3, 0, 1)
+    grime = blur_wrap(seams, 2.5) * 2.5
+    img *= (1 - 0.10 * np.clip(grime, 0, 1))[..., None]   # dirt collects along the joints
     img = mix(img, hex2rgb(gap), seam_m)
     # a bevel: light on the edge facing the light, dark on the other
     bevel = np.roll(seam_m, 2, 0) - np.roll(seam_m, -2, 0)
-    img *= (1 + 0.06 * bevel)[..., None]
+    img *= (1 + 0.07 * bevel)[..., None]
     img *= (1 + 0.03 * fractal_noise(rng, N, N, beta=3.0))[..., None]  # uneven varnish
-    return img
+    return lived_in(rng, img, dirt=0.04 * wear, scratches=int(260 * wear), scratch=0.10,
+                    scratch_angle=0.0, dust=int(500 * wear), grit=int(160 * wear))
 
 
 def tiles(name: str, n: int, base: str, grout: str, grout_px: float, mottle: float,
-          speckle: float, jitter: float, second: str | None = None) -> np.ndarray:
-    """Square tiles on a grid with grout lines, mottled glaze and a small bevel (tileable)."""
+          speckle: float, jitter: float, second: str | None = None, cleft: float = 0.0,
+          palette: tuple[str, ...] = (), wear: float = 1.0) -> np.ndarray:
+    """Square tiles on a grid with recessed sandy grout, a stone-like glaze (mottled at two
+    scales, speckled), per-tile tone and sheen, a small bevel; `cleft` > 0 gives natural
+    stone (slate) a split, layered relief lit from one side and per-tile colours from
+    `palette`. Then wear: scratches, dust, dirt (tileable)."""
     rng = rng_for(name)
     N = FLOOR_PX
     p = N // n
@@ -2049,73 +2148,133 @@ def tiles(name: str, n: int, base: str, grout: str, grout_px: float, mottle: flo
     if second:  # checkerboard
         chk = ((ix + iy) % 2 == 1)
         col = np.where(chk[..., None], hex2rgb(second)[None, None] * tone[iy, ix][..., None], col)
-    col = col * (1 + mottle * fractal_noise(rng, N, N, beta=2.5, lo=3))[..., None]
-    col = col * (1 + speckle * (fractal_noise(rng, N, N, beta=0.0) > 2.2))[..., None]
-    col = col * (1 - speckle * 1.5 * (fractal_noise(rng, N, N, beta=0.0) > 2.5))[..., None]
+    if palette:  # natural stone: every tile its own colour
+        pick = rng.integers(0, len(palette), (n, n))
+        pal = np.stack([hex2rgb(c) for c in palette])
+        col = mix(col, pal[pick[iy, ix]] * tone[iy, ix][..., None], 0.6)
+    gx, gy = rng.normal(0, 1, (2, n, n))
+    u, v = (xx % p) / p - 0.5, (yy % p) / p - 0.5
+    col = col * (1 + 0.03 * (gx[iy, ix] * u + gy[iy, ix] * v))[..., None]  # each tile lies a little askew
+    col = col * (1 + mottle * fractal_noise(rng, N, N, beta=2.5, lo=3)
+                 + 0.6 * mottle * band_noise(rng, N, 3, 40, beta=1.2))[..., None]
+    fine = blur_wrap(fractal_noise(rng, N, N, beta=0.0), 0.6)
+    fine /= fine.std()
+    col = col * (1 + 0.12 * speckle * fine)[..., None]
+    dots_d = wrapped_marks(N, specks(rng, N, int(2600 * speckle), (0.8, 2.8)))
+    dots_l = wrapped_marks(N, specks(rng, N, int(1800 * speckle), (0.8, 2.4)))
+    col = mix(col, col * 0.55, dots_d * 0.8)
+    col = mix(col, np.minimum(col * 1.25 + 0.04, 1), dots_l * 0.7)
+    if cleft:  # natural cleft: a broad undulation, split layers whose steps catch the light, grit
+
+        def lit_slope(hf):  # relief lit from the upper left: its slope towards the light
+            return -0.7 * (np.roll(hf, -1, 1) - np.roll(hf, 1, 1)) - 0.7 * (np.roll(hf, -1, 0) - np.roll(hf, 1, 0))
+
+        broad = fractal_noise(rng, N, N, beta=2.6, lo=2) + 0.4 * band_noise(rng, N, 12, 160, beta=2.5)
+        s1 = lit_slope(broad)
+        steps = lit_slope(blur_wrap(np.floor(broad / 0.45).astype(np.float32), 0.6))
+        s3 = band_noise(rng, N, 2, 8, beta=0.5)
+        shade = 0.09 * s1 / s1.std() + 0.28 * steps + 0.03 * s3
+        col = col * np.clip(1 + cleft * shade, 0.6, 1.4)[..., None]
+        col = col * (1 + 0.06 * cleft * band_noise(rng, N, 20, 200, beta=1.5))[..., None]
     ex = np.minimum(xx % p, p - 1 - xx % p).astype(np.float32)
     ey = np.minimum(yy % p, p - 1 - yy % p).astype(np.float32)
     e = np.minimum(ex, ey)
-    grout_m = smoothstep(grout_px / 2 + 1, grout_px / 2 - 0.5, e)
-    bevel = smoothstep(grout_px / 2 + 5, grout_px / 2, e) * (1 - grout_m)
+    grout_m = smoothstep(grout_px / 2 + 0.8, grout_px / 2 - 0.6, e)
+    bevel = smoothstep(grout_px / 2 + 4, grout_px / 2, e) * (1 - grout_m)
     lit = np.where(ex < ey, np.where(xx % p < p / 2, 1, -1), np.where(yy % p < p / 2, 1, -1))
-    col = col * (1 + 0.08 * bevel * lit)[..., None]
-    g = hex2rgb(grout)[None, None] * (1 + 0.08 * fractal_noise(rng, N, N, beta=0.5))[..., None]
-    return mix(col, g, grout_m)
+    col = col * (1 + 0.10 * bevel * lit)[..., None]
+    sand = blur_wrap(fractal_noise(rng, N, N, beta=0.0), 0.7)
+    sand /= sand.std()
+    gdirt = smoothstep(-0.5, 2.0, fractal_noise(rng, N, N, beta=2.0, lo=2))
+    g = hex2rgb(grout)[None, None] * (1 + 0.14 * sand - 0.22 * gdirt)[..., None]
+    g = g * (1 - 0.25 * smoothstep(grout_px / 2 - 0.6, grout_px / 2 - 2.0, e) * (lit < 0))[..., None]
+    out = mix(col, g, grout_m)
+    return lived_in(rng, out, dirt=0.03 * wear, scratches=int(120 * wear), scratch=0.06,
+                    dust=int(600 * wear), grit=int(220 * wear))
 
 
-def carpet(name: str, base: str, fleck: str) -> np.ndarray:
-    """Loop-pile carpet: dense fibres, two-tone flecks, faint rows and soft mottling."""
+def carpet(name: str, base: str, fleck: str, second: str | None = None) -> np.ndarray:
+    """Cut-pile carpet: soft fibre tufts a few mm across spun from two or three yarns
+    (heather), lit from one side (a bright crown, a dark gap); a tonal mottle at the
+    centimetre scale, faint rows, patches where the pile lies the other way (lighter),
+    crushed traffic paths, lint and grit (tileable)."""
     rng = rng_for(name)
     N = FLOOR_PX
-    fibres = blur_wrap(fractal_noise(rng, N, N, beta=0.0), 0.7)
-    fibres /= fibres.std()
-    tufts = fractal_noise(rng, N, N, beta=1.0, lo=120)
+    tuft = band_noise(rng, N, 2.5, 6.0, beta=0.0)
+    crown = np.tanh(1.0 * tuft)                       # rounded tops, dark between
+    strands = blur_wrap(fractal_noise(rng, N, N, beta=0.0), 0.5)
+    strands /= strands.std()
+    yarn = band_noise(rng, N, 2.5, 7.0, beta=0.5)      # which yarn a tuft is spun from
+    tonal = band_noise(rng, N, 10, 60, beta=1.0)
     yy = np.mgrid[0:N, 0:N][0].astype(np.float32)
-    rowlines = np.sin(2 * np.pi * yy / (N / 256))  # 256 rows of loops across the tile
-    mottle = fractal_noise(rng, N, N, beta=3.0)
-    col = hex2rgb(base)[None, None] * (1 + 0.10 * fibres + 0.08 * tufts + 0.04 * rowlines
-                                       + 0.05 * mottle)[..., None]
-    fl = blur_wrap((fractal_noise(rng, N, N, beta=0.3) > 1.9).astype(np.float32), 0.6)
-    return mix(col, hex2rgb(fleck), np.clip(fl, 0, 1) * 0.7)
+    rowlines = np.sin(2 * np.pi * yy / (N / 256))     # 256 rows of loops across the tile
+    crushed = fractal_noise(rng, N, N, beta=3.0)
+    sheen = smoothstep(-0.4, 0.8, fractal_noise(rng, N, N, beta=2.8, lo=2))  # pile brushed the other way
+    col = mix(hex2rgb(base)[None, None] * np.ones((N, N, 3), np.float32), hex2rgb(fleck),
+              smoothstep(-0.2, 1.6, yarn + 0.5 * tonal) * 0.8)
+    if second:
+        col = mix(col, hex2rgb(second), smoothstep(0.8, 2.0, -yarn - 0.3 * tonal) * 0.8)
+    col = col * (1 + 0.11 * crown + 0.07 * strands + 0.03 * rowlines + 0.045 * crushed
+                 + 0.05 * tonal + 0.06 * sheen)[..., None]
+    return lived_in(rng, col, dirt=0.02, dust=1400, grit=500, dirt_col="#4a4238")
 
 
-def marble(name: str, base: str, vein: str, slabs: int) -> np.ndarray:
-    """Polished marble slabs with wandering veins and thin seams (tileable)."""
+def marble(name: str, base: str, vein: str, slabs: int, vein2: str = "#b9b2a6") -> np.ndarray:
+    """Polished marble slabs: wandering veins at three scales (broad drifts, sharp crack
+    veins, hairlines), clouds and fine crystal sparkle, thin seams (tileable)."""
     rng = rng_for(name)
     N = FLOOR_PX
     yy, xx = np.mgrid[0:N, 0:N].astype(np.float32)
     # classic turbulence marble: |noise| summed over octaves bends a periodic ramp
     turb = sum(np.abs(fractal_noise(rng, N, N, beta=0.0, lo=f * 0.7, hi=f * 1.3)) / 2 ** i
-               for i, f in enumerate((1, 2, 4, 8, 16)))
+               for i, f in enumerate((1, 2, 4, 8, 16, 32)))
     ramp = np.sin(2 * np.pi * (xx + 0.5 * yy) / N * 2 + 1.8 * turb)
     v1 = (1 - np.abs(ramp)) ** 8
     turb2 = sum(np.abs(fractal_noise(rng, N, N, beta=0.0, lo=f * 0.7, hi=f * 1.3)) / 2 ** i
-                for i, f in enumerate((2, 4, 8, 16, 32)))
+                for i, f in enumerate((2, 4, 8, 16, 32, 64)))
     v2 = (1 - np.abs(np.sin(2 * np.pi * (yy - 0.6 * xx) / N * 3 + 1.8 * turb2))) ** 40
+    turb3 = sum(np.abs(fractal_noise(rng, N, N, beta=0.0, lo=f * 0.7, hi=f * 1.3)) / 2 ** i
+                for i, f in enumerate((4, 8, 16, 32, 64)))
+    v3 = (1 - np.abs(np.sin(2 * np.pi * (xx * 0.8 + yy) / N * 5 + 2.2 * turb3))) ** 90
     cloud = fractal_noise(rng, N, N, beta=3.0)
-    col = hex2rgb(base)[None, None] * (1 + 0.03 * cloud)[..., None]
-    col = mix(col, hex2rgb(vein), np.clip(0.7 * v1 + 0.5 * v2 + 0.06 * (cloud > 0.8), 0, 1))
+    drift = smoothstep(0.2, 1.8, fractal_noise(rng, N, N, beta=2.6, lo=2))
+    col = hex2rgb(base)[None, None] * (1 + 0.04 * cloud + 0.025 * band_noise(rng, N, 3, 30, beta=1.0))[..., None]
+    col = mix(col, hex2rgb(vein2), drift * 0.45)
+    col = mix(col, hex2rgb(vein), np.clip(0.75 * v1 + 0.7 * v2 + 0.5 * v3 + 0.06 * (cloud > 0.8), 0, 1))
+    sparkle = wrapped_marks(N, specks(rng, N, 2500, (0.6, 1.6), (0.2, 0.8)))
+    col = mix(col, np.minimum(col * 1.12 + 0.03, 1), sparkle * 0.6)
     p = N // slabs
     e = np.minimum(np.minimum(xx % p, p - 1 - xx % p), np.minimum(yy % p, p - 1 - yy % p))
-    return mix(col, col * 0.75, smoothstep(1.5, 0.0, e))
+    col = mix(col, col * 0.7, smoothstep(1.5, 0.0, e))
+    return lived_in(rng, col, dirt=0.02, scratches=90, scratch=0.05, dust=500, grit=120)
 
 
 def concrete(name: str, base: str) -> np.ndarray:
-    """Polished concrete: mottling, aggregate specks, pores, trowel swirls and a saw cut."""
+    """Polished concrete: mottling and stains, sand grains and cut aggregate of several
+    sizes and tones, pinholes, trowel arcs, hairline cracks and a saw-cut joint (tileable)."""
     rng = rng_for(name)
     N = FLOOR_PX
     mott = fractal_noise(rng, N, N, beta=2.8)
-    mid = fractal_noise(rng, N, N, beta=1.5)
-    col = hex2rgb(base)[None, None] * (1 + 0.07 * mott + 0.03 * mid)[..., None]
-    agg = blur_wrap((fractal_noise(rng, N, N, beta=0.2) > 2.3).astype(np.float32), 0.8)
-    col = mix(col, col * 1.2 + 0.03, np.clip(agg, 0, 1) * 0.6)
-    pores = blur_wrap((fractal_noise(rng, N, N, beta=0.0) > 3.0).astype(np.float32), 0.5)
-    col = col * (1 - 0.5 * np.clip(pores * 2, 0, 1))[..., None]
+    mid = band_noise(rng, N, 4, 60, beta=1.2)
+    col = hex2rgb(base)[None, None] * (1 + 0.08 * mott + 0.04 * mid)[..., None]
+    sand = blur_wrap(fractal_noise(rng, N, N, beta=0.0), 0.6)
+    sand /= sand.std()
+    col = col * (1 + 0.05 * sand)[..., None]
+    for count, size, shade in ((9000, (0.8, 2.2), 1.18), (5000, (0.8, 2.0), 0.8),
+                               (700, (2.5, 6.0), 1.1), (500, (2.5, 5.0), 0.85)):
+        m = wrapped_marks(N, specks(rng, N, count, size, (0.5, 1.0)))
+        col = mix(col, np.clip(col * shade + (0.02 if shade > 1 else 0), 0, 1), m * 0.8)
+    pores = wrapped_marks(N, specks(rng, N, 900, (0.8, 2.4)))
+    col = mix(col, col * 0.45, pores * 0.9)
     yy, xx = np.mgrid[0:N, 0:N].astype(np.float32)
     swirl = np.sin((np.sqrt((xx - N / 2) ** 2 + (yy - N / 3) ** 2) / 9) + 3 * mott)
-    col = col * (1 + 0.015 * swirl)[..., None]
+    col = col * (1 + 0.02 * swirl)[..., None]
+    cracks = wrapped_marks(N, [(pth, 0.6, 0.7) for pth in wander(rng, N, 6, (60, 260), bend=0.06, step=2.5,
+                                                                  jag=0.6)])
+    col = mix(col, col * 0.55, cracks)
     cut = smoothstep(2.0, 0.5, np.minimum(yy, N - 1 - yy))  # a control joint at the tile edge
-    return mix(col, col * 0.45, cut)
+    col = mix(col, col * 0.45, cut)
+    return lived_in(rng, col, dirt=0.04, scratches=140, scratch=0.08, dust=700, grit=300)
 
 
 def parquet(name: str, base: str, dark: str) -> np.ndarray:
@@ -2134,7 +2293,7 @@ def parquet(name: str, base: str, dark: str) -> np.ndarray:
     cells = N // bw
     block = np.where(left, (a % cells) * 97 + (b // 4) % (cells // 4),
                      (b % cells) * 89 + (a // 4) % (cells // 4) + 5000)
-    tone = 1 + 0.07 * np.sin(block * 12.9898) + 0.05 * np.sin(block * 4.1414)
+    tone = 1 + 0.09 * np.sin(block * 12.9898) + 0.06 * np.sin(block * 4.1414)
     g = np.where(left, grain, grain_t)
     col = mix(hex2rgb(dark), hex2rgb(base), g) * tone[..., None]
     du = np.minimum(u % bw, bw - u % bw)
@@ -2142,17 +2301,50 @@ def parquet(name: str, base: str, dark: str) -> np.ndarray:
     d4u = np.minimum(u % (4 * bw), 4 * bw - u % (4 * bw))
     d4v = np.minimum(v % (4 * bw), 4 * bw - v % (4 * bw))
     seam = np.where(left, np.minimum(du, d4v), np.minimum(dv, d4u)) / math.sqrt(2)
-    return mix(col, hex2rgb(dark) * 0.5, smoothstep(1.2, 0.2, seam))
+    col = col * (1 - 0.08 * smoothstep(3.0, 0.5, seam))[..., None]   # dirt along the joints
+    col = mix(col, hex2rgb(dark) * 0.5, smoothstep(1.2, 0.2, seam))
+    return lived_in(rng, col, dirt=0.04, scratches=220, scratch=0.10, dust=450, grit=150)
+
+
+def vinyl(name: str, n: int, base: str, second: str, seam: str) -> np.ndarray:
+    """Vinyl tiles in a checkerboard: an orange-peel surface, faint printed mottle, butt
+    seams, black heel scuffs, scratches and dust (tileable)."""
+    rng = rng_for(name)
+    N = FLOOR_PX
+    p = N // n
+    yy, xx = np.mgrid[0:N, 0:N]
+    chk = ((xx // p + yy // p) % 2 == 1)
+    tone = 1 + rng.normal(0, 0.015, (n, n))[yy // p, xx // p]
+    col = np.where(chk[..., None], hex2rgb(second)[None, None], hex2rgb(base)[None, None]) * tone[..., None]
+    peel = band_noise(rng, N, 2, 7, beta=0.5)
+    col = col * (1 + 0.02 * peel + 0.025 * fractal_noise(rng, N, N, beta=2.5, lo=4))[..., None]
+    col = col + 0.012 * band_noise(rng, N, 3, 20, beta=1.0)[..., None]  # shows on the dark ones too
+    e = np.minimum(np.minimum(xx % p, p - 1 - xx % p), np.minimum(yy % p, p - 1 - yy % p)).astype(np.float32)
+    col = mix(col, hex2rgb(seam), smoothstep(1.4, 0.2, e) * 0.8)
+    scuffs = wrapped_marks(N, [(pth, rng.uniform(2.0, 5.0), rng.uniform(0.3, 0.8))
+                               for pth in wander(rng, N, 45, (6, 30), bend=0.25, step=2.0)])
+    col = mix(col, np.array([0.1, 0.1, 0.11], np.float32), blur_wrap(scuffs, 1.5) * 0.45)
+    return lived_in(rng, col, dirt=0.04, scratches=160, scratch=0.08, dust=600, grit=200)
 
 
 def floor_jpeg(img: np.ndarray) -> bytes:
-    """Float RGB in [0, 1] -> JPEG q90 bytes."""
+    """Float RGB in [0, 1] -> JPEG bytes at the floors' quality."""
     return encode_jpeg(np.round(np.clip(img, 0, 1) * 255).astype(np.uint8), JPEG_Q)
 
 
 # ----------------------------------------------------------------------------- backdrops
 BD_W, BD_H = 1280, 720
 BD_PPM = 290.0  # backdrop pixels per metre: the picture spans ~4.4 m x 2.5 m of wall
+
+
+def _bbox(m: np.ndarray, pad: int = 0) -> tuple[slice, slice]:
+    """The slices of a mask's nonzero box, grown by `pad` (within the image)."""
+    ys, xs = np.nonzero(m.max(1) > 0)[0], np.nonzero(m.max(0) > 0)[0]
+    if not len(ys):
+        return slice(0, 0), slice(0, 0)
+    h, w = m.shape
+    return (slice(max(ys.min() - pad, 0), min(ys.max() + 1 + pad, h)),
+            slice(max(xs.min() - pad, 0), min(xs.max() + 1 + pad, w)))
 
 
 class Wall:
@@ -2164,14 +2356,20 @@ class Wall:
         self.w, self.h = BD_W * self.k, BD_H * self.k
         yy, xx = np.mgrid[0:self.h, 0:self.w].astype(np.float32)
         self.xx, self.yy = xx, yy
-        # plaster: fine noise, a broad light falloff from the window side, darker low down
+        self.light_x = light_x
+        # painted plaster: broad unevenness, a roller's stipple a few mm across, the light
+        # falling off away from the window side, darker low down and towards the ceiling
         base = hex2rgb(paint)
         n = fractal_noise(self.rng, self.h, self.w, beta=1.2)
         self.grain = fractal_noise(self.rng, self.h, self.w, beta=1.5)  # shared by all objects
-        fall = 1.05 - 0.25 * np.abs(xx / self.w - light_x) - 0.12 * (yy / self.h)
-        self.img = base[None, None] * (fall * (1 + 0.015 * n))[..., None]
+        stipple = fractal_noise(self.rng, self.h, self.w, beta=0.5, lo=self.w / 14, hi=self.w / 5)
+        broad = fractal_noise(self.rng, self.h, self.w, beta=3.0)
+        u, v = xx / self.w, yy / self.h
+        fall = (1.08 - 0.34 * np.abs(u - light_x) - 0.12 * v - 0.10 * np.exp(-v / 0.12)
+                + 0.07 * np.exp(-((u - light_x) / 0.18) ** 2 - ((v - 0.45) / 0.35) ** 2))
+        self.img = base[None, None] * (fall * (1 + 0.015 * n + 0.012 * stipple + 0.02 * broad))[..., None]
         self.shadow = np.zeros((self.h, self.w), np.float32)
-        self.rect(0, 0, 4.5, 0.09, skirting, bevel=0.012)
+        self.skirting(skirting)
 
     def px(self, x: float, y: float) -> tuple[float, float]:
         return x * BD_PPM * self.k, self.h - y * BD_PPM * self.k
@@ -2180,8 +2378,12 @@ class Wall:
         (a, b), (c, d) = self.px(x0, y1), self.px(x1, y0)
         return rect_mask((self.h, self.w), a, b, c, d, r * BD_PPM * self.k)
 
-    def fill(self, m, colour, grad: float = 0.08, tex: float = 0.02) -> None:
-        """Paint a mask with a colour, a top-lit vertical gradient and a little texture."""
+    def fill(self, m, colour, grad: float = 0.08, tex: float = 0.02, pattern: str | None = None,
+             puff: float = 0.0) -> None:
+        """Paint a mask with a colour, a top-lit vertical gradient and a little texture;
+        `pattern` adds a material's own: "wood" (vertical grain), "wood_h" (horizontal),
+        "fabric" (a weave and pilling) or "brushed" (fine streaks of brushed metal); `puff`
+        (metres) rounds a soft thing off: darker towards its edges, lit on its upper one."""
         col = hex2rgb(colour) if isinstance(colour, str) else np.asarray(colour, np.float32)
         ys, xs = np.nonzero(m.max(1) > 0)[0], np.nonzero(m.max(0) > 0)[0]
         if len(ys) == 0:
@@ -2189,37 +2391,165 @@ class Wall:
         sl = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
         t = np.linspace(0, 1, len(range(ys.min(), ys.max() + 1)), dtype=np.float32)[:, None]
         shade = (1 + grad * (0.5 - t)) * (1 + tex * self.grain[sl])
-        self.img[sl] = mix(self.img[sl], col[None, None] * shade[..., None], m[sl])
+        paint = col[None, None] * shade[..., None]
+        hh, ww = shade.shape
+        if pattern in ("wood", "wood_h"):
+            rot = pattern == "wood"
+            g = wood_grain(self.rng, ww if rot else hh, hh if rot else ww, 14.0, 0.8)
+            g = g.T if rot else g
+            paint = paint * (0.78 + 0.4 * g)[..., None]
+        elif pattern == "fabric":
+            wv = weave((hh, ww), 3.0)
+            pill = blur(self.rng.standard_normal((hh, ww)).astype(np.float32), 1.5)
+            paint = paint * (1 + 0.03 * wv + 0.02 * pill / (pill.std() + 1e-6))[..., None]
+        if puff:
+            d = np.clip(dist_inside(m[sl]) / (puff * BD_PPM * self.k), 0, 1)
+            top_lit = np.clip(-np.gradient(d, axis=0) * puff * BD_PPM * self.k, 0, 1)
+            paint = paint * (0.72 + 0.28 * np.sqrt(d) + 0.12 * top_lit)[..., None]
+        if pattern == "brushed":
+            st = blur(self.rng.standard_normal((hh, ww)).astype(np.float32), 0.8)
+            st = cv2.blur(st, (81, 1))
+            paint = paint * (1 + 0.015 * st / (st.std() + 1e-6))[..., None]
+        self.img[sl] = mix(self.img[sl], paint, m[sl])
 
     def rect(self, x0, y0, x1, y1, colour, r: float = 0.0, bevel: float = 0.0, grad=0.08,
-             tex=0.02, shadow: float = 0.0) -> np.ndarray:
+             tex=0.02, shadow: float = 0.0, pattern: str | None = None, puff: float = 0.0) -> np.ndarray:
         """A filled box with an optional bevel highlight and a soft contact shadow on the wall."""
         if shadow:
             self.drop_shadow(self.mask_rect(x0, y0, x1, y1, r), shadow)
         m = self.mask_rect(x0, y0, x1, y1, r)
-        self.fill(m, colour, grad, tex)
+        self.fill(m, colour, grad, tex, pattern, puff)
         if bevel:
-            inner = self.mask_rect(x0 + bevel, y0 + bevel, x1 - bevel, y1 - bevel, max(r - bevel, 0))
-            top = self.mask_rect(x0, y1 - bevel, x1, y1)
-            self.img *= (1 - 0.12 * (m - inner) * (1 - top))[..., None]
-            self.img = mix(self.img, np.minimum(self.img * 1.15, 1), top * m)
+            sl = _bbox(m)
+            inner = self.mask_rect(x0 + bevel, y0 + bevel, x1 - bevel, y1 - bevel, max(r - bevel, 0))[sl]
+            top = self.mask_rect(x0, y1 - bevel, x1, y1)[sl]
+            ms, im = m[sl], self.img[sl]
+            im *= (1 - 0.12 * (ms - inner) * (1 - top))[..., None]
+            self.img[sl] = mix(im, np.minimum(im * 1.15, 1), top * ms)
         return m
 
     def drop_shadow(self, m, strength: float, spread: float = 0.05) -> None:
         """Darken the surroundings of a shape, more below it (light from above)."""
         s = spread * BD_PPM * self.k
-        sh = soft_blur(np.roll(m, int(s * 0.5), 0), s)
-        self.img *= (1 - strength * sh * (1 - m))[..., None]
+        sl = _bbox(m, int(4 * s) + 4)
+        ms = m[sl]
+        sh = soft_blur(np.roll(ms, int(s * 0.5), 0), s)
+        self.img[sl] *= (1 - strength * sh * (1 - ms))[..., None]
+
+    def skirting(self, colour: str) -> None:
+        """A moulded skirting board: a shadow line on the wall above it, a rounded top
+        moulding catching the light, a groove, scuffs and grime at its foot."""
+        top = 0.095
+        self.drop_shadow(self.mask_rect(0, 0, 4.5, top), 0.18, 0.012)
+        self.rect(0, 0, 4.5, top, colour, grad=0.12, tex=0.01)
+        self.img = mix(self.img, np.minimum(self.img * 1.12, 1), self.mask_rect(0, top - 0.012, 4.5, top - 0.004))
+        self.img *= (1 - 0.16 * self.mask_rect(0, top - 0.02, 4.5, top - 0.014))[..., None]
+        foot = self.mask_rect(0, 0, 4.5, 0.02) * smoothstep(-0.5, 1.5, self.grain)
+        self.img *= (1 - 0.12 * foot)[..., None]
+        for _ in range(14):  # scuffs from shoes and vacuum cleaners
+            x = float(self.rng.uniform(0.05, 4.4))
+            y = float(self.rng.uniform(0.02, 0.07))
+            L = float(self.rng.uniform(0.02, 0.08))
+            (a, b), (c, d) = self.px(x, y), self.px(x + L, y + self.rng.uniform(-0.01, 0.01))
+            m = stroke_mask((self.h, self.w), [(a, b), (c, d)], float(self.rng.uniform(2, 5)))
+            sl = _bbox(m, 6)
+            self.img[sl] *= (1 - 0.22 * blur(m[sl], 1.5))[..., None]
 
     def finish(self) -> np.ndarray:
-        """Contact shadow at the floor line, slight defocus and sensor noise, downsample."""
+        """Contact shadow at the floor line, downsample. A little blur: the generator
+        stands the wall 3-8 m away, where it shrinks 2-5x (no finer detail survives); no
+        sensor noise: that is the camera's."""
         yy = self.yy
         floor_ao = np.exp(-(self.h - yy) / (0.05 * BD_PPM * self.k))
         img = self.img * (1 - 0.25 * floor_ao)[..., None]
         img = cv2.resize(img, (BD_W, BD_H), interpolation=cv2.INTER_AREA)
-        img = cv2.GaussianBlur(img, (0, 0), 0.8)  # the camera focuses on the floor, not the wall
-        img += self.rng.normal(0, 0.008, img.shape).astype(np.float32)
+        img = cv2.GaussianBlur(img, (0, 0), 0.6)
         return np.clip(img, 0, 1)
+
+
+def socket(wall: Wall, x: float, y: float, double: bool = True, switch: bool = False) -> None:
+    """A wall socket (or a light switch) on a white plate, a thin shadow below it."""
+    w = 0.16 if double and not switch else 0.085
+    wall.rect(x, y, x + w, y + 0.085, "#f1f0eb", r=0.006, bevel=0.004, grad=0.15, tex=0.005, shadow=0.25)
+    if switch:
+        wall.rect(x + 0.025, y + 0.02, x + 0.06, y + 0.065, "#e3e2dc", r=0.003, bevel=0.003, grad=0.4, tex=0)
+        return
+    for k in range(2 if double else 1):
+        cx = x + 0.0425 + k * 0.075
+        for dx in (-0.011, 0.011):
+            (a, b) = wall.px(cx + dx, y + 0.04)
+            wall.img *= (1 - 0.7 * ellipse_mask((wall.h, wall.w), (a, b), (2.5, 4.0)))[..., None]
+
+
+def books(wall: Wall, x0: float, x1: float, y0: float, palette: tuple[str, ...]) -> None:
+    """A row of books standing on a surface at height y0: spines of random height, width and
+    colour, a title band, a darker gap between them."""
+    rng = wall.rng
+    x = x0
+    while x < x1 - 0.02:
+        bw = float(rng.uniform(0.018, 0.045))
+        bh = float(rng.uniform(0.16, 0.27))
+        col = hex2rgb(palette[int(rng.integers(len(palette)))]) * float(rng.uniform(0.8, 1.1))
+        wall.rect(x, y0, x + bw, y0 + bh, col, r=0.002, grad=0.1, tex=0.04, shadow=0.12)
+        band = float(rng.uniform(0.3, 0.75))
+        wall.rect(x + 0.002, y0 + bh * band, x + bw - 0.002, y0 + bh * band + 0.012,
+                  np.clip(col * 1.6 + 0.1, 0, 1), grad=0, tex=0)
+        wall.img *= (1 - 0.3 * wall.mask_rect(x + bw - 0.002, y0, x + bw, y0 + bh))[..., None]
+        x += bw + 0.002
+
+
+def vase(wall: Wall, x: float, y0: float, h: float, colour: str, stems: int = 0) -> None:
+    """A rounded vase standing at height y0 (a highlight down one side), optional twigs."""
+    (cx, top), (_, bot) = wall.px(x, y0 + h), wall.px(x, y0)
+    rw = h * BD_PPM * wall.k * 0.32
+    pts = [(cx - rw * 0.45, top), (cx - rw * 0.5, top + (bot - top) * 0.15), (cx - rw, top + (bot - top) * 0.6),
+           (cx - rw * 0.7, bot), (cx + rw * 0.7, bot), (cx + rw, top + (bot - top) * 0.6),
+           (cx + rw * 0.5, top + (bot - top) * 0.15), (cx + rw * 0.45, top)]
+    m = poly_mask((wall.h, wall.w), closed_spline(pts, 200))
+    wall.drop_shadow(m, 0.25, 0.02)
+    side = np.clip((wall.xx - cx) / rw, -1, 1)
+    col = hex2rgb(colour)[None, None] * (0.75 + 0.3 * np.cos(side * 1.3 + 0.5))[..., None]
+    col = mix(col, np.ones(3, np.float32), np.exp(-((side + 0.45) / 0.08) ** 2) * 0.5)
+    for _ in range(stems):
+        a = float(wall.rng.uniform(-0.5, 0.5))
+        p1 = (cx + math.sin(a) * h * BD_PPM * wall.k, top - math.cos(a) * h * BD_PPM * wall.k * 1.1)
+        sm = stroke_mask((wall.h, wall.w), open_spline([(cx, top + 5), ((cx + p1[0]) / 2 + 6, (top + p1[1]) / 2), p1], 40), 3)
+        wall.img = mix(wall.img, hex2rgb("#4a3a2a"), sm)
+    wall.img = mix(wall.img, col, m)
+
+
+def wall_clock(wall: Wall, x: float, y: float, r: float) -> None:
+    """A round wall clock: frame, face, twelve ticks and two hands."""
+    (cx, cy) = wall.px(x, y)
+    R = r * BD_PPM * wall.k
+    shape = (wall.h, wall.w)
+    outer = ellipse_mask(shape, (cx, cy), (R, R))
+    wall.drop_shadow(outer, 0.3, 0.02)
+    wall.img = mix(wall.img, hex2rgb("#2b2b2b"), outer)
+    face = ellipse_mask(shape, (cx, cy), (R * 0.88, R * 0.88))
+    wall.img = mix(wall.img, hex2rgb("#f4f2ec") * (1 - 0.08 * np.clip((wall.yy - cy) / R, -1, 1))[..., None], face)
+    for k in range(12):
+        a = k * math.pi / 6
+        p0 = (cx + math.sin(a) * R * 0.7, cy - math.cos(a) * R * 0.7)
+        p1 = (cx + math.sin(a) * R * 0.8, cy - math.cos(a) * R * 0.8)
+        wall.img = mix(wall.img, hex2rgb("#222222"), stroke_mask(shape, [p0, p1], 3 if k % 3 == 0 else 2))
+    for a, L, wd in ((2.1, 0.45, 4), (5.3, 0.68, 3)):
+        wall.img = mix(wall.img, hex2rgb("#1a1a1a"),
+                       stroke_mask(shape, [(cx, cy), (cx + math.sin(a) * R * L, cy - math.cos(a) * R * L)], wd))
+
+
+def basket(wall: Wall, x0: float, x1: float, h: float, colour: str) -> None:
+    """A wicker basket on the floor: tapered, a woven texture, a rim."""
+    (a, top), (b, bot) = wall.px(x0, h), wall.px(x1, 0.0)
+    inset = (b - a) * 0.08
+    m = poly_mask((wall.h, wall.w), [(a, top), (b, top), (b - inset, bot), (a + inset, bot)])
+    wall.drop_shadow(m, 0.3, 0.04)
+    ys, xs = np.nonzero(m.max(1) > 0)[0], np.nonzero(m.max(0) > 0)[0]
+    sl = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    wv = 0.5 + 0.5 * weave(m[sl].shape, 7.0)
+    col = hex2rgb(colour)[None, None] * (0.7 + 0.4 * wv)[..., None] * (1 + 0.1 * wall.grain[sl])[..., None]
+    wall.img[sl] = mix(wall.img[sl], col, m[sl])
+    wall.rect(x0 - 0.005, h - 0.03, x1 + 0.005, h, hex2rgb(colour) * 0.85, r=0.01, grad=0.4, tex=0.05)
 
 
 def window(wall: Wall, x0: float, x1: float, y0: float, y1: float, frame: str, curtain: str | None,
@@ -2247,36 +2577,42 @@ def window(wall: Wall, x0: float, x1: float, y0: float, y1: float, frame: str, c
             folds = 0.5 + 0.5 * np.sin(wall.xx / (0.05 * BD_PPM * wall.k) * np.pi)
             wall.drop_shadow(m, 0.25)
             col = hex2rgb(curtain)[None, None] * (0.75 + 0.3 * folds)[..., None]
+            col = col * (1 + 0.04 * weave((wall.h, wall.w), 2.5) + 0.03 * wall.grain)[..., None]
             wall.img = mix(wall.img, col, m)
 
 
 def sofa(wall: Wall, x0: float, x1: float, colour: str, legs: str) -> None:
-    """A sofa seen from the front at floor level: legs, dark gap, seat, back cushions, arms."""
+    """A sofa seen from the front at floor level: legs, dark gap, seat, back cushions, arms,
+    all upholstered (a weave, rounded-off shading)."""
     col = hex2rgb(colour)
     seat_y, back_y = 0.45, 0.86
-    wall.drop_shadow(wall.mask_rect(x0, 0.1, x1, back_y, 0.05), 0.45, 0.12)
+    arm = 0.2
+    up = dict(pattern="fabric", puff=0.06)
+    wall.drop_shadow(np.maximum(wall.mask_rect(x0 + arm - 0.05, 0.1, x1 - arm + 0.05, back_y, 0.06),
+                                wall.mask_rect(x0, 0.1, x1, 0.66, 0.07)), 0.45, 0.12)
     for lx in (x0 + 0.08, x1 - 0.12, (x0 + x1) / 2 - 0.02):
         wall.rect(lx, 0.0, lx + 0.04, 0.12, legs, grad=0.2)
     gap = wall.mask_rect(x0 + 0.05, 0.0, x1 - 0.05, 0.14)
     wall.img *= (1 - 0.55 * blur(gap, 8) * 1)[..., None]  # deep shadow under the sofa
-    arm = 0.2
-    wall.rect(x0 + arm - 0.05, seat_y, x1 - arm + 0.05, back_y, col * 0.85, r=0.06, grad=0.25, tex=0.05)
+    wall.rect(x0 + arm - 0.05, seat_y, x1 - arm + 0.05, back_y, col * 0.85, r=0.06, grad=0.25, tex=0.05, **up)
     n_cush = 3
     cw = (x1 - x0 - 2 * arm) / n_cush
     for i in range(n_cush):  # back cushions
         wall.rect(x0 + arm + i * cw + 0.01, seat_y + 0.08, x0 + arm + (i + 1) * cw - 0.01, back_y - 0.02,
-                  col * 0.95, r=0.07, grad=0.3, tex=0.05, shadow=0.2)
-    wall.rect(x0 + arm - 0.02, 0.12, x1 - arm + 0.02, seat_y + 0.02, col * 0.8, r=0.03, grad=0.2, tex=0.05)
+                  col * 0.95, r=0.07, grad=0.3, tex=0.05, shadow=0.2, **up)
+    wall.rect(x0 + arm - 0.02, 0.12, x1 - arm + 0.02, seat_y + 0.02, col * 0.8, r=0.03, grad=0.2, tex=0.05, **up)
     for i in range(n_cush):  # seat cushion fronts
         wall.rect(x0 + arm + i * cw + 0.005, seat_y - 0.12, x0 + arm + (i + 1) * cw - 0.005, seat_y + 0.06,
-                  col, r=0.05, grad=0.35, tex=0.05, shadow=0.15)
+                  col, r=0.05, grad=0.35, tex=0.05, shadow=0.15, **up)
     for ax in (x0, x1 - arm):
-        wall.rect(ax, 0.12, ax + arm, 0.66, col * 0.92, r=0.07, grad=0.3, tex=0.05, shadow=0.25)
+        wall.rect(ax, 0.12, ax + arm, 0.66, col * 0.92, r=0.07, grad=0.3, tex=0.05, shadow=0.25, **up)
 
 
 def cabinet(wall: Wall, x0: float, x1: float, y1: float, body: str, doors: int, drawers: int,
-            handle: str, plinth: float = 0.1, legs: bool = False) -> None:
-    """A cabinet / sideboard: plinth or legs, doors with handles, a row of drawers on top."""
+            handle: str, plinth: float = 0.1, legs: bool = False, wood: bool = False) -> None:
+    """A cabinet / sideboard: plinth or legs, doors with handles, a row of drawers on top;
+    `wood` shows the grain (vertical on doors, along the drawers)."""
+    pv, ph = ("wood", "wood_h") if wood else (None, None)
     wall.drop_shadow(wall.mask_rect(x0, plinth, x1, y1), 0.35, 0.08)
     if legs:
         for lx in (x0 + 0.05, x1 - 0.09):
@@ -2284,13 +2620,13 @@ def cabinet(wall: Wall, x0: float, x1: float, y1: float, body: str, doors: int, 
         wall.img *= (1 - 0.35 * blur(wall.mask_rect(x0, 0, x1, plinth), 8))[..., None]
     else:
         wall.rect(x0 + 0.03, 0, x1 - 0.03, plinth, hex2rgb(body) * 0.45, grad=0.1)
-    wall.rect(x0, plinth, x1, y1, body, bevel=0.01, grad=0.1, tex=0.015)
+    wall.rect(x0, plinth, x1, y1, body, bevel=0.01, grad=0.1, tex=0.015, pattern=ph)
     dh = 0.16 if drawers else 0.0
     dw = (x1 - x0 - 0.02) / max(doors, 1)
     for i in range(doors):
         a = x0 + 0.01 + i * dw
         wall.rect(a + 0.005, plinth + 0.015, a + dw - 0.005, y1 - dh - 0.01, body, bevel=0.008,
-                  grad=0.12, tex=0.015)
+                  grad=0.12, tex=0.015, pattern=pv)
         hx = a + dw - 0.05 if i % 2 == 0 else a + 0.04
         wall.rect(hx, y1 - dh - 0.22, hx + 0.015, y1 - dh - 0.08, handle, r=0.006, grad=0.4, tex=0)
     if drawers:
@@ -2298,16 +2634,22 @@ def cabinet(wall: Wall, x0: float, x1: float, y1: float, body: str, doors: int, 
         for i in range(drawers):
             a = x0 + 0.01 + i * ww
             wall.rect(a + 0.005, y1 - dh, a + ww - 0.005, y1 - 0.01, body, bevel=0.008, grad=0.12,
-                      tex=0.015)
+                      tex=0.015, pattern=ph)
             wall.rect(a + ww / 2 - 0.06, y1 - dh / 2 - 0.008, a + ww / 2 + 0.06, y1 - dh / 2 + 0.008,
                       handle, r=0.006, grad=0.4, tex=0)
 
 
-def door(wall: Wall, x0: float, colour: str, frame: str, handle: str, panels: bool = True) -> None:
-    """An interior door with architrave, raised panels and a lever handle."""
+def door(wall: Wall, x0: float, colour: str, frame: str, handle: str, panels: bool = True,
+         wood: bool = False) -> None:
+    """An interior door with architrave, raised panels, a lever handle, scuffs at its foot
+    and a worn patch by the handle; `wood` shows the grain."""
     w, h = 0.85, 2.05
     wall.rect(x0 - 0.07, 0, x0 + w + 0.07, h + 0.07, frame, bevel=0.015, shadow=0.2)
-    wall.rect(x0, 0.0, x0 + w, h, colour, grad=0.06, tex=0.015)
+    wall.rect(x0, 0.0, x0 + w, h, colour, grad=0.06, tex=0.015, pattern="wood" if wood else None)
+    wall.img *= (1 - 0.06 * wall.mask_rect(x0, 0.0, x0 + w, 0.25) * smoothstep(-0.3, 1.5, wall.grain))[..., None]
+    (hx, hy) = wall.px(x0 + 0.12, 1.0)
+    grime = np.exp(-(((wall.xx - hx) / 45) ** 2 + ((wall.yy - hy) / 70) ** 2))
+    wall.img *= (1 - 0.07 * grime * wall.mask_rect(x0, 0.0, x0 + w, h))[..., None]
     if panels:
         for (a, b) in ((0.12, 0.9), (1.05, 1.9)):
             m = wall.mask_rect(x0 + 0.12, a, x0 + w - 0.12, b)
@@ -2375,6 +2717,13 @@ def backdrop_living(name: str) -> np.ndarray:
     radiator(w, 2.75, 3.55)
     picture(w, 0.8, 1.2, 1.75, 1.85, "#2d2a26", ("#f0d9a8", "#d98b4a", "#7a4a2e"))
     sofa(w, 0.25, 2.3, "#5a6f8c", "#3b2a1e")
+    for cx, col in ((0.62, "#c98f4a"), (1.95, "#d9d2c2")):  # throw cushions
+        w.rect(cx - 0.17, 0.5, cx + 0.17, 0.8, col, r=0.07, grad=0.35, tex=0.06, shadow=0.25, pattern="fabric",
+               puff=0.08)
+    socket(w, 2.42, 0.22)
+    socket(w, 4.3, 1.1, switch=True)
+    wall_clock(w, 2.0, 1.95, 0.13)
+    basket(w, 3.62, 3.92, 0.32, "#b08a5a")
     plant(w, 4.1, "#b66a3c")
     return w.finish()
 
@@ -2383,12 +2732,20 @@ def backdrop_hallway(name: str) -> np.ndarray:
     w = Wall(name, "#c9d3d6", "#ffffff", light_x=0.35)
     door(w, 0.55, "#f5f4f0", "#ffffff", "#b9bcc0")
     cabinet(w, 1.9, 3.1, 0.95, "#8a6a4a", doors=2, drawers=2, handle="#2b2b2b", plinth=0.12,
-            legs=True)
-    door(w, 3.45, "#7b5a3c", "#ffffff", "#c9a15a")
+            legs=True, wood=True)
+    door(w, 3.45, "#7b5a3c", "#ffffff", "#c9a15a", wood=True)
+    books(w, 2.0, 2.42, 0.95, ("#7a2e2a", "#2f4a6a", "#d8cfb8", "#3d5a3a", "#202020"))
+    vase(w, 2.75, 0.95, 0.24, "#dcd6c8", stems=4)
+    socket(w, 1.55, 1.05, switch=True)
+    socket(w, 3.2, 0.22)
     picture(w, 2.15, 1.35, 2.85, 1.9, "#e8e4dc", ("#cfe3ef", "#6f9a7a", "#3f5f4a"))
     w.rect(1.95, 2.05, 3.05, 2.09, "#6b5038", grad=0.2, tex=0.02, shadow=0.3)  # coat rack
     for k in range(5):
         w.rect(2.05 + k * 0.22, 1.96, 2.075 + k * 0.22, 2.05, "#2b2b2b", r=0.008, grad=0.3, tex=0)
+    for k, col in ((0, "#39424e"), (4, "#8c3b2e")):  # coats on the end hooks
+        cx = 2.0625 + k * 0.22
+        w.rect(cx - 0.12, 1.15, cx + 0.12, 1.99, col, r=0.06, grad=0.3, tex=0.06, shadow=0.35, pattern="fabric",
+               puff=0.07)
     return w.finish()
 
 
@@ -2402,12 +2759,22 @@ def backdrop_kitchen(name: str) -> np.ndarray:
     w.img *= (1 - 0.12 * tiles_y * m)[..., None]
     cabinet(w, 0.0, 3.3, 0.88, "#5f7f74", doors=5, drawers=5, handle="#c8c8c8", plinth=0.12)
     w.rect(0.0, 0.88, 3.35, 0.92, "#ded6c8", bevel=0.006, grad=0.2, tex=0.02, shadow=0.4)  # worktop
+    socket(w, 0.55, 1.05)
+    socket(w, 2.4, 1.05)
+    for x, h, col in ((0.95, 0.2, "#c8c8c4"), (1.08, 0.15, "#c9a46a"), (1.19, 0.17, "#b8b5ae")):  # jars
+        w.rect(x, 0.92, x + 0.09, 0.92 + h, col, r=0.02, grad=0.3, tex=0.03, shadow=0.25)
+        w.rect(x - 0.005, 0.92 + h, x + 0.095, 0.935 + h, "#6e5a44", r=0.004, grad=0.3, tex=0.02)
+    w.rect(1.85, 0.92, 2.15, 1.12, "#c9ccd0", r=0.03, bevel=0.01, grad=0.35, tex=0.01, shadow=0.3,
+           pattern="brushed")  # toaster
+    w.rect(1.9, 1.12, 2.1, 1.13, "#2b2b2b", grad=0, tex=0)
+    vase(w, 2.85, 0.92, 0.22, "#f2efe6")
     for i in range(4):  # wall units above
         w.rect(0.02 + i * 0.82, 1.62, 0.82 + i * 0.82, 2.32, "#eef0ed", bevel=0.008, grad=0.1,
                tex=0.01, shadow=0.35)
         w.rect(0.4 + i * 0.82, 1.66, 0.44 + i * 0.82, 1.675, "#c8c8c8", r=0.005, grad=0.4, tex=0)
     # a tall fridge at the end
-    w.rect(3.45, 0.02, 4.15, 1.95, "#d7dadd", r=0.03, bevel=0.01, grad=0.12, tex=0.005, shadow=0.4)
+    w.rect(3.45, 0.02, 4.15, 1.95, "#d7dadd", r=0.03, bevel=0.01, grad=0.12, tex=0.005, shadow=0.4,
+           pattern="brushed")
     w.rect(3.45, 1.15, 4.15, 1.17, "#a4a8ad", grad=0.0, tex=0.0)
     w.rect(3.52, 0.6, 3.545, 1.05, "#8d9196", r=0.01, grad=0.4, tex=0)
     w.rect(3.52, 1.25, 3.545, 1.6, "#8d9196", r=0.01, grad=0.4, tex=0)
@@ -2419,14 +2786,21 @@ def backdrop_bedroom(name: str) -> np.ndarray:
     """Held-out backdrop: a dark green bedroom with a bed, duvet and nightstand."""
     w = Wall(name, "#47614f", "#e9e6df", light_x=0.15)
     # bed: wooden frame, mattress side, duvet hanging down with folds
-    w.rect(0.6, 0.0, 2.8, 0.3, "#6e4f36", grad=0.2, tex=0.03, shadow=0.5)
+    w.rect(0.6, 0.0, 2.8, 0.3, "#6e4f36", grad=0.2, tex=0.03, shadow=0.5, pattern="wood_h")
     w.img *= (1 - 0.5 * blur(w.mask_rect(0.65, 0.0, 2.75, 0.1), 8))[..., None]
     w.rect(0.62, 0.3, 2.78, 0.55, "#f0efe8", r=0.03, grad=0.2, tex=0.01)
     m = w.mask_rect(0.55, 0.18, 2.85, 0.62, 0.04)
     folds = 0.5 + 0.5 * np.sin(w.xx / (0.11 * BD_PPM * w.k) * np.pi + 0.6 * w.grain)
     w.drop_shadow(m, 0.35)
     w.img = mix(w.img, hex2rgb("#d9b89a")[None, None] * (0.8 + 0.25 * folds)[..., None], m)
-    w.rect(0.55, 0.62, 2.85, 1.1, "#6e4f36", r=0.02, bevel=0.02, grad=0.2, tex=0.03)  # headboard
+    w.rect(0.55, 0.62, 2.85, 1.1, "#6e4f36", r=0.02, bevel=0.02, grad=0.2, tex=0.03,
+           pattern="wood_h")  # headboard
+    for cx in (1.2, 2.2):  # pillows
+        w.rect(cx - 0.32, 0.52, cx + 0.32, 0.78, "#efece4", r=0.09, grad=0.4, tex=0.03, shadow=0.3, pattern="fabric",
+               puff=0.09)
+    socket(w, 2.95, 0.22)
+    socket(w, 3.75, 1.05, switch=True)
+    picture(w, 1.35, 1.4, 2.05, 1.95, "#d9d3c6", ("#e8e0d0", "#8fa3a8", "#4d5b5e"))
     cabinet(w, 3.1, 3.6, 0.58, "#e6e2da", doors=0, drawers=1, handle="#9a8a6a", plinth=0.1, legs=True)
     w.rect(3.27, 0.58, 3.43, 0.62, "#888888", grad=0.3, tex=0)  # lamp base
     w.rect(3.34, 0.62, 3.36, 0.92, "#888888", grad=0.1, tex=0)
@@ -2584,22 +2958,31 @@ HELDOUT: dict[str, list[Variant]] = {
 }
 
 FLOORS: dict[str, tuple[float, Callable[[], np.ndarray]]] = {  # file -> (metres across, draw)
-    "wood_planks.jpg": (2.0, lambda: planks("wood_planks", 93, "#b07a45", "#6b4423", 11.0, 1.5, 0.07,
+    "wood_planks.jpg": (2.0, lambda: planks("wood_planks", 93, "#c08a55", "#5e3a1c", 8.0, 1.5, 0.11,
                                             "#2e2016", 1.5, (0.35, 0.7), knots=4)),
-    "laminate.jpg": (1.9, lambda: planks("laminate", 102, "#c9b8a0", "#9c8b76", 7.0, 0.8, 0.03,
-                                         "#5a5045", 1.0, (0.4, 0.6), repeat_grain=True)),
-    "tiles.jpg": (1.2, lambda: tiles("tiles", 4, "#d8d0c2", "#b9b3aa", 6, 0.05, 0.1, 0.03)),
-    "carpet.jpg": (1.0, lambda: carpet("carpet", "#9a9184", "#6d665c")),
-    "marble.jpg": (1.2, lambda: marble("marble", "#eeece8", "#7d7f84", 2)),
+    "laminate.jpg": (1.9, lambda: planks("laminate", 102, "#cdbca3", "#8f7d68", 7.0, 0.8, 0.06,
+                                         "#5a5045", 1.0, (0.4, 0.6), repeat_grain=True, wear=0.6)),
+    "tiles.jpg": (1.2, lambda: tiles("tiles", 4, "#d8d0c2", "#a9a398", 6, 0.06, 0.12, 0.04)),
+    "carpet.jpg": (1.0, lambda: carpet("carpet", "#a0968a", "#6a6258", "#c9c0b2")),
+    "marble.jpg": (1.2, lambda: marble("marble", "#eeece8", "#6f7278", 2)),
     "concrete.jpg": (2.0, lambda: concrete("concrete", "#9a9893")),
-    "walnut_planks.jpg": (2.4, lambda: planks("walnut_planks", 128, "#6a4530", "#2e1c12", 14.0, 1.2,
-                                              0.08, "#1a110b", 1.5, (0.45, 0.8), knots=2)),
-    "slate_tiles.jpg": (1.2, lambda: tiles("slate_tiles", 2, "#4d5257", "#2f3134", 5, 0.12, 0.15, 0.06)),
+    "walnut_planks.jpg": (2.4, lambda: planks("walnut_planks", 128, "#8a5c3e", "#2a190f", 14.0, 0.6,
+                                              0.14, "#1a110b", 1.5, (0.45, 0.8), knots=2)),
+    "slate_tiles.jpg": (1.2, lambda: tiles("slate_tiles", 2, "#4d5257", "#2f3134", 5, 0.12, 0.15, 0.06,
+                                           cleft=1.0, palette=("#4a5056", "#5b5a55", "#3f4a4f", "#5e5249"))),
 }
 HELDOUT_FLOORS = {
     "parquet.jpg": (2.5, lambda: parquet("parquet", "#c08a50", "#70451f")),
-    "checker_vinyl.jpg": (2.4, lambda: tiles("checker_vinyl", 8, "#ece9e2", "#9a9a9a", 2, 0.03, 0.05,
-                                             0.02, second="#24272b")),
+    "checker_vinyl.jpg": (2.4, lambda: vinyl("checker_vinyl", 8, "#ece9e2", "#24272b", "#8a8a8a")),
+}
+# How strongly each floor mirrors what stands on it (0 matte .. 1 a mirror), drawn per image
+# from [lo, hi]: polished stone and glazed tiles most, varnished wood and vinyl some, sealed
+# slate and polished concrete a little, carpet not at all.
+GLOSS: dict[str, tuple[float, float]] = {
+    "wood_planks.jpg": (0.10, 0.25), "laminate.jpg": (0.12, 0.28), "tiles.jpg": (0.18, 0.38),
+    "carpet.jpg": (0.0, 0.0), "marble.jpg": (0.25, 0.45), "concrete.jpg": (0.02, 0.08),
+    "walnut_planks.jpg": (0.12, 0.30), "slate_tiles.jpg": (0.06, 0.16),
+    "parquet.jpg": (0.10, 0.25), "checker_vinyl.jpg": (0.15, 0.32),
 }
 BACKDROPS = {
     "living_room.jpg": lambda: backdrop_living("living_room"),
@@ -2699,6 +3082,15 @@ def scale_yaml(floors: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def gloss_yaml(floors: dict) -> str:
+    lines = ["# Gloss of each floor texture: how strongly it mirrors what stands on it, 0 (matte)",
+             "# to 1 (a mirror); [lo, hi] is drawn per image. Generated by assets/make_assets.py."]
+    for name in sorted(floors):
+        lo, hi = GLOSS[name]
+        lines.append(f"{name}: {lo}" if lo == hi else f"{name}: [{lo}, {hi}]")
+    return "\n".join(lines) + "\n"
+
+
 def subject_psds() -> dict[str, dict[str, list[Variant]]]:
     """PSD path (relative to assets/) -> {class: variants}."""
     out = {f"subjects/{cls}.psd": {cls: vs} for cls, vs in SUBJECTS.items()}
@@ -2726,6 +3118,7 @@ def build_items(rendered: dict | None = None) -> dict[str, Callable[[], bytes]]:
         for fname, (_, draw) in floors.items():
             items[f"{folder}/{fname}"] = (lambda d=draw: floor_jpeg(d()))
         items[f"{folder}/scale.yaml"] = (lambda f=floors: scale_yaml(f).encode())
+        items[f"{folder}/gloss.yaml"] = (lambda f=floors: gloss_yaml(f).encode())
     for folder, bds in (("backdrops", BACKDROPS), ("heldout/backdrops", HELDOUT_BACKDROPS)):
         for fname, draw in bds.items():
             items[f"{folder}/{fname}"] = (lambda d=draw: floor_jpeg(d()))

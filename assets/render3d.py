@@ -37,6 +37,10 @@ LIGHT = np.array([-0.38, 0.42, 0.82])            # overhead, from the front-left
 LIGHT /= np.linalg.norm(LIGHT)
 LIGHT_RGB = np.array([1.0, 0.985, 0.95])
 AMBIENT_RGB = np.array([0.93, 0.96, 1.0])
+WINDOW = np.array([0.9, 0.3, 0.35]) / np.linalg.norm([0.9, 0.3, 0.35])  # the room's window side
+WINDOW_RGB = np.array([0.9, 0.96, 1.06])   # daylight: a little bluer than the lamp
+BOUNCE_RGB = np.array([1.0, 0.93, 0.84])   # light the floor throws back up: warmer
+MICRO_CELL_PX = 1.0   # surface micro-detail: lattice cell in output pixels
 
 
 # ----------------------------------------------------------------------------- meshes
@@ -325,6 +329,8 @@ class Material:
     emit: Callable | None = None  # fn(Geom)->(K,3) light that ignores shading
     ambient: float = 1.0        # ambient multiplier (cavities may want less)
     two_sided: bool = False     # thin sheets: shade the side that faces the camera
+    grain: float = 0.015        # albedo micro-variation (relative std) at the pixel scale
+    rough: float = 0.02         # micro-roughness: normals jittered at the pixel scale (less on mirrors)
 
     def eval(self, g: Geom):
         k = len(g.pos)
@@ -533,6 +539,34 @@ def environment(R: np.ndarray) -> np.ndarray:
     return (v + lamp + win)[:, None] * np.array([0.97, 0.98, 1.0])
 
 
+_PERM = np.tile(np.random.default_rng(20240611).permutation(256), 2)
+_LATTICE = np.random.default_rng(20240612).standard_normal(256)
+
+
+def micro_noise(P: np.ndarray, cell: float) -> np.ndarray:
+    """Smooth 3-D value noise (hashed lattice, smoothstep weights) of about unit std at
+    object points P, lattice cell `cell` metres: fixed in the object's frame, so every view
+    of an object shows the same speckle at the same place."""
+    q = np.asarray(P, np.float64) / cell
+    i = np.floor(q).astype(np.int64)
+    f = q - i
+    f = f * f * (3 - 2 * f)
+    i &= 255
+    out = np.zeros(len(q))
+    for dx in (0, 1):
+        hx = _PERM[i[:, 0] + dx]
+        wx = f[:, 0] if dx else 1 - f[:, 0]
+        for dy in (0, 1):
+            hy = _PERM[hx + i[:, 1] + dy]
+            wy = wx * (f[:, 1] if dy else 1 - f[:, 1])
+            for dz in (0, 1):
+                out += wy * (f[:, 2] if dz else 1 - f[:, 2]) * _LATTICE[_PERM[hy + i[:, 2] + dz]]
+    return out * 1.5   # trilinear smoothstep interpolation leaves about 2/3 of the lattice's std
+
+
+_MICRO_OFFSETS = np.array([[0.0, 0.0, 0.0], [17.3, 5.1, 9.7], [3.9, 23.3, 11.1], [29.1, 7.7, 19.9]])
+
+
 @dataclass
 class Prepared:
     mesh: Mesh
@@ -727,11 +761,28 @@ def render(prep: Prepared, elev: float, az: float, ppm: float, ss: int,
             else:                    # slopes along the surface's u and v
                 n = _unit(n - bump[:, :1] * Tu[sel] - bump[:, 1:2] * Tv[sel])
             n = np.where((facing(n) < 0)[:, None], N[sel], n)
+        # the pixel-scale life of a real surface: albedo that varies a little (fibres, pigment,
+        # dirt) and normals that are never perfectly smooth (micro-roughness breaks up the
+        # highlights); fixed in the object's frame, so all views agree
+        cell = MICRO_CELL_PX / ppm
+        Pm = P[sel].astype(np.float64) + _MICRO_OFFSETS[0] + 0.37 * k
+        if mat.grain:
+            alb = np.clip(alb * (1 + mat.grain * micro_noise(Pm, cell))[:, None], 0, 1)
+        if mat.rough:
+            jit = np.stack([micro_noise(Pm + o, 1.5 * cell) for o in _MICRO_OFFSETS[1:]], 1)
+            jit -= np.sum(jit * n, 1, keepdims=True) * n
+            n2 = _unit(n + (mat.rough * (1 - 0.85 * np.clip(refl, 0, 1)))[:, None] * jit)
+            n = np.where((facing(n2) < 0)[:, None], n, n2)
         lit = prep.shadow.lit(P[sel] + n * 2.0 * prep.texel, bias=2.0 * prep.texel, soft=prep.soft)
         ndl = np.clip(n @ LIGHT, 0, None)
         diff = key * ndl * lit
-        amb = ambient * mat.ambient * ao[sel] * (0.8 + 0.2 * n[:, 2])
-        col = alb * (diff[:, None] * LIGHT_RGB + amb[:, None] * AMBIENT_RGB)
+        # ambient light of a room, not a uniform dome: brighter from above, more from the
+        # window side (bluer), a warm bounce from the floor below
+        amb = ambient * mat.ambient * ao[sel]
+        sky = (0.74 + 0.18 * n[:, 2])[:, None] * AMBIENT_RGB
+        win = 0.2 * np.clip(n @ WINDOW, 0, None)[:, None] * WINDOW_RGB
+        bounce = 0.1 * np.clip(-n[:, 2], 0, None)[:, None] * BOUNCE_RGB
+        col = alb * (diff[:, None] * LIGHT_RGB + amb[:, None] * (sky + win + bounce))
         if not below:
             nh = n @ _unit(LIGHT - f)
         else:

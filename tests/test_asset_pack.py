@@ -226,6 +226,32 @@ def test_every_view_is_an_antialiased_shaded_cutout(main_layers, main_objects, c
         assert 196 <= longest <= 260, f"{name}: largest view {longest} px"
 
 
+def fine_detail(rgba: np.ndarray) -> float | None:
+    """Mean absolute pixel-scale detail (grey minus its 1 px Gaussian blur) inside a cut-out
+    (its opaque part less a 2 px rim, so the silhouette does not count), in percent of the
+    surface's median grey; None when fewer than 200 px are inside."""
+    inner = cv2.erode((rgba[..., 3] == 255).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    if inner.sum() < 200:
+        return None
+    g = cv2.cvtColor(np.ascontiguousarray(rgba[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    hp = g - cv2.GaussianBlur(g, (0, 0), 1.0)
+    return float(np.abs(hp[inner]).mean() / max(float(np.median(g[inner])), 8.0) * 100)
+
+
+def test_cutouts_are_not_perfectly_smooth(main_layers, distractor_objects):
+    """Every surface carries some pixel-scale life (albedo grain, micro-roughness, weave,
+    leather, pores): no view's interior is a CG-smooth gradient. The renderer's smoothest
+    views (a tower fan's plastic, a toy's) had 0.3-0.6 % before the micro-detail; a real
+    photo's surfaces are never that smooth."""
+    views = [(name, rgba) for found in main_layers.values() for _, name, vis, rgba in found if vis]
+    views += [(name, rgba) for objs in distractor_objects.values() for name, v in objs.items()
+              for rgba in v.values()]
+    for name, rgba in views:
+        d = fine_detail(rgba)
+        if d is not None:
+            assert d >= 0.7, f"{name}: pixel-scale detail {d:.2f} % of its grey"
+
+
 def check_one_scale(name: str, views: dict) -> None:
     """An orthographic camera's horizontal image axis does not change with elevation, so all
     views at one azimuth are equally wide, the side view is as wide as the top view is long,
@@ -309,10 +335,14 @@ def bottom_span(rgba: np.ndarray) -> tuple[float, int]:
 
 def head_height(rgba: np.ndarray) -> int:
     """Rows of the upper half of a cut-out at least 0.6 of its widest row there (a fan's
-    guard seen from the front: the rounder it looks, the taller this is)."""
+    guard seen from the front: the rounder it looks, the taller this is). Row widths are
+    taken as a running median over 5 rows: a wire guard's rows alias (a ring wire lying
+    along one row makes it a few px wider than its neighbours), and one such row must not
+    set the threshold."""
     a = rgba[..., 3] > 127
     ys = np.nonzero(a.any(1))[0]
-    w = a[ys[0]:ys[0] + len(ys) // 2].sum(1)
+    w = a[ys[0]:ys[0] + len(ys) // 2].sum(1).astype(np.float64)
+    w = np.array([np.median(w[max(i - 2, 0):i + 3]) for i in range(len(w))])
     rows = np.nonzero(w > 0.6 * w.max())[0]
     return int(rows[-1] - rows[0] + 1)
 
@@ -477,6 +507,55 @@ def test_floors_are_tileable_and_have_a_physical_scale():
         assert any(kind in n for n in names), kind
 
 
+def band_contrast(grey: np.ndarray) -> tuple[float, float, float]:
+    """Std of the grey image's detail at three scales, grey levels: fine (what a 1 px blur
+    removes), mid (2-6 px) and coarse (16-48 px)."""
+    g = grey.astype(np.float32)
+    b = {s: cv2.GaussianBlur(g, (0, 0), s) for s in (1.0, 2.0, 6.0, 16.0, 48.0)}
+    return float((g - b[1.0]).std()), float((b[2.0] - b[6.0]).std()), float((b[16.0] - b[48.0]).std())
+
+
+def test_floors_have_photographic_detail_at_several_scales():
+    """Real floors are not smooth gradients: the textures carry detail at the pixel scale
+    (grain, pores, fibres, specks, scratches), at a few pixels (tile speckle, wood figure,
+    aggregate) and at tens of pixels (planks, tiles, light and dirt), and enough contrast.
+    The thresholds sit below every floor of the pack (and above the smooth textures it had
+    before: walnut and slate then held 2.6-2.8 grey levels of fine detail, grey std 9-12).
+    Low oblique phone photos of real wood, tile and carpet floors hold a grey std of 31-41."""
+    for f in sorted((ASSETS / "floors").glob("*.jpg")) + sorted((ASSETS / "heldout" / "floors").glob("*.jpg")):
+        grey = cv2.cvtColor(read_jpeg(f), cv2.COLOR_RGB2GRAY)
+        fine, mid, coarse = band_contrast(grey)
+        assert fine >= 4.0, f"{f.name}: fine detail {fine:.2f} grey levels"
+        assert mid >= 2.5, f"{f.name}: detail at 2-6 px {mid:.2f}"
+        assert coarse >= 2.0, f"{f.name}: detail at 16-48 px {coarse:.2f}"
+        assert grey.std() >= 15, f"{f.name}: grey std {grey.std():.1f}"
+
+
+def test_floors_have_a_gloss():
+    """floors/gloss.yaml gives every floor its gloss (a number or a range in [0, 1]): stone
+    and glazed tiles shine, carpet does not, concrete little; synth reads it."""
+    from synth.scene import load_scene_bank
+
+    for root in (ASSETS, ASSETS / "heldout"):
+        files = {f.name for f in (root / "floors").glob("*.jpg")}
+        table = yaml.safe_load((root / "floors" / "gloss.yaml").read_text())
+        assert set(table) == files
+        ranges = {}
+        for name, v in table.items():
+            lo, hi = (v, v) if not isinstance(v, list) else v
+            assert 0 <= lo <= hi <= 1, f"{name}: {v}"
+            ranges[name] = (lo, hi)
+        bank = load_scene_bank(root)
+        assert {t.name.split("/")[-1]: t.gloss for t in bank.floors} == ranges
+    main = yaml.safe_load((ASSETS / "floors" / "gloss.yaml").read_text())
+    assert main["carpet.jpg"] == 0
+    assert max(np.ravel(main["concrete.jpg"])) <= 0.1
+    for shiny in ("marble.jpg", "tiles.jpg"):
+        assert min(np.ravel(main[shiny])) > max(np.ravel(main["concrete.jpg"])), shiny
+    for some in ("laminate.jpg", "wood_planks.jpg", "slate_tiles.jpg"):
+        assert min(np.ravel(main[some])) > 0, some
+
+
 def test_backdrops():
     for folder, minimum in ((ASSETS / "backdrops", 3), (ASSETS / "heldout" / "backdrops", 1)):
         files = sorted(folder.glob("*.jpg"))
@@ -514,7 +593,8 @@ def load_script():
 def test_script_remakes_the_committed_files(tmp_path):
     """One small PSD, drawn twice: same bytes both times, same pixels as the committed file."""
     items = load_script().build_items()
-    for rel in ("classes.yaml", "floors/scale.yaml", "heldout/floors/scale.yaml"):
+    for rel in ("classes.yaml", "floors/scale.yaml", "heldout/floors/scale.yaml", "floors/gloss.yaml",
+                "heldout/floors/gloss.yaml"):
         assert items[rel]() == (ASSETS / rel).read_bytes(), rel
     rel = "heldout/subjects/poop.psd"
     first, second = items[rel](), items[rel]()
