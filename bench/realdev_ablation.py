@@ -3,7 +3,7 @@ own frames / real / half-real:0.9+real:0.1, one image budget, tested on real pho
 
 Usage: python bench/realdev_ablation.py --realdev ../shared/realdev [--out data/realdev-ablation]
            [--n 2000] [--images-per-epoch 600] [--epochs 12] [--img-size 256] [--seeds 0]
-           [--device cpu] [--extra-regimes]
+           [--device cpu] [--matched] [--frames-layout voc|scenes]
 
 Steps (each resumable; rerun the command to continue):
   1. real: a copy of REALDEV/photos split 70/30 with `synth split --interval --block 3` (the
@@ -14,7 +14,9 @@ Steps (each resumable; rerun the command to continue):
   4. half-real-frames: REALDEV/cutouts pasted on the real set's own TRAIN photos used as
      backgrounds (their labelled objects handled as `synth generate` handles a labelled
      set given as --backgrounds).
-  5. `pipeline ablate` over the five regimes (mix = half-real:0.9 + real:0.1) with one
+  5. with --matched, half-real-matched: half-real with `--match-stats` fitted to the real
+     set's TRAIN photos (never the test split).
+  6. `pipeline ablate` over the regimes (mix = half-real:0.9 + real:0.1) with one
      budget, tested on real:val.
 The photos never leave --out (which is git-ignored under data/). Prints the results table.
 """
@@ -56,6 +58,9 @@ def main() -> None:
     ap.add_argument("--generate-option", action="append", default=[],
                     help="extra `synth generate` flag for the synthetic regimes, e.g. "
                          "--generate-option=--match-stats=DIR (repeat)")
+    ap.add_argument("--matched", action="store_true",
+                    help="add half-real-matched: half-real whose camera effects are fitted to "
+                         "the real train photos (synth generate --match-stats)")
     args = ap.parse_args()
     out, rd = args.out, args.realdev
     out.mkdir(parents=True, exist_ok=True)
@@ -83,6 +88,8 @@ def main() -> None:
     regimes = {"pseudo": [],
                "half-real": ["--assets", str(rd / "cutouts"), "--backgrounds", str(rd / "floors")],
                "half-real-frames": ["--assets", str(rd / "cutouts"), "--backgrounds", str(frames)]}
+    if args.matched:
+        regimes["half-real-matched"] = [*regimes["half-real"], "--match-stats", str(frames)]
     tag = "" if args.frames_layout == "voc" else "-scenes"
     for name, extra in regimes.items():
         target = out / (name + (tag if name == "half-real-frames" else ""))
@@ -91,6 +98,7 @@ def main() -> None:
     sh(str(BIN / "pipeline"), "ablate",
        "--regime", f"pseudo={out / 'pseudo'}", "--regime", f"half-real={out / 'half-real'}",
        "--regime", f"half-real-frames={out / ('half-real-frames' + tag)}",
+       *(["--regime", f"half-real-matched={out / 'half-real-matched'}"] if args.matched else []),
        "--regime", f"real={real}", "--regime", "mix=half-real:0.9+real:0.1",
        "--test", f"real={real}:val", "--model", args.model, "--img-size", str(args.img_size),
        "--epochs", str(args.epochs), "--images-per-epoch", str(args.images_per_epoch),
