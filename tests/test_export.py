@@ -69,10 +69,12 @@ def test_dynamic_export_runs_other_sizes_and_batches(ckpt, tmp_path):
     m = OnnxModel(out)
     assert m.dynamic and m.check_size(96) == 96
     model, _ = model_from_checkpoint(ckpt)
-    x = torch.rand(3, 3, 96, 160)
+    x = torch.rand(3, 3, 96, 160, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         ref = model(x)
-    assert (m(x)[..., :4] - ref[..., :4]).abs().max() <= 1e-3
+    # 1e-3 px, plus float32's own rounding on the large boxes an untrained head emits
+    tol = 1e-3 + 1e-5 * ref[..., :4].abs()
+    assert ((m(x)[..., :4] - ref[..., :4]).abs() <= tol).all()
 
 
 def test_predict_with_onnx_matches_pytorch_detections(ckpt, static_onnx, tmp_path):
