@@ -227,16 +227,22 @@ def fov_focal(model: str, width: int, fov_deg: float) -> float:
     return (width / 2.0) / (half if model == "fisheye" else math.tan(half))
 
 
+def _check_mapping(where: str, value, allowed: tuple[str, ...], what: str, keys: str) -> None:
+    """Refuse a value that is not a mapping, or one with keys outside `allowed`."""
+    if not isinstance(value, dict):
+        got = repr(value) if isinstance(value, (int, float, str)) else type(value).__name__
+        raise InputError(f"{where}: {what} ({', '.join(allowed)}), got {got}")
+    unknown = sorted(set(map(str, value)) - set(allowed))
+    if unknown:
+        raise InputError(f"{where}: unknown {keys} {', '.join(unknown)} "
+                         f"(allowed: {', '.join(allowed)})")
+
+
 def _jitter(where: str, value) -> Jitter | None:
     if value is None:
         return None
-    if not isinstance(value, dict):
-        raise InputError(f"{where}: jitter must be a mapping of half-ranges "
-                         f"({', '.join(JITTER_KEYS)}), got {value!r}")
-    unknown = sorted(set(map(str, value)) - set(JITTER_KEYS))
-    if unknown:
-        raise InputError(f"{where}: unknown jitter key(s) {', '.join(unknown)} "
-                         f"(allowed: {', '.join(JITTER_KEYS)})")
+    _check_mapping(where, value, JITTER_KEYS, "jitter must be a mapping of half-ranges",
+                   "jitter key(s)")
     out = {}
     for key in JITTER_KEYS:
         v = _number(where, f"jitter.{key}", value.get(key, 0.0))
@@ -248,13 +254,7 @@ def _jitter(where: str, value) -> Jitter | None:
 
 def parse_camera(doc, where: str) -> CameraSpec:
     """Validate a camera.yaml document (already parsed YAML) into a CameraSpec."""
-    if not isinstance(doc, dict):
-        raise InputError(f"{where}: expected a mapping of camera fields "
-                         f"({', '.join(CAMERA_KEYS)}), got {type(doc).__name__}")
-    unknown = sorted(set(map(str, doc)) - set(CAMERA_KEYS))
-    if unknown:
-        raise InputError(f"{where}: unknown key(s) {', '.join(unknown)} "
-                         f"(allowed: {', '.join(CAMERA_KEYS)})")
+    _check_mapping(where, doc, CAMERA_KEYS, "expected a mapping of camera fields", "key(s)")
     if "image_size" not in doc:
         raise InputError(f"{where}: missing image_size [W, H]")
     w, h = _image_size(where, doc["image_size"])

@@ -132,14 +132,19 @@ BAD = [
 ]
 
 
+def assert_one_line(load, path, message: str) -> None:
+    """`load(path)` refuses with one line that starts with the path and says `message`."""
+    with pytest.raises(InputError) as info:
+        load(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: ") and message in msg and "\n" not in msg, msg
+
+
 @pytest.mark.parametrize("text,message", BAD, ids=[m for _, m in BAD])
 def test_bad_field_is_one_line_naming_file_and_field(tmp_path, text, message):
     path = tmp_path / "cam.yaml"
     path.write_text(text)
-    with pytest.raises(InputError) as info:
-        load_camera_file(path)
-    msg = str(info.value)
-    assert msg.startswith(f"{path}: ") and message in msg and "\n" not in msg, msg
+    assert_one_line(load_camera_file, path, message)
 
 
 def test_unreadable_files(tmp_path):
@@ -258,10 +263,7 @@ INTRINSICS_BAD = [
 def test_bad_intrinsics_file_is_one_line(tmp_path, text, message):
     path = tmp_path / "ost.yaml"
     path.write_text(text)
-    with pytest.raises(InputError) as info:
-        load_intrinsics(path)
-    msg = str(info.value)
-    assert msg.startswith(f"{path}: ") and message in msg and "\n" not in msg, msg
+    assert_one_line(load_intrinsics, path, message)
 
 
 def test_opencv_wrong_dist_length(tmp_path):
