@@ -135,9 +135,9 @@ def main() -> None:
     ap.add_argument("--skip-pycocotools", action="store_true")
     args = ap.parse_args()
 
-    from detector.detections import Detections, read_detections
-    from detector.evaluation import evaluate
-    from detector.metrics import (coco_evaluate, coco_ground_truth_json, coco_results_json,
+    from detector.evaluation.detections import Detections, read_detections
+    from detector.evaluation.evaluate import evaluate
+    from detector.evaluation.metrics import (coco_evaluate, coco_ground_truth_json, coco_results_json,
                                   ground_truth)
 
     global REPEAT

@@ -29,11 +29,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detector.augment import augment_config  # noqa: E402
-from detector.data import YoloDataset, build_loader, images_to_float, read_sets  # noqa: E402
-from detector.loss import YoloLoss  # noqa: E402
-from detector.model import build_model  # noqa: E402
-from detector.train import ModelEMA, TrainConfig, _forward_backward, build_optimizer  # noqa: E402
+from detector.data.augment import augment_config  # noqa: E402
+from detector.data.loader import YoloDataset, build_loader, images_to_float  # noqa: E402
+from detector.data.sets import read_sets  # noqa: E402
+from detector.model.loss import YoloLoss  # noqa: E402
+from detector.model.model import build_model  # noqa: E402
+from detector.training.config import TrainConfig  # noqa: E402
+from detector.training.optim import ModelEMA, build_optimizer  # noqa: E402
+from detector.training.trainer import forward_backward  # noqa: E402
 from synth.stats import format_table  # noqa: E402
 
 
@@ -91,7 +94,7 @@ def bench(data_dir: Path, model_name: str, size: int, batch: int, device: torch.
         torch.cuda.reset_peak_memory_stats(device)
 
     def step(images, t):
-        _forward_backward(model, crit, images, t, float(batch), autocast, scaler, 1)
+        forward_backward(model, crit, images, t, float(batch), autocast, scaler, 1)
         scaler.step(opt)
         scaler.update()
         opt.zero_grad(set_to_none=True)
@@ -126,7 +129,8 @@ def bench(data_dir: Path, model_name: str, size: int, batch: int, device: torch.
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         where = f"{peak:.1f} GiB RSS"
-    del loader, it
+    it.close()
+    loader = None  # noqa: F841  (releases the loader workers)
     return {"model": f"{model_name}-{size}", "device": str(device),
             "amp": str(dtype).replace("torch.", "") if dtype else "off", "batch": batch,
             "loader": loader_ips, "step": step_ips, "train": train_ips, "peak": where,

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from detector.unlabelled import ClassDetections, class_findings
+from detector.diagnosis.unlabelled import ClassDetections, class_findings
 
 CONF = 0.25
 

@@ -4,8 +4,11 @@ Layers, each usable alone:
 - `non_max_suppression(pred, ...)`: decoded model output [B, N, 5+C] → per image [k, 6] rows
   (x1, y1, x2, y2, score, class) in network-input pixels, score = objectness * class prob.
 - `predict_batch(model, images, ...)`: uint8 RGB images of any size → `Prediction`s in their
-  own pixels (the trainer's validation and `predict_voc_set` use it).
-- `predict_voc_set(model, voc_set, ...)`: a whole VOC set → `Detections` (what evaluate needs).
+  own pixels (`preprocess` → `run_model` → `postprocess`, the steps the other two share).
+- `predict_voc_set(model, voc_set, ...)`: a whole VOC set → `Detections` in annotation pixels:
+  the one way a model is run over a VOC set (training validation, `evaluate --model`,
+  compare-real, ablate and demo), with one box mapping: letterbox → image pixels (clipped) →
+  annotation pixels (detector.data.sets.image_to_annotation, clipped to <size>).
 - `run_predict(...)`: the `pipeline predict` loop over an image, a folder, a video or a camera,
   writing annotated frames and `detections.json`, with per-stage timings.
 
@@ -14,7 +17,7 @@ a candidate, so one box may be reported for several classes (YOLOv5's choice for
 second-best class still earns recall at low confidence); with `multi_label=False` each box
 keeps only its best class (one label per object, what a person looking at the picture
 expects). `predict_voc_set` (evaluation) defaults to multi-label, `pipeline predict` to best
-class. Boxes are continuous 0-based pixels, as in detector.letterbox.
+class. Boxes are continuous 0-based pixels, as in detector.data.letterbox.
 """
 from __future__ import annotations
 
@@ -32,15 +35,22 @@ import cv2
 import numpy as np
 import torch
 from torchvision.ops import batched_nms
+from tqdm import tqdm
 
 from synth import fsio
 from synth.draw import LABEL_SCALE, class_colour, draw_box, draw_label, line_width
 from synth.errors import InputError
-from synth.imageio import image_header, image_size, read_image
-from synth.voc import VocImage, VocSet, find_image
+from synth.imageio import image_size, read_image
+from synth.voc import VocImage, VocSet
 
-from .detections import Detections, write_detections
-from .letterbox import boxes_from_letterbox, letterbox
+from .data.letterbox import boxes_from_letterbox, letterbox
+from .data.sets import image_to_annotation
+from .device import model_device, resolve_device
+from .evaluation import EVAL_CONF, EVAL_NMS_IOU
+from .evaluation.detections import Detections, write_detections
+from .model import check_img_size
+from .model.checkpoint import model_from_checkpoint
+from .model.export import OnnxModel
 
 log = logging.getLogger(__name__)
 
@@ -98,27 +108,6 @@ def _eval_mode(model):
             model.train()
 
 
-def model_device(model) -> torch.device:
-    """Where a torch module's weights live (CPU for an ONNX model)."""
-    if isinstance(model, torch.nn.Module):
-        for p in model.parameters():
-            return p.device
-    return torch.device("cpu")
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """`None` → CUDA when there is one, else CPU; a CUDA device that is absent is an error."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise InputError(f"--device {device}: not a device (cpu, cuda, cuda:K)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"--device {device}: CUDA is not available on this machine")
-    return dev
-
-
 @dataclass
 class Predictor:
     """A runnable model with its class names and input size (a checkpoint or an ONNX file)."""
@@ -139,25 +128,14 @@ def load_predictor(path: str | os.PathLike, device: str | torch.device | None = 
     path = Path(path)
     if threads:
         torch.set_num_threads(threads)
+    dev = resolve_device(device)
     if path.suffix.lower() == ".onnx":
-        from .export import OnnxModel
-
-        onnx_model = OnnxModel(path, device=device, threads=threads)
+        onnx_model = OnnxModel(path, device=dev, threads=threads)
         size = onnx_model.check_size(img_size)
         return Predictor(onnx_model, onnx_model.classes, size, str(path), "onnxruntime")
-    from .checkpoint import model_from_checkpoint
-
-    dev = resolve_device(device)
     model, ckpt = model_from_checkpoint(path, dev)
     size = check_img_size(img_size if img_size is not None else int(ckpt.get("img_size", 416)))
     return Predictor(model, list(ckpt["classes"]), size, str(path), "pytorch")
-
-
-def check_img_size(size: int, stride: int = 32) -> int:
-    """An input size must be a positive multiple of the network's largest stride."""
-    if size <= 0 or size % stride:
-        raise InputError(f"--img-size {size}: must be a positive multiple of {stride}")
-    return int(size)
 
 
 # ----------------------------------------------------------------------------- one batch
@@ -210,25 +188,6 @@ def predict_batch(model, images: Sequence[np.ndarray], img_size: int = 416, conf
 
 
 # ----------------------------------------------------------------------------- a VOC set
-def _annotation_boxes(boxes: np.ndarray, real_wh: tuple[int, int], im: VocImage,
-                      path: Path) -> np.ndarray:
-    """Map boxes on the EXIF-applied image to the pixels its annotation describes.
-
-    Same conventions as detector.data (where training put the labels): a <size> that is the
-    image's unrotated size means it was labelled without EXIF; any other mismatch is a
-    rescale; <size> 0 means the real pixels.
-    """
-    from .data import boxes_to_annotation
-
-    w, h = real_wh
-    ann_wh = (int(im.width), int(im.height))
-    orientation = 1
-    if ann_wh == (h, w) and ann_wh != (w, h):  # maybe labelled on the stored, unrotated pixels
-        o = image_header(path)[2]
-        orientation = o if o in (5, 6, 7, 8) else 1
-    return boxes_to_annotation(boxes, real_wh, ann_wh, orientation).astype(boxes.dtype)
-
-
 def _load_letterboxed(path: Path, img_size: int):
     img = read_image(path)
     boxed, scale, pad = letterbox(img, img_size)
@@ -247,15 +206,22 @@ def _prefetched(items: Sequence, load: Callable, batch_size: int, threads: int =
             yield [f.result() for f in current]
 
 
-def predict_voc_set(model, voc_set: VocSet, img_size: int | None = None, conf: float = 0.001,
-                    iou: float = 0.6, max_det: int = 300, batch_size: int = 8,
-                    device: str | torch.device | None = None, multi_label: bool = True,
-                    classes: Sequence[str] | None = None, progress: bool = True) -> Detections:
+EVAL_BATCH = 8   # images per forward when running over a set (what validation uses too)
+
+
+def predict_voc_set(model, voc_set: VocSet, img_size: int | None = None,
+                    conf: float = EVAL_CONF, iou: float = EVAL_NMS_IOU, max_det: int = 300,
+                    batch_size: int = EVAL_BATCH, device: str | torch.device | None = None,
+                    multi_label: bool = True, classes: Sequence[str] | None = None,
+                    paths: Sequence[str | os.PathLike] | None = None,
+                    progress: bool = True) -> Detections:
     """Run a model over every image of a VOC set → Detections in annotation pixels.
 
     `model`: a checkpoint or ONNX path, a `Predictor`, or a module/ONNX model (then
     `classes` default to the set's and `img_size` to 416). Model classes are matched to the
-    set's by name; detections of classes the set lacks are dropped (logged).
+    set's by name; detections of classes the set lacks are dropped (logged). `paths`: the
+    image files, when the set's root cannot say (several roots merged); default
+    `voc_set.image_path` of each image.
     """
     if isinstance(model, (str, os.PathLike)):
         model = load_predictor(model, device, img_size)
@@ -275,31 +241,26 @@ def predict_voc_set(model, voc_set: VocSet, img_size: int | None = None, conf: f
     class_map = np.full(len(classes), -1, np.int64)
     class_map[list(to_set)] = list(to_set.values())
 
-    paths = [find_image(voc_set.root, im) for im in voc_set.images]
+    files = ([Path(f) for f in paths] if paths is not None
+             else [voc_set.image_path(im) for im in voc_set.images])
     parts: list[tuple] = []
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(paths), desc="predict", unit="img", disable=not progress, leave=False)
     index = 0
-    for loaded in _prefetched(paths, lambda p: _load_letterboxed(p, img_size), batch_size):
-        batch = torch.from_numpy(np.stack([x[0] for x in loaded]))
-        pred = run_model(model, batch)
-        found = postprocess(pred, [x[1] for x in loaded], [x[2] for x in loaded], conf, iou,
-                            max_det, multi_label)
-        for p, (_, _, wh) in zip(found, loaded):
-            im = voc_set.images[index]
-            cls = class_map[p.classes]
-            keep = cls >= 0
-            boxes = _annotation_boxes(p.boxes[keep].astype(np.float64), wh, im, paths[index])
-            if im.width > 0 and im.height > 0:
-                boxes[:, 0::2] = boxes[:, 0::2].clip(0, im.width)
-                boxes[:, 1::2] = boxes[:, 1::2].clip(0, im.height)
-            xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], 1)
-            parts.append((np.full(len(xywh), index, np.int64), cls[keep], xywh,
-                          p.scores[keep].astype(np.float64)))
-            index += 1
-        bar.update(len(loaded))
-    bar.close()
+    with tqdm(total=len(files), desc="predict", unit="img", disable=not progress,
+              leave=False) as bar:
+        for loaded in _prefetched(files, lambda f: _load_letterboxed(f, img_size), batch_size):
+            pred = run_model(model, torch.from_numpy(np.stack([x[0] for x in loaded])))
+            found = postprocess(pred, [x[1] for x in loaded], [x[2] for x in loaded], conf,
+                                iou, max_det, multi_label)
+            for p, (_, _, wh) in zip(found, loaded):
+                cls = class_map[p.classes]
+                keep = cls >= 0
+                boxes = image_to_annotation(p.boxes[keep], wh, voc_set.images[index],
+                                            files[index])
+                xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], 1)
+                parts.append((np.full(len(xywh), index, np.int64), cls[keep], xywh,
+                              p.scores[keep].astype(np.float64)))
+                index += 1
+            bar.update(len(loaded))
     if not parts:
         return Detections.empty()
     image, cls, boxes, score = (np.concatenate(c) for c in zip(*parts))
@@ -485,8 +446,6 @@ def run_predict(predictor: Predictor, source: Source, out_dir: str | os.PathLike
     run = PredictRun()
     images: list[VocImage] = []
     parts: list[tuple] = []
-    from tqdm import tqdm
-
     with contextlib.ExitStack() as stack:
         stack.callback(source.release)
         write_video = (stack.enter_context(video_writer(out_dir / f"{source.name}.mp4",
@@ -543,3 +502,35 @@ def run_predict(predictor: Predictor, source: Source, out_dir: str | os.PathLike
     write_detections(out_dir / "detections.json", dets, voc)
     run.outputs.append(out_dir / "detections.json")
     return run
+
+
+def predict_source(source: str, model: str | os.PathLike | None = None,
+                   onnx: str | os.PathLike | None = None, out: str | os.PathLike | None = None,
+                   conf: float = 0.25, iou: float = 0.45, img_size: int | None = None,
+                   max_det: int = 300, multi_label: bool = False, device: str | None = None,
+                   threads: int | None = None, max_frames: int | None = None,
+                   benchmark: bool = False, warmup: int = 5) -> list[str]:
+    """`pipeline predict`: check the options, load `model` (or `onnx`), detect on every frame
+    of `source` into `out` (default ./predict-<source name>); returns the lines to print."""
+    if (model is None) == (onnx is None):
+        raise InputError("give exactly one of --model CKPT or --onnx FILE")
+    if not 0 <= conf <= 1 or not 0 < iou <= 1:
+        raise InputError(f"--conf {conf} / --iou {iou}: must be in [0, 1] / (0, 1]")
+    if max_det < 1 or warmup < 0 or any(v is not None and v < 1 for v in (max_frames, threads)):
+        raise InputError("--max-det, --max-frames and --threads must be >= 1, --warmup >= 0")
+    if onnx is not None and Path(onnx).suffix.lower() != ".onnx":
+        raise InputError(f"{onnx}: --onnx wants a .onnx file")
+    predictor = load_predictor(onnx if onnx is not None else model, device, img_size, threads)
+    src = open_source(source, max_frames)
+    out = Path(out) if out is not None else Path(f"predict-{src.name}")
+    run = run_predict(predictor, src, out, conf=conf, iou=iou, max_det=max_det,
+                      multi_label=multi_label)
+    stopped = " (stopped by Ctrl-C)" if run.interrupted else ""
+    lines = [f"{run.frames} frame(s), {run.detections} detections{stopped} → {out}"]
+    if benchmark:
+        where = str(model_device(predictor.model)) if predictor.backend == "pytorch" else "cpu"
+        if where == "cpu":
+            where += f", {threads} thread(s)" if threads else ", default threads"
+        lines.append(run.benchmark_table(warmup, f"{predictor.backend} {predictor.img_size}px",
+                                         where))
+    return lines

@@ -17,7 +17,7 @@ import numpy as np
 
 from .assets import Subject
 from .camera import (PRESETS, Camera, apply_homography, cutout_corners, plane_footprint_centre,
-                     sample_camera, subject_homography, subject_plane, view_elevation)
+                     sample_camera, subject_homography, subject_plane)
 from .paste import ALPHA_ON, BLENDS, clip_box, paste, paste_reflection
 from .catalog import TOP_VIEW_DEG, ClassSpec, pose_of_elevation
 from .camera_file import CameraSpec
@@ -115,8 +115,12 @@ class Placement:
 
     def record(self) -> dict:
         """The manifest's object record."""
-        r2 = (lambda v: None if v is None else round(float(v), 4))
-        r3 = (lambda v: None if v is None else round(float(v), 3))
+        def r2(v):
+            return None if v is None else round(float(v), 4)
+
+        def r3(v):
+            return None if v is None else round(float(v), 3)
+
         return {"class": self.cls, "subject": self.name, "pose": self.pose,
                 "capture_elev_deg": r3(self.capture_elev_deg),
                 "view_elev_deg": r3(self.view_elev_deg),

@@ -10,6 +10,7 @@ import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 from xml.sax.saxutils import escape
 
 from . import fsio
@@ -142,6 +143,14 @@ def annotation_xml(image: VocImage, folder: str = "synth") -> str:
 def write_annotation(path: str | os.PathLike, image: VocImage) -> None:
     """Write one annotation file atomically."""
     fsio.write_text(path, annotation_xml(image))
+
+
+def merge_classes(lists: Sequence[Sequence[str]]) -> list[str]:
+    """Union of class lists by name, in first-seen order."""
+    merged: dict[str, None] = {}
+    for names in lists:
+        merged.update(dict.fromkeys(names))
+    return list(merged)
 
 
 def read_labels(root: str | os.PathLike) -> list[str] | None:

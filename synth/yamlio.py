@@ -35,3 +35,13 @@ def parse_yaml(text: str, path: str | os.PathLike):
         at = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(f"{path}: not valid YAML{at}: {problem}") from None
+
+
+def read_yaml_mapping(path: str | os.PathLike, what: str) -> dict:
+    """A YAML file that holds one mapping (an empty file: {}); InputError naming `what`."""
+    from .fsio import read_text
+
+    raw = parse_yaml(read_text(path, what), path)
+    if raw is not None and not isinstance(raw, dict):
+        raise InputError(f"{path}: a {what} must be a mapping of names to values")
+    return raw or {}

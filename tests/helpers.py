@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 from click.testing import CliRunner
 
-from detector.detections import Detections
-from detector.metrics import GroundTruth
+from detector.evaluation.detections import Detections
+from detector.evaluation.metrics import GroundTruth
 from pipeline import main
 from synth.imageio import encode_jpeg, encode_png
 from synth.voc import VocImage, VocObject, write_annotation, write_labels, write_splits
@@ -256,7 +256,7 @@ def make_checkpoint(path: Path, classes=SHAPES, fire: int | None = None, img_siz
     import torch
 
     from detector import build_model
-    from detector.checkpoint import model_meta, save_checkpoint
+    from detector.model.checkpoint import model_meta, save_checkpoint
 
     torch.manual_seed(0)
     model = build_model("yolov3-tiny", len(classes))

@@ -4,6 +4,7 @@ are mocked (orchestration is what is tested); the bootstrap is checked against t
 metrics implementation on explicitly duplicated sets."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -14,13 +15,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from detector.ablate import (AblateConfig, MatchTable, Regime, EvalSet, bootstrap_counts,
+from detector.experiments.ablate import (AblateConfig, MatchTable, Regime, EvalSet, bootstrap_counts,
                              cycle_draws, expand_factorial, paired_bootstrap_ci,
                              parse_factorial, parse_regime, resampled_map50, run_ablation,
                              split_counts)
-from detector.data import read_sets
-from detector.detections import Detections
-from detector.evaluation import evaluate
+from detector.data.sets import read_sets
+from detector.evaluation.detections import Detections
+from detector.evaluation.evaluate import evaluate
+from detector.training.config import TrainConfig
 from pipeline import main
 from synth.imageio import encode_jpeg
 from synth.voc import VocImage, VocObject, VocSet, read_voc_set
@@ -90,10 +92,13 @@ def config(tmp_path: Path, regimes: list[Regime], **kw) -> AblateConfig:
     test = make_voc(tmp_path / "test", 30, "t", seed=9) if not (tmp_path / "test").exists() \
         else tmp_path / "test"
     base = dict(regimes=regimes, tests=[EvalSet("real", test)], out=tmp_path / "out",
-                epochs=3, batch_size=4, seeds=[0, 1], img_size=64, workers=0, n_boot=200,
-                progress=False)
-    base.update(kw)
-    return AblateConfig(**base)
+                seeds=[0, 1], n_boot=200)
+    train = dict(model="yolov3-tiny", epochs=3, batch_size=4, img_size=64, workers=0,
+                 progress=False)
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    train.update({k: v for k, v in kw.items() if k in names})
+    base.update({k: v for k, v in kw.items() if k not in names})
+    return AblateConfig(**base, train=TrainConfig(**train))
 
 
 # ----------------------------------------------------------------------------- budget

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from detector.anchors import (default_anchors, kmeans_anchors, mean_best_iou, split_masks,
+from detector.model.anchors import (default_anchors, kmeans_anchors, mean_best_iou, split_masks,
                               wh_iou)
 
 

@@ -77,7 +77,6 @@ def test_robot_view_box_height_halves_at_double_distance():
 
 
 def test_upright_subject_stands_on_its_contact_point():
-    cam = Camera(height_m=0.1, pitch_deg=10.0, fov_deg=90.0, width=640, height=480)
     plane = subject_plane(0.0, (0.2, 1.0), 0.4, (30, 100), turn_deg=15.0, roll_deg=2.0)
     bottom_mid = plane @ np.array([14.5, 99.5, 1.0])
     top_mid = plane @ np.array([14.5, -0.5, 1.0])

@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from detector.compare import ALL_CLASSES, Comparison, compare
-from detector.detections import read_detections
-from detector.knobs import read_manifest, suggest
-from detector.shift import (ATTRIBUTES, RECALL_COLLAPSE, SYN_RARE, Region, find_region,
+from detector.diagnosis.compare import ALL_CLASSES, Comparison, compare
+from detector.evaluation.detections import detections_from_list, read_detections
+from detector.diagnosis.suggest import read_manifest, suggest
+from detector.diagnosis.shift import (ATTRIBUTES, RECALL_COLLAPSE, SYN_RARE, Region, find_region,
                             shift_score)
 from pipeline import main
 from synth.imageio import encode_jpeg
@@ -220,7 +220,7 @@ def test_objects_rendered_far_from_their_capture_angle_give_a_view_angle_finding
     # the fan's tall real boxes: the aspect suggestion asks for side views, not a pose
     assert _finding(far, "fan", "aspect").suggestion.startswith("side views of fan")
     # the report renders it
-    from detector.compare_report import comparison_markdown, html_findings
+    from detector.diagnosis.report import comparison_markdown, html_findings
     assert "view_angle" in html_findings(far) and "view_angle" in comparison_markdown(far, "t", [])
     # seen from about where they were shot: no such finding
     near = _with_views(sets, tmp_path / "near", seen=8.0, shot=15.0)
@@ -431,9 +431,10 @@ def test_model_path_runs_predict_on_both_sets(sets, tmp_path, monkeypatch):
     syn, syn_dets, real, real_dets = sets
     calls = []
 
-    def predict_voc_set(ckpt, voc_set, conf=0.25):
+    def predict_voc_set(ckpt, voc_set, conf=0.25, **kw):
         calls.append((Path(voc_set.root).name, conf))
-        return json.loads((syn_dets if voc_set.root == syn else real_dets).read_text())
+        return detections_from_list(json.loads((syn_dets if voc_set.root == syn
+                                                else real_dets).read_text()), voc_set)
 
     fake = types.ModuleType("detector.predict")
     fake.predict_voc_set = predict_voc_set
@@ -462,8 +463,8 @@ def test_detections_path_never_imports_torch(sets, tmp_path):
 # The real side as a folder of frames without labels. Planted: frames darker and blurrier,
 # and the detector firing on them 4x less often for shoe, its few shoe boxes 3x smaller in
 # area; every other class's detections drawn like the synthetic ones.
-from detector.frames import read_frames  # noqa: E402
-from detector.unlabelled import compare_unlabelled  # noqa: E402
+from detector.diagnosis.frames import read_frames  # noqa: E402
+from detector.diagnosis.unlabelled import compare_unlabelled  # noqa: E402
 
 
 def make_frames(base: Path, name: str, seed: int, planted: bool, n_images: int = 60) -> Path:
@@ -651,9 +652,10 @@ def test_unlabelled_model_path_runs_predict_on_the_frames(sets, frames_sets, tmp
     frames, dets = frames_sets[0], frames_sets[1]
     calls = []
 
-    def predict_voc_set(ckpt, voc_set, conf=0.25):
+    def predict_voc_set(ckpt, voc_set, conf=0.25, **kw):
         calls.append((Path(voc_set.root).name, len(voc_set.images), conf))
-        return json.loads((syn_dets if voc_set.root == syn else dets).read_text())
+        return detections_from_list(json.loads((syn_dets if voc_set.root == syn
+                                                else dets).read_text()), voc_set)
 
     fake = types.ModuleType("detector.predict")
     fake.predict_voc_set = predict_voc_set
@@ -677,7 +679,7 @@ def test_unlabelled_detections_path_never_imports_torch(sets, frames_sets, tmp_p
 
 
 def test_frame_statistics_sample_a_large_folder_evenly(frames_sets):
-    from detector.unlabelled import LABEL_FREE_STATS, frame_statistics
+    from detector.diagnosis.unlabelled import LABEL_FREE_STATS, frame_statistics
 
     f = read_frames(frames_sets[0], CLASSES)
     stats = frame_statistics(f, limit=7)

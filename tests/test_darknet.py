@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from detector.darknet import LoadReport, load_weights, save_weights
-from detector.model import build_model
+from detector.model.weights import LoadReport, load_weights, save_weights
+from detector.model.model import build_model
 from synth.errors import InputError
 
 
@@ -116,7 +116,7 @@ def test_80_class_weights_into_8_class_model(tiny80, tmp_path, caplog, suffix):
         torch.save({"model": model.state_dict(), "model_name": "yolov3-tiny", "epoch": 3}, path)
     small = build_model("yolov3-tiny", 8)
     init_head = small.layers[15].conv.weight.clone()
-    with caplog.at_level(logging.INFO, logger="detector.darknet"):
+    with caplog.at_level(logging.INFO, logger="detector.model.weights"):
         report = load_weights(small, path)
     assert report.head_reinitialised and report.file_classes == 80
     assert "head re-initialised for 8 classes (2 conv layers; file has 80)" in report.summary()

@@ -12,15 +12,15 @@ import pytest
 import torch
 from PIL import Image
 
-import detector.data as D
-from detector.augment import AugmentConfig, augment_config, mosaic
-from detector.data import (BatchSampler, SampleKey, YoloDataset, build_loader, collate,
-                           load_classes_file, merge_classes, multi_scale_sizes, orient_boxes,
-                           read_sets, skipped_summary)
-from detector.letterbox import boxes_from_letterbox, boxes_to_letterbox, letterbox
+import detector.data.loader as D
+from detector.data.augment import AugmentConfig, augment_config, mosaic
+from detector.data.letterbox import boxes_from_letterbox, boxes_to_letterbox, letterbox
+from detector.data.loader import (BatchSampler, SampleKey, YoloDataset, build_loader, collate,
+                                  multi_scale_sizes)
+from detector.data.sets import load_classes_file, read_sets, skipped_summary
 from synth.errors import InputError
-from synth.imageio import encode_jpeg, encode_png
-from synth.voc import VocObject
+from synth.imageio import encode_jpeg, encode_png, orient_boxes
+from synth.voc import VocObject, merge_classes
 from tests.helpers import write_voc_set
 
 BG = 100
@@ -155,7 +155,7 @@ def test_classes_merge_by_name_order_and_skips(tmp_path, caplog):
 
     classes_file = tmp_path / "classes.txt"
     classes_file.write_text("# wanted\ncable\n\nshoe\nsock\n")
-    with caplog.at_level(logging.WARNING, logger="detector.data"):
+    with caplog.at_level(logging.WARNING, logger="detector.data.sets"):
         fixed = read_sets([a, b], classes=load_classes_file(classes_file))
     assert fixed.classes == ["cable", "shoe", "sock"]
     assert fixed.skipped == {"leaf": 2, "toy": 1}
@@ -456,7 +456,7 @@ def test_exif_rotated_greyscale_and_cmyk_images(tmp_path, caplog):
              ("cmyk", cmyk, [VocObject("blue", (2, 2, 20, 20))], (70, 50))]
     write_voc_set(root, items, list(COLOURS))
     (root / "JPEGImages" / "gpng.jpg").rename(root / "JPEGImages" / "gpng.png")
-    with caplog.at_level(logging.WARNING, logger="detector.data"):
+    with caplog.at_level(logging.WARNING, logger="detector.data.sets"):
         data = read_sets([root])
     assert "1 image(s) carry an EXIF rotation" in caplog.text and "raw.jpg" in caplog.text
     at = {str(stem): i for i, stem in enumerate(data.stems)}
@@ -487,7 +487,7 @@ def test_real_size_differs_from_annotation(tmp_path, caplog):
     root = write_voc_set(tmp_path / "m", [("a", encode_png(big), small_objects, (100, 50)),
                                      ("b", encode_png(big), small_objects, (100, 50))],
                     list(COLOURS), suffix=".png")
-    with caplog.at_level(logging.WARNING, logger="detector.data"):
+    with caplog.at_level(logging.WARNING, logger="detector.data.sets"):
         data = read_sets([root])
     assert caplog.text.count("differ in size") == 1 and "2 image(s)" in caplog.text
     np.testing.assert_allclose(data.objects(0)[0], [[40, 20, 80, 60]])

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from detector.demo import REGIME_VIEWS, REGIMES, SMOKE, write_recipes
+from detector.experiments.demo import REGIME_VIEWS, REGIMES, SMOKE, write_recipes
 from pipeline import main
 from synth.generate import config_from_options, load_recipe
 

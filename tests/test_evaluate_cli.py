@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from detector.evaluation.detections import detections_from_list
 from pipeline import main
 from tests.helpers import make_voc_set, pipeline_imports_torch
 
@@ -154,9 +155,9 @@ def test_model_path_runs_predict_at_low_confidence(tmp_path, data, monkeypatch):
     voc, dets = data
     calls = {}
 
-    def predict_voc_set(ckpt, voc_set, conf=0.25):
+    def predict_voc_set(ckpt, voc_set, conf=0.25, **kw):
         calls["conf"] = conf
-        return json.loads(dets.read_text())
+        return detections_from_list(json.loads(dets.read_text()), voc_set)
 
     fake = types.ModuleType("detector.predict")
     fake.predict_voc_set = predict_voc_set

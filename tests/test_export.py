@@ -10,8 +10,8 @@ import onnx
 import pytest
 import torch
 
-from detector.checkpoint import model_from_checkpoint
-from detector.export import OnnxModel, export_onnx
+from detector.model.checkpoint import model_from_checkpoint
+from detector.model.export import OnnxModel, export_onnx
 from detector.predict import load_predictor, predict_batch
 from tests.helpers import (IMG_SIZE, SHAPES as CLASSES, bright_box_set, make_checkpoint,
                            one_error_line, run_pipeline)

@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import box_iou
 
-from detector.anchors import DEFAULT_ANCHORS, DEFAULT_MASKS
-from detector.boxes import batched_box_iou
-from detector.loss import BOX_LOSSES, LossConfig, YoloLoss, _pad_per_image, class_targets
-from detector.model import build_model
+from detector.model.anchors import DEFAULT_ANCHORS, DEFAULT_MASKS
+from detector.model.boxes import batched_box_iou, pad_per_image
+from detector.model.loss import BOX_LOSSES, LossConfig, YoloLoss, class_targets
+from detector.model.model import build_model
 
 C = 3
 SIZE = 128  # yolov3 heads at 128 px: 4x4 (stride 32), 8x8 (16), 16x16 (8)
@@ -178,7 +178,7 @@ def test_pad_per_image_and_batched_iou_match_torchvision():
     b = torch.tensor([2, 0, 2, 2, 0])
     xy = torch.rand(5, 2) * 50
     boxes = torch.cat((xy, xy + torch.rand(5, 2) * 30 + 1), 1)
-    padded, valid = _pad_per_image(b, boxes, 4)
+    padded, valid = pad_per_image(b, boxes, 4)
     assert padded.shape == (4, 3, 4) and valid.sum(1).tolist() == [2, 0, 3, 0]
     assert torch.equal(padded[2, :3], boxes[b == 2]) and torch.equal(padded[0, :2], boxes[b == 0])
     pxy = torch.rand(4, 7, 2) * 50

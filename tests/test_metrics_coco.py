@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detector.detections import Detections
-from detector.metrics import (GroundTruth, box_iou, coco_evaluate, coco_ground_truth_json,
+from detector.evaluation.detections import Detections
+from detector.evaluation.metrics import (GroundTruth, box_iou, coco_evaluate, coco_ground_truth_json,
                               coco_results_json)
 
 pycocotools = pytest.importorskip("pycocotools")

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from detector.detections import (BackgroundParse, detections_from_list, detections_to_list,
+from detector.evaluation.detections import (BackgroundParse, detections_from_list, detections_to_list,
                                  read_detections, write_detections)
 from synth.errors import InputError
 from synth.voc import VocImage, VocSet
@@ -70,7 +70,7 @@ def test_cancel_stops_the_child(tmp_path):
     path.write_text(json.dumps(ITEMS * 20000))
     pending = BackgroundParse(path)
     pending.cancel()
-    assert pending._proc is None
+    assert not pending.running
     # After a cancel the file is simply parsed here.
     assert len(read_detections(path, VOC, pending)) == 60000
 

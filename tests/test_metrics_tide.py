@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detector.metrics import overlapping_pairs, voc_evaluate
-from detector.tide import ERROR_TYPES, error_breakdown
+from detector.evaluation.metrics import overlapping_pairs, voc_evaluate
+from detector.evaluation.tide import ERROR_TYPES, error_breakdown
 from tests.helpers import make_dets, make_gt
 
 A, B = 0, 1

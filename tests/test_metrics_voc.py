@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detector.detections import Detections
-from detector.metrics import (GroundTruth, PRCurve, confusion_matrix, ground_truth,
+from detector.evaluation.detections import Detections
+from detector.evaluation.metrics import (GroundTruth, PRCurve, confusion_matrix, ground_truth,
                               voc_evaluate)
 from synth.voc import VocImage, VocObject, VocSet
 from tests.helpers import make_dets, make_gt

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import detector
-from detector.model import Conv, MaxPoolLayer, build_model, count_parameters
+from detector.model.model import Conv, MaxPoolLayer, build_model, count_parameters
 
 # Published trainable parameter counts (80 classes) and the same nets with 8 classes.
 PARAMS = {("yolov3", 80): 61_949_149, ("yolov3-tiny", 80): 8_852_366,

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from detector import build_model
-from detector.detections import read_detections
-from detector.letterbox import boxes_from_letterbox, letterbox
+from detector.evaluation.detections import read_detections
+from detector.data.letterbox import boxes_from_letterbox, letterbox
 from detector.predict import (Frame, Source, non_max_suppression, predict_batch,
                               predict_voc_set, run_predict, Predictor)
 from synth.errors import InputError
@@ -116,7 +116,7 @@ def test_predict_voc_set_gives_boxes_in_annotation_pixels(tmp_path, ann_scale):
         x1, y1, x2, y2 = im.objects[0].bbox
         gt_xywh = [x1 - 1, y1 - 1, x2 - x1 + 1, y2 - y1 + 1]
         assert dets.boxes[k] == pytest.approx(gt_xywh, abs=2.0 * ann_scale)
-    from detector.evaluation import evaluate
+    from detector.evaluation.evaluate import evaluate
 
     assert evaluate(voc, dets).map50 == pytest.approx(1.0)
 

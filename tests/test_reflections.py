@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synth.camera import Camera, apply_homography, cutout_corners, subject_homography, subject_plane
+from synth.camera import Camera, apply_homography, subject_homography, subject_plane
 from synth.compose import ComposeOptions, compose
 from synth.errors import InputError
 from synth.generate import GenerateConfig, build_library

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from detector.detections import read_detections
-from detector.evaluation import evaluate
-from detector.metrics import COCO_STAT_NAMES
-from detector.report import render_report, write_report
+from detector.evaluation.detections import read_detections
+from detector.evaluation.evaluate import evaluate
+from detector.evaluation.metrics import COCO_STAT_NAMES
+from detector.evaluation.report import render_report, write_report
 from synth.voc import read_voc_set
 from tests.helpers import SHAPES as CLASSES, make_voc_set
 

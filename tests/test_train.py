@@ -1,6 +1,7 @@
 """Trainer: overfit, exact resume, kill -9 safe checkpoints, DDP on CPU, OOM, bad input, run log."""
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -14,8 +15,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from detector.checkpoint import load_checkpoint
-from detector.train import TrainConfig, lr_factor, resume_config, train
+from detector.model.checkpoint import load_checkpoint
+from detector.training.config import TrainConfig
+from detector.training.optim import lr_factor
+from detector.training.trainer import resume_config, train
 from pipeline import main
 from synth.generate import GenerateConfig, generate
 
@@ -70,6 +73,21 @@ def test_overfit_eight_images(voc8, tmp_path):
     assert best["classes"] == ["shoe", "bowl"] and best["epoch"] == 60
 
 
+def test_validation_map_is_what_evaluate_measures(voc8, tmp_path):
+    """Training validation and `pipeline evaluate --model best.pt` run the same prediction
+    path (detector.predict.predict_voc_set) and metrics on the same images: same mAP."""
+    r = train(small(voc8, tmp_path, img_size=128, epochs=12, batch_size=2, optimizer="adam",
+                    lr=1e-3, name="same"))
+    best = tmp_path / "runs" / "same" / "best.pt"
+    assert r.finished and r.map50 is not None and r.map50 > 0
+    out = CliRunner().invoke(main, ["evaluate", "--data", str(voc8), "--model", str(best),
+                                    "--out", str(tmp_path / "ev")])
+    assert out.exit_code == 0, out.output
+    report = json.loads((tmp_path / "ev" / "report.json").read_text())
+    assert report["map50"] == pytest.approx(r.map50, abs=1e-12)
+    assert report["map"] == pytest.approx(r.map, abs=1e-12)
+
+
 def test_lr_schedules():
     cfg = TrainConfig(epochs=10, lr=0.1, warmup_epochs=0, scheduler="cosine", lr_final=0.01)
     assert lr_factor(cfg, 0, 0.1) == pytest.approx(1.0)
@@ -88,7 +106,7 @@ def test_lr_schedules():
 
 def test_freeze_epochs_keep_backbone(voc8, tmp_path):
     """--freeze-epochs: backbone weights and BN statistics untouched, head trained."""
-    from detector.model import build_model
+    from detector.model.model import build_model
 
     torch.manual_seed(0)
     init = build_model("yolov3-tiny", 2)
@@ -111,7 +129,7 @@ def test_resume_continues_exactly(voc8, tmp_path):
     torch.use_deterministic_algorithms(True)
     try:
         common = dict(epochs=4, batch_size=2, nominal_batch=4, optimizer="sgd", lr=0.01)
-        full = train(small(voc8, tmp_path, name="full", **common))
+        train(small(voc8, tmp_path, name="full", **common))
         part = train(small(voc8, tmp_path, name="part", stop_after=2, **common))
         assert not part.finished and part.epochs_done == 2
         resumed = train(resume_config(tmp_path / "runs" / "part", {"progress": False}))
@@ -141,7 +159,7 @@ def test_resume_refuses_changed_settings(voc8, tmp_path):
 
 _SAVER = """
 import sys, torch
-from detector.checkpoint import save_checkpoint
+from detector.model.checkpoint import save_checkpoint
 path = sys.argv[1]
 print("ready", flush=True)
 k = 0
@@ -205,7 +223,7 @@ def test_ddp_two_cpu_processes(voc8, tmp_path):
         if k.endswith(("running_mean", "running_var", "num_batches_tracked")):
             continue  # BN statistics are per rank (as in DDP without SyncBatchNorm)
         assert torch.equal(v, w1["state"][k]), k
-    from detector.model import build_model
+    from detector.model.model import build_model
 
     torch.manual_seed(0)
     init = build_model("yolov3-tiny", 2).state_dict()
@@ -221,9 +239,9 @@ def test_ddp_two_cpu_processes(voc8, tmp_path):
 
 # ----------------------------------------------------------------------------- OOM
 def _oom_above(limit: int):
-    from detector import train as train_mod
+    from detector.training import trainer as train_mod
 
-    real = train_mod._forward_backward
+    real = train_mod.forward_backward
 
     def fake(model, criterion, images, *args, **kw):
         if images.shape[0] > limit:
@@ -233,19 +251,19 @@ def _oom_above(limit: int):
 
 
 def test_oom_auto_batch_halves_and_accumulates(voc8, tmp_path, monkeypatch):
-    import detector.train as train_mod
+    import detector.training.trainer as train_mod
 
-    monkeypatch.setattr(train_mod, "_forward_backward", _oom_above(2))
+    monkeypatch.setattr(train_mod, "forward_backward", _oom_above(2))
     r = train(small(voc8, tmp_path, epochs=1, batch_size=8, auto_batch=True, name="oom"))
     assert r.finished and r.batch_size == 2 and r.accumulate == 4
     assert r.history[0]["batch"] == 2 and r.history[0]["accumulate"] == 4
 
 
 def test_oom_without_auto_batch_names_the_batch_that_fits(voc8, tmp_path, monkeypatch):
-    import detector.train as train_mod
+    import detector.training.trainer as train_mod
     from synth.errors import InputError
 
-    monkeypatch.setattr(train_mod, "_forward_backward", _oom_above(2))
+    monkeypatch.setattr(train_mod, "forward_backward", _oom_above(2))
     with pytest.raises(InputError, match=r"batch-size 8 .*largest batch that fit is 2"):
         train(small(voc8, tmp_path, epochs=1, batch_size=8, name="oom2"))
 
@@ -358,3 +376,30 @@ def test_run_log_and_pipeline_runs(voc8, tmp_path):
     assert "AP50 shoe" in r.output and "AP50 bowl" in r.output
     r = _cli("runs", tmp_path / "nothing")
     assert r.exit_code == 2
+
+
+def test_config_file_gives_the_settings_and_flags_win(voc8, tmp_path, monkeypatch):
+    """`pipeline train --config FILE`: the YAML's settings by their names; flags win."""
+    import detector.training.trainer as trainer
+    from types import SimpleNamespace
+
+    seen = {}
+
+    def fake_train(cfg):
+        seen["cfg"] = cfg
+        return SimpleNamespace(map50=None, map=None, best_epoch=None, finished=True,
+                               epochs_done=cfg.epochs, run_dir=tmp_path / "run")
+
+    monkeypatch.setattr(trainer, "train", fake_train)
+    cfg_file = tmp_path / "train.yaml"
+    cfg_file.write_text(f"data: [{voc8}]\nimg-size: 96\nepochs: 7\nscheduler: multistep\n"
+                        f"milestones: [3, 5]\nema: false\n")
+    r = _cli("train", "--config", cfg_file, "--epochs", 3)
+    assert r.exit_code == 0, r.output
+    cfg = seen["cfg"]
+    assert (cfg.data, cfg.img_size, cfg.epochs, cfg.milestones, cfg.ema) == \
+        ([voc8], 96, 3, [3.0, 5.0], False)
+    assert cfg.model == TrainConfig().model          # the rest at TrainConfig's defaults
+    (tmp_path / "bad.yaml").write_text("img_sise: 96\n")
+    r = _cli("train", "--config", tmp_path / "bad.yaml")
+    assert r.exit_code == 2 and "'img_sise' is not a training setting" in r.stderr

@@ -1,0 +1,39 @@
+"""The one device rule of the torch side: `--device cpu | cuda | cuda:K`, default CUDA when
+there is one; and where a model's weights live."""
+from __future__ import annotations
+
+import re
+
+import torch
+
+from synth.errors import InputError
+
+
+def resolve_device(name: str | torch.device | None, local_rank: int | None = None
+                   ) -> torch.device:
+    """cpu, cuda or cuda:K (None: cuda if available, else cpu) as a torch.device.
+
+    `local_rank` (under torchrun) makes a CUDA device this process's own GPU. InputError when
+    the name is none of those, CUDA is asked for but absent, or GPU K does not exist.
+    """
+    text = str(name) if name is not None else ("cuda" if torch.cuda.is_available() else "cpu")
+    if text == "cpu":
+        return torch.device("cpu")
+    if not re.fullmatch(r"cuda(:\d+)?", text):
+        raise InputError(f"--device {text}: expected cpu, cuda or cuda:K")
+    if not torch.cuda.is_available():
+        raise InputError(f"--device {text}: CUDA is not available on this machine")
+    if local_rank is not None:
+        return torch.device("cuda", local_rank)
+    dev = torch.device(text)
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise InputError(f"--device {text}: only {torch.cuda.device_count()} GPU(s) here")
+    return dev
+
+
+def model_device(model) -> torch.device:
+    """Where a torch module's weights live (the CPU for an ONNX model)."""
+    if isinstance(model, torch.nn.Module):
+        for p in model.parameters():
+            return p.device
+    return torch.device("cpu")

@@ -1,0 +1,19 @@
+"""The network and its weights (torch): model (YOLOv3 / YOLOv3-tiny layer for layer as the
+darknet cfgs), anchors, loss, boxes, checkpoint (the one torch.load), weights (darknet
+.weights and .pt into a model) and export (ONNX).
+
+Importing the package loads no torch: the names below are torch-free, so the training
+settings (detector.training.config) offer them as choices without loading torch.
+"""
+from synth.errors import InputError
+
+MODEL_NAMES = ("yolov3", "yolov3-tiny")
+BOX_LOSSES = ("mse", "giou", "diou", "ciou")
+MAX_STRIDE = 32   # of the coarsest head: an input size must be a multiple of it
+
+
+def check_img_size(size: int, stride: int = MAX_STRIDE) -> int:
+    """An input size must be a positive multiple of the network's largest stride."""
+    if size <= 0 or size % stride:
+        raise InputError(f"--img-size {size}: must be a positive multiple of {stride}")
+    return int(size)

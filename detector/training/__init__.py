@@ -1,0 +1,4 @@
+"""Training: config (TrainConfig, every setting with its default, help and choices: the one
+source of `pipeline train`'s flags, its --config file and ablate's --train-option; torch-free),
+optim (optimiser, learning-rate schedule, EMA), outputs (the run directory's files) and
+trainer (`train(TrainConfig) -> TrainResult`)."""
