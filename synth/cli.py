@@ -1,4 +1,4 @@
-"""The `synth` command: generate, assets, preview, stats, split."""
+"""The `synth` command: generate, assets, preview, stats, split, convert."""
 from __future__ import annotations
 
 import logging
@@ -143,6 +143,34 @@ def split(directory: Path, ratio: float, mode: str | None, block: int, seed: int
                f"({100 * len(splits['val']) / n:.1f}%)")
     click.echo(format_shares(shares, flagged, tolerance))
     click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+@main.command()
+@click.argument("src", metavar="SRC", type=click.Path(path_type=Path))
+@click.option("--to", "to", type=click.Choice(["voc", "yolo", "coco"]), required=True,
+              help="The layout to write.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="The new set's folder (must not exist, or be empty).")
+@click.option("--copy", is_flag=True, help="Copy the images (default: hard links, else symlinks).")
+def convert(src: Path, to: str, out: Path, copy: bool) -> None:
+    """Convert a set between the VOC, ultralytics YOLO and COCO layouts (SRC's is detected).
+
+    SRC is a VOC folder (Annotations/, JPEGImages/, ImageSets/Main/), a YOLO folder or its
+    data.yaml (images/SPLIT/, labels/SPLIT/, names), or a COCO folder
+    (annotations/instances_SPLIT.json, images/). Splits and class order are kept; VOC
+    `difficult` is COCO `iscrowd`; YOLO has no such flag (a warning says how many were lost).
+
+    \b
+    Examples:
+      synth convert data/synth-robot --to yolo --out data/synth-robot-yolo
+      synth convert exports/cvat_coco --to voc --out data/real --copy
+    """
+    from .layouts import convert as convert_set
+
+    voc_set = convert_set(src, to, out, copy=copy)
+    n_obj = sum(len(im.objects) for im in voc_set.images)
+    click.echo(f"wrote {out} ({to}): {len(voc_set.images)} images, {n_obj} objects, "
+               f"{len(voc_set.classes)} classes, from {voc_set.layout} set {src}")
 
 
 # --------------------------------------------------------------------------- assets

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import os
 import random
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -24,7 +23,8 @@ from .imageio import read_image
 from .lens import horizon_polyline, spec_from_record
 from .manifest import read_records
 from .split import natural_key
-from .voc import VocImage, VocObject, VocSet, read_split, read_voc_set
+from .layouts import read_dataset, split_source
+from .voc import VocImage, VocObject, VocSet
 
 CAPTION_H = 20
 PAD_COLOR = (48, 48, 48)
@@ -119,16 +119,17 @@ def contact_sheet(voc_set: VocSet | str | os.PathLike, n: int = 24, cols: int = 
         raise InputError(f"contact sheet needs n >= 1, cols >= 1, thumb >= 16 "
                          f"(got n={n}, cols={cols}, thumb={thumb})")
     if not isinstance(voc_set, VocSet):
-        voc_set = read_voc_set(voc_set, split=split)
+        voc_set = read_dataset(voc_set, split=split)
     elif split is not None:
-        wanted = set(read_split(voc_set.root, split))
+        if split not in voc_set.splits:
+            raise InputError(f"{voc_set.root}: no split {split!r}")
+        wanted = set(voc_set.splits[split])
         voc_set = VocSet(voc_set.root, voc_set.classes,
                          [im for im in voc_set.images if im.stem in wanted])
     images = _select(voc_set.images, n, seed)
     cameras = {stem: rec.get("camera") for stem, rec in read_records(voc_set.root).items()}
     if not images:
-        where = Path(voc_set.root) / ("Annotations" if split is None else
-                                      f"ImageSets/Main/{split}.txt")
+        where = voc_set.root if split is None else split_source(voc_set.root, split)
         raise InputError(f"{where}: no images to preview")
     cols = min(cols, len(images))
     rows = -(-len(images) // cols)
