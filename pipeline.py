@@ -54,7 +54,7 @@ def main(verbose: bool) -> None:
 
 @main.command("evaluate")
 @click.option("--data", required=True, type=click.Path(path_type=Path),
-              help="VOC set directory (Annotations/, JPEGImages/, labels.txt).")
+              help="The labelled set: VOC, YOLO (folder or data.yaml) or COCO folder.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="Checkpoint to run over the set (at confidence 0.001).")
 @click.option("--detections", type=click.Path(path_type=Path), default=None,
@@ -96,9 +96,9 @@ def evaluate(data: Path, model: Path | None, detections: Path | None, split: str
 
 @main.command("compare-real")
 @click.option("--synthetic", required=True, type=click.Path(path_type=Path),
-              help="Synthetic VOC set (its manifest.jsonl, if any, names generator settings).")
+              help="Synthetic set, any layout (its manifest.jsonl, if any, names generator settings).")
 @click.option("--real", type=click.Path(path_type=Path), default=None,
-              help="Real VOC set (labelled).")
+              help="Real labelled set (VOC, YOLO or COCO).")
 @click.option("--real-unlabelled", type=click.Path(path_type=Path), default=None,
               help="Real frames without labels instead of --real: a folder of images (jpg, "
                    "png, ...), searched recursively; a VOC dir means its JPEGImages/. No AP "
@@ -248,7 +248,7 @@ Examples:
                    "img-size: 320); flags given here win.")
 @train_options
 def train_cmd(config_file: Path | None, **opts) -> None:
-    """Train YOLOv3 / YOLOv3-tiny on VOC sets; writes a run directory and logs the run.
+    """Train YOLOv3 / YOLOv3-tiny on VOC, YOLO or COCO sets; writes a run directory and logs the run.
 
     The run directory holds config.yaml, metrics.csv, last.pt (every epoch), best.pt (best
     validation mAP), plots/ and TensorBoard events/; runs/index.csv gets a row per run.
@@ -266,7 +266,7 @@ def train_cmd(config_file: Path | None, **opts) -> None:
     if chosen.get("resume") is not None:
         cfg = resume_config(chosen.pop("resume"), chosen)
     elif not chosen.get("data"):
-        raise InputError("--data: give at least one VOC set (or --resume RUN_DIR)")
+        raise InputError("--data: give at least one dataset (or --resume RUN_DIR)")
     else:
         cfg = TrainConfig(**chosen)
     result = train(cfg)
@@ -304,7 +304,8 @@ def runs(runs_dir: Path, compare: tuple[str, str] | None) -> None:
 
 @main.command("ablate")
 @click.option("--regime", "regimes", multiple=True, metavar="NAME=DIR|RECIPE|MIX",
-              help="A training-data regime (repeat; the first is the baseline): a VOC dir, a "
+              help="A training-data regime (repeat; the first is the baseline): a set (VOC, "
+                   "YOLO folder or data.yaml, COCO), a "
                    "synth recipe (.yaml, generated into OUT/data/NAME), or a mixture of other "
                    "regimes by share of images drawn, e.g. mix=pseudo:0.9+real:0.1.")
 @click.option("--test", "tests", multiple=True, metavar="NAME=DIR[:SPLIT]",

@@ -56,8 +56,8 @@ def coco_categories(doc: dict, path: Path) -> dict[int, str]:
     return out
 
 
-def read_coco_split(root: Path, split: str, path: Path) -> tuple[list[str], list[VocImage]]:
-    """(class names, images) of one instances_SPLIT.json."""
+def read_coco_split(root: Path, split: str, path: Path) -> tuple[dict[int, str], list[VocImage]]:
+    """({category id: name}, images) of one instances_SPLIT.json."""
     doc = load_json(path)
     if not isinstance(doc, dict):
         raise InputError(f"{path}: expected a COCO object with images, annotations, categories")
@@ -73,7 +73,7 @@ def read_coco_split(root: Path, split: str, path: Path) -> tuple[list[str], list
                                      width=int(rec.get("width") or 0),
                                      height=int(rec.get("height") or 0),
                                      path=str(found[0] if found else root / "images" / name),
-                                     source=str(path))
+                                     source=str(path), coco_id=rec["id"])
     for i, a in enumerate(_records(doc, "annotations", ("image_id", "category_id", "bbox"), path)):
         where = f"{path}: annotations[{i}] (id {a.get('id')})"
         if a["image_id"] not in images:
@@ -90,7 +90,7 @@ def read_coco_split(root: Path, split: str, path: Path) -> tuple[list[str], list
         images[a["image_id"]].objects.append(VocObject(cats[a["category_id"]],
                                                        (x + 1, y + 1, x + w, y + h),
                                                        difficult=bool(a.get("iscrowd", 0))))
-    return list(cats.values()), list(images.values())
+    return cats, list(images.values())
 
 
 def read_coco_set(root: str | os.PathLike, split: str | None = None) -> VocSet:
@@ -102,13 +102,16 @@ def read_coco_set(root: str | os.PathLike, split: str | None = None) -> VocSet:
     if split is not None and split not in files:
         raise InputError(f"{root / 'annotations'}: no instances_{split}.json")
     classes: list[str] = []
+    category_ids: dict[int, str] = {}
     images: dict[str, VocImage] = {}
     splits: dict[str, list[str]] = {}
     for name, path in files.items():
         if split is not None and name != split:
             continue
-        names, ims = read_coco_split(root, name, path)
-        classes += [c for c in names if c not in classes]
+        cats, ims = read_coco_split(root, name, path)
+        classes += [c for c in cats.values() if c not in classes]
+        for k, c in cats.items():
+            category_ids.setdefault(k, c)
         stems = []
         for im in ims:
             other = images.setdefault(im.stem, im)
@@ -117,7 +120,7 @@ def read_coco_set(root: str | os.PathLike, split: str | None = None) -> VocSet:
             stems.append(im.stem)
         splits[name] = stems
     return VocSet(root=root, classes=classes, images=list(images.values()), splits=splits,
-                  layout="coco")
+                  layout="coco", category_ids=category_ids)
 
 
 def coco_document(classes: Sequence[str], images: Sequence[VocImage]) -> dict:

@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import fsio
+from .cores import default_workers
 from .assets import capture_elevation, load_subjects
 from .catalog import DEFAULT_ASSETS, DEFAULT_BACKGROUNDS, DEFAULT_CATALOG, load_catalog
 from .compose import Composite, ComposeOptions, Library, compose, placement_samples
@@ -408,14 +409,6 @@ def generate(cfg: GenerateConfig, progress: bool = True) -> GenerateResult:
     present = finalize(cfg, dirs, lib.classes)
     return GenerateResult(cfg.out, len(pending), len(mine) - len(pending), present, cfg.n,
                           finalized=present == cfg.n)
-
-
-def default_workers() -> int:
-    """Worker processes by default: the cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 def parse_range(text: str | list | tuple, flag: str) -> tuple[int, int]:

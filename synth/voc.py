@@ -42,6 +42,7 @@ class VocImage:
     objects: list[VocObject] = field(default_factory=list)
     path: str | None = None      # the image file, where it is not ROOT/JPEGImages/<filename>
     source: str | None = None    # the label file, where it is not ROOT/Annotations/<stem>.xml
+    coco_id: int | None = None   # a COCO set's image id (what standard COCO results refer to)
 
 
 @dataclass
@@ -53,6 +54,7 @@ class VocSet:
     images: list[VocImage]
     splits: dict[str, list[str]] = field(default_factory=dict)  # split name -> image stems
     layout: str = "voc"  # voc | yolo | coco (see synth.layouts)
+    category_ids: dict[int, str] = field(default_factory=dict)  # a COCO set's category ids
 
     def image_path(self, image: VocImage) -> Path:
         """Path of the image file an annotation refers to."""

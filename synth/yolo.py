@@ -39,6 +39,16 @@ def find_data_yaml(path: str | os.PathLike) -> Path | None:
     return None
 
 
+def is_yolo_data_yaml(path: str | os.PathLike) -> bool:
+    """True for a YAML file that is a YOLO data.yaml (it has `names` and `train`), not a recipe."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(doc, dict) and "names" in doc and "train" in doc
+
+
 def parse_names(raw: object, where: Path) -> list[str]:
     """data.yaml `names`: a list, or a mapping {0: name, 1: name, ...} with indices 0..n-1."""
     if isinstance(raw, list) and raw and all(isinstance(n, (str, int)) for n in raw):

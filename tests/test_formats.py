@@ -185,3 +185,140 @@ def test_yolo_split_lists_and_a_moved_set(tmp_path):
     s = read_dataset(root)
     assert s.splits["train"] == ["im0", "im1"] and s.splits["val"] == ["im2", "im3"]
     assert s.root == root
+
+
+# ----------------------------------------------------------------------------- every command
+def test_evaluate_reads_all_three_layouts(tmp_path):
+    from tests.helpers import make_voc_set, run_pipeline
+
+    dets = make_voc_set(tmp_path / "voc", n_images=8)
+    (tmp_path / "voc" / "ImageSets" / "Main").mkdir(parents=True)
+    (tmp_path / "voc" / "ImageSets" / "Main" / "train.txt").write_text(
+        "".join(f"im{i:03d}\n" for i in range(8)))
+    convert(tmp_path / "voc", "coco", tmp_path / "coco")
+    convert(tmp_path / "voc", "yolo", tmp_path / "yolo")
+    reports = {}
+    for name, data in (("voc", tmp_path / "voc"), ("coco", tmp_path / "coco"),
+                       ("yolo", tmp_path / "yolo" / "data.yaml")):
+        r = run_pipeline("evaluate", "--data", data, "--detections", dets, "--out",
+                         tmp_path / f"ev_{name}")
+        assert r.exit_code == 0, (name, r.output, r.stderr)
+        reports[name] = json.loads((tmp_path / f"ev_{name}" / "report.json").read_text())
+    assert reports["coco"]["map50"] == pytest.approx(reports["voc"]["map50"], abs=1e-12)
+    assert reports["coco"]["coco_stats"] == pytest.approx(reports["voc"]["coco_stats"], abs=1e-12)
+    n_difficult = sum(o.difficult for im in read_dataset(tmp_path / "voc").images
+                      for o in im.objects)
+    n_gt = {k: sum(c["n_gt"] for c in r["per_class"].values()) for k, r in reports.items()}
+    assert n_gt["coco"] == n_gt["voc"] and n_gt["yolo"] == n_gt["voc"] + n_difficult > n_gt["voc"]
+
+
+def test_a_yolo_set_trains_with_pipeline_train(tmp_path):
+    from detector.model.checkpoint import load_checkpoint
+    from tests.helpers import run_pipeline
+
+    convert(sample_voc(tmp_path / "voc", n=6), "yolo", tmp_path / "yolo")
+    r = run_pipeline("train", "--data", tmp_path / "yolo" / "data.yaml", "--model", "yolov3-tiny",
+                     "--img-size", 64, "--epochs", 1, "--batch-size", 4, "--augment", "none",
+                     "--workers", 0, "--device", "cpu", "--warmup-epochs", 1,
+                     "--run-dir", tmp_path / "run")
+    assert r.exit_code == 0, (r.output, r.stderr, r.exception)
+    ckpt = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert ckpt["classes"] == CLASSES and ckpt["epoch"] == 1
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 2  # one epoch, validated on data.yaml's val split
+
+
+def test_ablate_takes_a_yolo_data_yaml_as_a_regime_and_a_coco_test(tmp_path):
+    from detector.experiments.ablate.spec import parse_regime, parse_test
+    from detector.experiments.ablate.views import training_set
+
+    voc = sample_voc(tmp_path / "voc", n=6)
+    convert(voc, "yolo", tmp_path / "yolo")
+    convert(voc, "coco", tmp_path / "coco")
+    reg = parse_regime(f"y={tmp_path / 'yolo' / 'data.yaml'}")
+    assert reg.kind == "dir"
+    assert [im.stem for im in training_set(reg.path).images] == [f"im{i}" for i in range(4)]
+    assert parse_test(f"c={tmp_path / 'coco'}:val").split == "val"
+    assert "no split 'test'" in str(pytest.raises(Exception, parse_test,
+                                                  f"c={tmp_path / 'coco'}:test").value)
+
+
+def test_loader_workers_default_to_the_usable_cores():
+    import os
+
+    from detector.training.config import TrainConfig
+
+    assert TrainConfig().workers == len(os.sched_getaffinity(0))
+
+
+# ----------------------------------------------------------------------------- COCO results
+def coco_fixture(tmp_path: Path, seed: int) -> tuple[Path, Path, int]:
+    """A COCO set (integer boxes, some crowd) and standard results for its train split with
+    numeric ids, a third of the boxes poking out of the image; (set, results, n outside)."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(8):
+        w, h = int(rng.integers(60, 200)), int(rng.integers(60, 200))
+        objs = [box(CLASSES[int(rng.integers(0, 3))], int(rng.integers(0, w // 2)),
+                    int(rng.integers(0, h // 2)), int(rng.integers(4, w // 2)),
+                    int(rng.integers(4, h // 2)), difficult=bool(rng.random() < 0.15))
+                for _ in range(int(rng.integers(0, 5)))]
+        images.append((f"f{i}", np.zeros((h, w, 3), np.uint8), objs))
+    voc = write_voc_set(tmp_path / f"voc{seed}", images, CLASSES,
+                        {"train": [f"f{i}" for i in range(8)]})
+    coco = tmp_path / f"coco{seed}"
+    convert(voc, "coco", coco)
+    gt = json.loads((coco / "annotations" / "instances_train.json").read_text())
+    results, outside = [], 0
+    for im in gt["images"]:
+        for a in [a for a in gt["annotations"] if a["image_id"] == im["id"]] + [None] * 3:
+            x, y, bw, bh = a["bbox"] if a else rng.uniform(0, 60, 4)
+            x, y = x + rng.normal(0, 4), y + rng.normal(0, 4)
+            if rng.random() < 0.33:
+                x -= rng.uniform(0, 15) if rng.random() < 0.5 else -im["width"] + rng.uniform(0, 20)
+            bw, bh = max(1.0, bw + rng.normal(0, 4)), max(1.0, bh + rng.normal(0, 4))
+            outside += x < 0 or y < 0 or x + bw > im["width"] or y + bh > im["height"]
+            cat = a["category_id"] if a and rng.random() < 0.8 else int(rng.integers(1, 4))
+            results.append({"image_id": im["id"], "category_id": cat,
+                            "bbox": [float(x), float(y), float(bw), float(bh)],
+                            "score": float(rng.uniform(0.01, 1))})
+    res = tmp_path / f"results{seed}.json"
+    res.write_text(json.dumps(results))
+    return coco, res, int(outside)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_standard_coco_results_give_pycocotools_stats(tmp_path, seed):
+    import contextlib
+    import io
+
+    from pycocotools.cocoeval import COCOeval
+    from tests.helpers import run_pipeline
+
+    coco, res, outside = coco_fixture(tmp_path, seed)
+    assert outside > 0
+    r = run_pipeline("evaluate", "--data", coco, "--split", "train", "--detections", res,
+                     "--out", tmp_path / "ev")
+    assert r.exit_code == 0, (r.output, r.stderr)
+    report = json.loads((tmp_path / "ev" / "report.json").read_text())
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(coco / "annotations" / "instances_train.json"))
+        ev = COCOeval(gt, gt.loadRes(str(res)), "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    assert np.allclose(report["coco_stats"], ev.stats, atol=1e-6, rtol=0)
+    assert report["boxes_outside_image"] == outside
+
+
+def test_a_malformed_standard_result_is_refused_by_index(tmp_path):
+    from tests.helpers import run_pipeline
+
+    coco, res, _ = coco_fixture(tmp_path, 5)
+    items = json.loads(res.read_text())
+    items[3]["image_id"] = 999
+    res.write_text(json.dumps(items))
+    msg = one_error_line(run_pipeline("evaluate", "--data", coco, "--split", "train",
+                                      "--detections", res, "--out", tmp_path / "ev"))
+    assert "detection #3" in msg and "999" in msg
+    assert not (tmp_path / "ev").exists()
