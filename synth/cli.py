@@ -232,7 +232,10 @@ Views (uniform ranges; --height/--pitch/--fov fix a value):
            scale (8-45% of the short side) and rotation, no perspective
 \b
 Outputs DIR/JPEGImages, DIR/Annotations (VOC), DIR/ImageSets/Main/*.txt,
-DIR/labels.txt and DIR/manifest.jsonl. Each placement uses the class's view
+DIR/labels.txt and DIR/manifest.jsonl. --format yolo writes DIR/images/SPLIT,
+DIR/labels/SPLIT and DIR/data.yaml instead, --format coco DIR/images/SPLIT and
+DIR/annotations/instances_SPLIT.json (the same files `synth convert` writes from
+the VOC set; the VOC working copy stays in DIR/.synth for resuming). Each placement uses the class's view
 whose capture elevation is nearest the elevation the camera sees it from (see
 `synth assets --help`); before rendering, a class is warned of when over 25% of
 its placements would be seen over 20 deg from every view it has.
@@ -268,7 +271,9 @@ makes the same camera without fitting again.
               help="Class catalog YAML. Default: assets/classes.yaml.")
 @click.option("-n", "n", type=int, help="Number of images.  [default: 200]")
 @click.option("--out", type=click.Path(path_type=Path),
-              help="Output VOC directory.  [default: data/synth-VIEW]")
+              help="Output directory.  [default: data/synth-VIEW]")
+@click.option("--format", "format", metavar="voc|yolo|coco",
+              help="Dataset layout to write.  [default: voc]")
 @click.option("--size", help="Image size WxH.  [default: 640x480]")
 @click.option("--objects", help="Labelled subjects per image, MIN-MAX.  [default: 2-4]")
 @click.option("--blend", type=click.Choice(["alpha", "feather", "poisson", "random"]),
@@ -301,8 +306,9 @@ makes the same camera without fitting again.
                    "set's image statistics match theirs; writes OUT/effects.yaml.")
 @click.pass_context
 def generate(ctx: click.Context, **kwargs) -> None:
-    """Composite subjects onto floors with a physically right camera and write a VOC set."""
-    from .generate import config_from_options, generate as run, load_recipe
+    """Composite subjects onto floors with a physically right camera and write a VOC, YOLO or COCO set."""
+    from .generate import generate as run
+    from .recipe import config_from_options, load_recipe
 
     recipe_path = kwargs.pop("recipe")
     opts = load_recipe(recipe_path) if recipe_path else {}

@@ -223,6 +223,7 @@ def write_yolo_set(out: str | os.PathLike, classes: Sequence[str],
     `final_root` (where `out` will be renamed to), else `out`, made absolute."""
     out = Path(out)
     for name, items in splits.items():
+        (out / "images" / name).mkdir(parents=True, exist_ok=True)  # an empty split too
         for im, src in items:
             fsio.place_file(src, out / "images" / name / f"{im.stem}{Path(src).suffix}", copy)
             fsio.write_text(out / "labels" / name / f"{im.stem}.txt", label_lines(im, classes))

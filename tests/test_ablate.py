@@ -156,7 +156,7 @@ def test_mixtures_draw_by_share():
 
 # ----------------------------------------------------------------------------- factorial
 def test_factorial_expands_to_four_regimes_with_the_right_sources(tmp_path):
-    from synth.generate import config_from_options, load_recipe
+    from synth.recipe import config_from_options, load_recipe
 
     for name in ("pseudo", "halfreal"):
         (tmp_path / name).mkdir()
