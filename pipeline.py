@@ -184,10 +184,16 @@ def compare_real(synthetic: Path, real: Path | None, model: Path | None,
                    "and FPS.")
 @click.option("--warmup", type=int, default=5, show_default=True,
               help="Frames left out of the benchmark (first-call allocations, caches).")
+@click.option("--save-labels", metavar="voc|yolo|coco", default=None,
+              help="Also write the detections as a set to correct in CVAT/labelImg and train "
+                   "on: OUT/labels in this layout (images or a folder only).")
+@click.option("--review", is_flag=True,
+              help="Also write OUT/review.jpg, the least certain frames first (their lowest "
+                   "detection score), and OUT/review.txt.")
 def predict(source: str, model_path: Path | None, onnx_path: Path | None, out: Path | None,
             conf: float, iou: float, img_size: int | None, max_det: int, multi_label: bool,
             device: str | None, threads: int | None, max_frames: int | None, benchmark: bool,
-            warmup: int) -> None:
+            warmup: int, save_labels: str | None, review: bool) -> None:
     """Detect objects in an image, a folder of images, a video file or a camera.
 
     Writes annotated images (or OUT/<video name>.mp4) and OUT/detections.json (COCO
@@ -198,13 +204,15 @@ def predict(source: str, model_path: Path | None, onnx_path: Path | None, out: P
       pipeline predict --model runs/exp1/best.pt data/real/JPEGImages --out preds
       pipeline predict --model runs/exp1/best.pt clip.mp4 --benchmark
       pipeline predict --onnx best.onnx 0 --max-frames 300      (camera 0)
+      pipeline predict --model best.pt frames/ --out pre --save-labels yolo --review
     """
     from detector.predict import predict_source
 
     click.echo("\n".join(predict_source(
         source, model=model_path, onnx=onnx_path, out=out, conf=conf, iou=iou,
         img_size=img_size, max_det=max_det, multi_label=multi_label, device=device,
-        threads=threads, max_frames=max_frames, benchmark=benchmark, warmup=warmup)))
+        threads=threads, max_frames=max_frames, benchmark=benchmark, warmup=warmup,
+        save_labels=save_labels, review=review)))
 
 
 @main.command("export")
