@@ -54,7 +54,7 @@ def main(verbose: bool) -> None:
 
 @main.command("evaluate")
 @click.option("--data", required=True, type=click.Path(path_type=Path),
-              help="VOC set directory (Annotations/, JPEGImages/, labels.txt).")
+              help="The labelled set: VOC, YOLO (folder or data.yaml) or COCO folder.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="Checkpoint to run over the set (at confidence 0.001).")
 @click.option("--detections", type=click.Path(path_type=Path), default=None,
@@ -96,9 +96,9 @@ def evaluate(data: Path, model: Path | None, detections: Path | None, split: str
 
 @main.command("compare-real")
 @click.option("--synthetic", required=True, type=click.Path(path_type=Path),
-              help="Synthetic VOC set (its manifest.jsonl, if any, names generator settings).")
+              help="Synthetic set, any layout (its manifest.jsonl, if any, names generator settings).")
 @click.option("--real", type=click.Path(path_type=Path), default=None,
-              help="Real VOC set (labelled).")
+              help="Real labelled set (VOC, YOLO or COCO).")
 @click.option("--real-unlabelled", type=click.Path(path_type=Path), default=None,
               help="Real frames without labels instead of --real: a folder of images (jpg, "
                    "png, ...), searched recursively; a VOC dir means its JPEGImages/. No AP "
@@ -184,10 +184,16 @@ def compare_real(synthetic: Path, real: Path | None, model: Path | None,
                    "and FPS.")
 @click.option("--warmup", type=int, default=5, show_default=True,
               help="Frames left out of the benchmark (first-call allocations, caches).")
+@click.option("--save-labels", metavar="voc|yolo|coco", default=None,
+              help="Also write the detections as a set to correct in CVAT/labelImg and train "
+                   "on: OUT/labels in this layout (images or a folder only).")
+@click.option("--review", is_flag=True,
+              help="Also write OUT/review.jpg, the least certain frames first (their lowest "
+                   "detection score), and OUT/review.txt.")
 def predict(source: str, model_path: Path | None, onnx_path: Path | None, out: Path | None,
             conf: float, iou: float, img_size: int | None, max_det: int, multi_label: bool,
             device: str | None, threads: int | None, max_frames: int | None, benchmark: bool,
-            warmup: int) -> None:
+            warmup: int, save_labels: str | None, review: bool) -> None:
     """Detect objects in an image, a folder of images, a video file or a camera.
 
     Writes annotated images (or OUT/<video name>.mp4) and OUT/detections.json (COCO
@@ -198,13 +204,15 @@ def predict(source: str, model_path: Path | None, onnx_path: Path | None, out: P
       pipeline predict --model runs/exp1/best.pt data/real/JPEGImages --out preds
       pipeline predict --model runs/exp1/best.pt clip.mp4 --benchmark
       pipeline predict --onnx best.onnx 0 --max-frames 300      (camera 0)
+      pipeline predict --model best.pt frames/ --out pre --save-labels yolo --review
     """
     from detector.predict import predict_source
 
     click.echo("\n".join(predict_source(
         source, model=model_path, onnx=onnx_path, out=out, conf=conf, iou=iou,
         img_size=img_size, max_det=max_det, multi_label=multi_label, device=device,
-        threads=threads, max_frames=max_frames, benchmark=benchmark, warmup=warmup)))
+        threads=threads, max_frames=max_frames, benchmark=benchmark, warmup=warmup,
+        save_labels=save_labels, review=review)))
 
 
 @main.command("export")
@@ -248,7 +256,7 @@ Examples:
                    "img-size: 320); flags given here win.")
 @train_options
 def train_cmd(config_file: Path | None, **opts) -> None:
-    """Train YOLOv3 / YOLOv3-tiny on VOC sets; writes a run directory and logs the run.
+    """Train YOLOv3 / YOLOv3-tiny on VOC, YOLO or COCO sets; writes a run directory and logs the run.
 
     The run directory holds config.yaml, metrics.csv, last.pt (every epoch), best.pt (best
     validation mAP), plots/ and TensorBoard events/; runs/index.csv gets a row per run.
@@ -266,7 +274,7 @@ def train_cmd(config_file: Path | None, **opts) -> None:
     if chosen.get("resume") is not None:
         cfg = resume_config(chosen.pop("resume"), chosen)
     elif not chosen.get("data"):
-        raise InputError("--data: give at least one VOC set (or --resume RUN_DIR)")
+        raise InputError("--data: give at least one dataset (or --resume RUN_DIR)")
     else:
         cfg = TrainConfig(**chosen)
     result = train(cfg)
@@ -304,7 +312,8 @@ def runs(runs_dir: Path, compare: tuple[str, str] | None) -> None:
 
 @main.command("ablate")
 @click.option("--regime", "regimes", multiple=True, metavar="NAME=DIR|RECIPE|MIX",
-              help="A training-data regime (repeat; the first is the baseline): a VOC dir, a "
+              help="A training-data regime (repeat; the first is the baseline): a set (VOC, "
+                   "YOLO folder or data.yaml, COCO), a "
                    "synth recipe (.yaml, generated into OUT/data/NAME), or a mixture of other "
                    "regimes by share of images drawn, e.g. mix=pseudo:0.9+real:0.1.")
 @click.option("--test", "tests", multiple=True, metavar="NAME=DIR[:SPLIT]",

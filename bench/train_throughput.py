@@ -42,7 +42,8 @@ from synth.stats import format_table  # noqa: E402
 
 def make_set(out: Path, n: int) -> Path:
     """A generated top-down VOC set of n 640x480 JPEGs (the embedded demo assets)."""
-    from synth.generate import GenerateConfig, default_workers, generate
+    from synth.cores import default_workers
+    from synth.generate import GenerateConfig, generate
 
     generate(GenerateConfig(view="topdown", out=out, n=n, size=(640, 480),
                             workers=default_workers(), split={"train": 1.0}), progress=False)

@@ -288,6 +288,7 @@ class Frame:
     image_id: str
     rgb: np.ndarray
     filename: str
+    path: Path | None = None        # the image file (an image or folder source)
 
 
 @dataclass
@@ -303,7 +304,7 @@ class Source:
 
 def _image_frames(paths: list[Path]) -> Iterator[Frame]:
     for p in paths:
-        yield Frame(p.stem, read_image(p), p.name)
+        yield Frame(p.stem, read_image(p), p.name, p)
 
 
 def _video_frames(cap, stem: str, max_frames: int | None) -> Iterator[Frame]:
@@ -403,6 +404,8 @@ class PredictRun:
     outputs: list[Path] = field(default_factory=list)
     times: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
     interrupted: bool = False
+    images: list[VocImage] = field(default_factory=list)  # the frames, in order
+    found: Detections | None = None                        # their detections (image pixels)
 
     def benchmark_table(self, warmup: int, backend: str = "", device: str = "") -> str:
         """Median milliseconds per stage and FPS over the frames after the warm-up."""
@@ -486,7 +489,8 @@ def run_predict(predictor: Predictor, source: Source, out_dir: str | os.PathLike
                 xywh = np.concatenate([p.boxes[:, :2], p.boxes[:, 2:] - p.boxes[:, :2]], 1)
                 parts.append((np.full(len(p.scores), len(images), np.int64), p.classes,
                               xywh.astype(np.float64), p.scores.astype(np.float64)))
-                images.append(VocImage(frame.image_id, frame.filename, w, h))
+                images.append(VocImage(frame.image_id, frame.filename, w, h,
+                                       path=None if frame.path is None else str(frame.path)))
                 run.frames += 1
                 run.detections += len(p.scores)
                 bar.update(1)
@@ -501,6 +505,7 @@ def run_predict(predictor: Predictor, source: Source, out_dir: str | os.PathLike
     voc = VocSet(root=out_dir, classes=list(classes), images=images)
     write_detections(out_dir / "detections.json", dets, voc)
     run.outputs.append(out_dir / "detections.json")
+    run.images, run.found = images, dets
     return run
 
 
@@ -509,9 +514,14 @@ def predict_source(source: str, model: str | os.PathLike | None = None,
                    conf: float = 0.25, iou: float = 0.45, img_size: int | None = None,
                    max_det: int = 300, multi_label: bool = False, device: str | None = None,
                    threads: int | None = None, max_frames: int | None = None,
-                   benchmark: bool = False, warmup: int = 5) -> list[str]:
+                   benchmark: bool = False, warmup: int = 5, save_labels: str | None = None,
+                   review: bool = False) -> list[str]:
     """`pipeline predict`: check the options, load `model` (or `onnx`), detect on every frame
-    of `source` into `out` (default ./predict-<source name>); returns the lines to print."""
+    of `source` into `out` (default ./predict-<source name>), optionally saving the detections
+    as a set to correct and a review sheet (detector.labelling); returns the lines to print."""
+    from .labelling import check_label_options, frame_certainty, prediction_set, save_labels as save
+    from .labelling import write_review
+
     if (model is None) == (onnx is None):
         raise InputError("give exactly one of --model CKPT or --onnx FILE")
     if not 0 <= conf <= 1 or not 0 < iou <= 1:
@@ -523,10 +533,24 @@ def predict_source(source: str, model: str | os.PathLike | None = None,
     predictor = load_predictor(onnx if onnx is not None else model, device, img_size, threads)
     src = open_source(source, max_frames)
     out = Path(out) if out is not None else Path(f"predict-{src.name}")
+    try:
+        check_label_options(save_labels, review, src.kind, out)
+    except InputError:
+        src.release()
+        raise
     run = run_predict(predictor, src, out, conf=conf, iou=iou, max_det=max_det,
                       multi_label=multi_label)
     stopped = " (stopped by Ctrl-C)" if run.interrupted else ""
     lines = [f"{run.frames} frame(s), {run.detections} detections{stopped} → {out}"]
+    if save_labels is not None or review:
+        found = run.found if run.found is not None else Detections.empty()
+        labelled = prediction_set(run.images, found, predictor.classes, out)
+        if save_labels is not None:
+            where = save(labelled, save_labels, out)
+            lines.append(f"labels ({save_labels}) to correct and train on: {where}")
+        if review:
+            lines.append(f"review sheet, least certain first: "
+                         f"{write_review(labelled, frame_certainty(run.frames, found), out)}")
     if benchmark:
         where = str(model_device(predictor.model)) if predictor.backend == "pytorch" else "cpu"
         if where == "cpu":

@@ -1,4 +1,4 @@
-"""The `synth` command: generate, assets, preview, stats, split."""
+"""The `synth` command: generate, assets, preview, stats, split, convert."""
 from __future__ import annotations
 
 import logging
@@ -145,6 +145,34 @@ def split(directory: Path, ratio: float, mode: str | None, block: int, seed: int
     click.echo("wrote " + ", ".join(str(p) for p in written))
 
 
+@main.command()
+@click.argument("src", metavar="SRC", type=click.Path(path_type=Path))
+@click.option("--to", "to", type=click.Choice(["voc", "yolo", "coco"]), required=True,
+              help="The layout to write.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="The new set's folder (must not exist, or be empty).")
+@click.option("--copy", is_flag=True, help="Copy the images (default: hard links, else symlinks).")
+def convert(src: Path, to: str, out: Path, copy: bool) -> None:
+    """Convert a set between the VOC, ultralytics YOLO and COCO layouts (SRC's is detected).
+
+    SRC is a VOC folder (Annotations/, JPEGImages/, ImageSets/Main/), a YOLO folder or its
+    data.yaml (images/SPLIT/, labels/SPLIT/, names), or a COCO folder
+    (annotations/instances_SPLIT.json, images/). Splits and class order are kept; VOC
+    `difficult` is COCO `iscrowd`; YOLO has no such flag (a warning says how many were lost).
+
+    \b
+    Examples:
+      synth convert data/synth-robot --to yolo --out data/synth-robot-yolo
+      synth convert exports/cvat_coco --to voc --out data/real --copy
+    """
+    from .layouts import convert as convert_set
+
+    voc_set = convert_set(src, to, out, copy=copy)
+    n_obj = sum(len(im.objects) for im in voc_set.images)
+    click.echo(f"wrote {out} ({to}): {len(voc_set.images)} images, {n_obj} objects, "
+               f"{len(voc_set.classes)} classes, from {voc_set.layout} set {src}")
+
+
 # --------------------------------------------------------------------------- assets
 
 
@@ -204,7 +232,10 @@ Views (uniform ranges; --height/--pitch/--fov fix a value):
            scale (8-45% of the short side) and rotation, no perspective
 \b
 Outputs DIR/JPEGImages, DIR/Annotations (VOC), DIR/ImageSets/Main/*.txt,
-DIR/labels.txt and DIR/manifest.jsonl. Each placement uses the class's view
+DIR/labels.txt and DIR/manifest.jsonl. --format yolo writes DIR/images/SPLIT,
+DIR/labels/SPLIT and DIR/data.yaml instead, --format coco DIR/images/SPLIT and
+DIR/annotations/instances_SPLIT.json (the same files `synth convert` writes from
+the VOC set; the VOC working copy stays in DIR/.synth for resuming). Each placement uses the class's view
 whose capture elevation is nearest the elevation the camera sees it from (see
 `synth assets --help`); before rendering, a class is warned of when over 25% of
 its placements would be seen over 20 deg from every view it has.
@@ -240,7 +271,9 @@ makes the same camera without fitting again.
               help="Class catalog YAML. Default: assets/classes.yaml.")
 @click.option("-n", "n", type=int, help="Number of images.  [default: 200]")
 @click.option("--out", type=click.Path(path_type=Path),
-              help="Output VOC directory.  [default: data/synth-VIEW]")
+              help="Output directory.  [default: data/synth-VIEW]")
+@click.option("--format", "format", metavar="voc|yolo|coco",
+              help="Dataset layout to write.  [default: voc]")
 @click.option("--size", help="Image size WxH.  [default: 640x480]")
 @click.option("--objects", help="Labelled subjects per image, MIN-MAX.  [default: 2-4]")
 @click.option("--blend", type=click.Choice(["alpha", "feather", "poisson", "random"]),
@@ -273,8 +306,9 @@ makes the same camera without fitting again.
                    "set's image statistics match theirs; writes OUT/effects.yaml.")
 @click.pass_context
 def generate(ctx: click.Context, **kwargs) -> None:
-    """Composite subjects onto floors with a physically right camera and write a VOC set."""
-    from .generate import config_from_options, generate as run, load_recipe
+    """Composite subjects onto floors with a physically right camera and write a VOC, YOLO or COCO set."""
+    from .generate import generate as run
+    from .recipe import config_from_options, load_recipe
 
     recipe_path = kwargs.pop("recipe")
     opts = load_recipe(recipe_path) if recipe_path else {}

@@ -62,3 +62,46 @@ def read_text(path: str | os.PathLike, what: str) -> str:
         raise InputError(f"{path}: no such {what}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read {what} ({exc})") from None
+
+
+def place_file(src: str | os.PathLike, dst: str | os.PathLike, copy: bool = False) -> None:
+    """Put `src` at `dst`: a hard link, else a symlink (other file system), or a copy if `copy`."""
+    import shutil
+
+    src, dst = Path(src), Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.is_symlink() or dst.exists():
+        dst.unlink()
+    if copy:
+        shutil.copy2(src, dst)
+        return
+    try:
+        os.link(src, dst)
+    except OSError:
+        os.symlink(src.resolve(), dst)
+
+
+@contextlib.contextmanager
+def staged_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside `path`, renamed onto it on success (removed on failure).
+
+    `path` must not exist, or be an empty folder: a dataset is never written over another.
+    """
+    import shutil
+
+    from .errors import InputError
+
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise InputError(f"{path}: already exists and is not empty; choose a new --out")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_UMASK)
+        if path.is_dir():
+            path.rmdir()
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

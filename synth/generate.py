@@ -1,11 +1,13 @@
-"""`synth generate`: render a VOC set in parallel, reproducibly, resumably, in shards.
+"""`synth generate`: render a VOC, YOLO or COCO set in parallel, reproducibly, resumably, in shards.
 
 Every image is a pure function of (settings, seed, index): its own random generator is
 seeded from the run's seed and its index, so the bytes do not depend on the number of
 workers, on sharding, or on being resumed. Files are written under temporary names and
 renamed; the annotation is written last, so an image counts as done once its XML exists.
 Finishing a run (any shard) gathers every image present into manifest.jsonl,
-ImageSets/Main/*.txt and labels.txt.
+ImageSets/Main/*.txt and labels.txt. A YOLO or COCO run renders the same VOC files into
+OUT/.synth/ (its resumable working copy) and finishing writes the chosen layout from them
+with the one writer (`synth.layouts.write_dataset`, images hard-linked).
 """
 from __future__ import annotations
 
@@ -29,10 +31,11 @@ from .effects import DEFAULT_CAMERA, CameraEffects, apply_camera
 from .errors import InputError
 from .camera_file import CameraSpec, load_camera_file
 from .imageio import encode_jpeg
+from .layouts import LAYOUTS, write_dataset
 from .manifest import image_record, record_line, write_manifest
-from .match import effects_from_mapping, effects_mapping, effects_yaml, fit_header, fit_to_folder
+from .match import effects_mapping, effects_yaml, fit_header, fit_to_folder
 from .scene import SceneBank, load_scene_bank
-from .voc import VocImage, VocObject, annotation_xml, write_labels, write_splits
+from .voc import VocImage, VocObject, annotation_xml, read_annotation, write_labels, write_splits
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ class GenerateConfig:
     cache_dir: Path | None = None
     match_stats: Path | None = None  # a folder of real frames: fit the camera effects to them
     camera_effects: CameraEffects | None = None  # fitted (or recipe) effects: replace the default
+    format: str = "voc"  # the layout written: voc, yolo or coco
 
     def compose_options(self) -> ComposeOptions:
         return ComposeOptions(view=self.view, size=self.size, objects=self.objects,
@@ -139,6 +143,8 @@ def _fingerprint(cfg: GenerateConfig, lib: Library, bank: SceneBank) -> dict:
               "strict_views", "camera", "camera_spec", "size_given", "match_stats",
               "camera_effects"):
         d.pop(k)
+    if cfg.format == "voc":  # sets made before --format existed stay resumable
+        d.pop("format")
     if cfg.effects and cfg.camera_effects is not None:  # the fitted camera decides the bytes
         d["camera_effects"] = effects_mapping(cfg.camera_effects)
     if cfg.camera_spec is not None:
@@ -231,6 +237,8 @@ def build_library(cfg: GenerateConfig) -> Library:
 
 
 def _check_config(cfg: GenerateConfig) -> None:
+    if cfg.format not in LAYOUTS:
+        raise InputError(f"--format: unknown layout {cfg.format!r} ({', '.join(LAYOUTS)})")
     if cfg.view not in ("topdown", "robot", "human", "flat"):
         raise InputError(f"--view: unknown view {cfg.view!r} (topdown, robot, human, flat)")
     if cfg.n < 1:
@@ -314,7 +322,8 @@ def _prepare_out(cfg: GenerateConfig, fingerprint: dict) -> dict[str, Path]:
                              "use another --out or delete it")
     elif out.exists() and any(out.iterdir()):
         raise InputError(f"{out}: exists, is not empty and was not made by synth generate")
-    dirs = {"images": out / "JPEGImages", "annotations": out / "Annotations",
+    work = out if cfg.format == "voc" else state  # where the VOC files are rendered
+    dirs = {"images": work / "JPEGImages", "annotations": work / "Annotations",
             "records": state / "records"}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
@@ -330,8 +339,34 @@ def _done(dirs: dict[str, Path], stem: str) -> bool:
             and (dirs["records"] / f"{stem}.json").is_file())
 
 
+def publish_layout(cfg: GenerateConfig, dirs: dict[str, Path], classes: list[str],
+                   splits: dict[str, list[str]]) -> None:
+    """Write the YOLO or COCO layout of the rendered images into OUT with the one writer.
+
+    It is written whole into a folder under OUT/.synth, then each of its top-level entries
+    (images/, labels/, annotations/, data.yaml) replaces OUT's by a rename."""
+    import shutil
+    import tempfile
+
+    items = {name: [(read_annotation(dirs["annotations"] / f"{stem}.xml"),
+                     (dirs["images"] / f"{stem}.jpg").resolve()) for stem in stems]
+             for name, stems in splits.items()}
+    tmp = Path(tempfile.mkdtemp(dir=cfg.out / STATE_DIR, prefix="layout.", suffix=".tmp"))
+    try:
+        write_dataset(tmp / "new", cfg.format, classes, items, final_root=cfg.out)
+        (tmp / "old").mkdir()
+        for part in sorted((tmp / "new").iterdir()):
+            old = cfg.out / part.name
+            if old.is_dir() and not old.is_symlink():
+                os.replace(old, tmp / "old" / part.name)
+            os.replace(part, old)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def finalize(cfg: GenerateConfig, dirs: dict[str, Path], classes: list[str]) -> int:
-    """Write manifest.jsonl, the split files and labels.txt from every image present."""
+    """Write manifest.jsonl, the split files and labels.txt (VOC), or the chosen layout, from
+    every image present."""
     lines: list[str] = []
     splits: dict[str, list[str]] = {name: [] for name in cfg.split}
     for index in range(cfg.n):
@@ -341,9 +376,12 @@ def finalize(cfg: GenerateConfig, dirs: dict[str, Path], classes: list[str]) -> 
         line = (dirs["records"] / f"{stem}.json").read_text(encoding="utf-8")
         lines.append(line if line.endswith("\n") else line + "\n")
         splits[json.loads(line)["split"]].append(stem)
+    if cfg.format == "voc":
+        write_splits(cfg.out, splits)
+        write_labels(cfg.out, classes)
+    else:
+        publish_layout(cfg, dirs, classes, splits)
     write_manifest(cfg.out, lines)
-    write_splits(cfg.out, splits)
-    write_labels(cfg.out, classes)
     return len(lines)
 
 
@@ -408,173 +446,3 @@ def generate(cfg: GenerateConfig, progress: bool = True) -> GenerateResult:
     present = finalize(cfg, dirs, lib.classes)
     return GenerateResult(cfg.out, len(pending), len(mine) - len(pending), present, cfg.n,
                           finalized=present == cfg.n)
-
-
-def default_workers() -> int:
-    """Worker processes by default: the cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
-def parse_range(text: str | list | tuple, flag: str) -> tuple[int, int]:
-    """'2-4' (or '3', or [2, 4]) -> (2, 4)."""
-    if isinstance(text, (list, tuple)) and len(text) == 2:
-        lo, hi = text
-    else:
-        parts = str(text).split("-")
-        if len(parts) == 1:
-            parts = parts * 2
-        if len(parts) != 2:
-            raise InputError(f"{flag}: expected MIN-MAX, got {text!r}")
-        lo, hi = parts
-    try:
-        return int(lo), int(hi)
-    except ValueError:
-        raise InputError(f"{flag}: expected whole numbers MIN-MAX, got {text!r}") from None
-
-
-def parse_size(text: str | list | tuple) -> tuple[int, int]:
-    """'640x480' -> (640, 480)."""
-    parts = list(text) if isinstance(text, (list, tuple)) else str(text).lower().split("x")
-    try:
-        w, h = (int(p) for p in parts)
-    except ValueError:
-        raise InputError(f"--size: expected WxH, got {text!r}") from None
-    return w, h
-
-
-def parse_split(text: str | dict) -> dict[str, float]:
-    """'train=0.8,val=0.2' -> {'train': 0.8, 'val': 0.2}."""
-    if isinstance(text, dict):
-        items = list(text.items())
-    else:
-        items = []
-        for part in str(text).split(","):
-            if "=" not in part:
-                raise InputError(f"--split: expected NAME=RATIO,..., got {text!r}")
-            k, v = part.split("=", 1)
-            items.append((k.strip(), v))
-    try:
-        out = {str(k): float(v) for k, v in items}
-    except ValueError:
-        raise InputError(f"--split: ratios must be numbers, got {text!r}") from None
-    if any(not k or not k.replace("_", "").isalnum() for k in out):
-        raise InputError(f"--split: split names must be plain words, got {text!r}")
-    return out
-
-
-def parse_elevations(text: str | float | list | tuple) -> list[float]:
-    """'90' or '15,45' (or [15, 45]) -> [15.0, 45.0]: capture elevations in degrees."""
-    parts = list(text) if isinstance(text, (list, tuple)) else str(text).split(",")
-    try:
-        out = [float(p) for p in parts if str(p).strip()]
-    except ValueError:
-        raise InputError(f"--capture-elev: expected degrees E[,E...], got {text!r}") from None
-    if not out or any(not -90.0 <= e <= 90.0 for e in out):
-        raise InputError(f"--capture-elev: elevations must lie in [-90, 90] degrees, got {text!r}")
-    return out
-
-
-def parse_shard(text: str | list | tuple) -> tuple[int, int]:
-    """'0/2' -> (0, 2)."""
-    parts = list(text) if isinstance(text, (list, tuple)) else str(text).split("/")
-    try:
-        k, n = (int(p) for p in parts)
-    except ValueError:
-        raise InputError(f"--shard: expected K/N, got {text!r}") from None
-    return k, n
-
-
-RECIPE_KEYS = {"view", "assets", "backgrounds", "classes", "n", "out", "size", "objects",
-               "blend", "distractors", "only", "height", "pitch", "fov", "split", "seed",
-               "workers", "shard", "jpeg_quality", "min_visible", "effects", "shadows",
-               "capture_elev", "strict_views", "camera", "match_stats"}
-
-
-def load_recipe(path: str | os.PathLike) -> dict:
-    """Read a YAML recipe: any `synth generate` flag by name; paths relative to the file."""
-    import yaml
-
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: recipe not found") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: recipe is not valid YAML ({exc.__class__.__name__})") from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise InputError(f"{path}: recipe must be a mapping of flag names to values")
-    out = {}
-    for key, value in raw.items():
-        k = str(key).lstrip("-").replace("-", "_")
-        if k not in RECIPE_KEYS:
-            raise InputError(f"{path}: unknown recipe key {key!r} (known: {', '.join(sorted(RECIPE_KEYS))})")
-        if k in ("assets",):
-            value = [str(path.parent / v) for v in (value if isinstance(value, list) else [value])]
-        elif k in ("backgrounds", "classes", "out", "camera", "match_stats"):
-            value = str(path.parent / value)
-        elif k == "effects" and isinstance(value, dict):
-            value = effects_from_mapping(value, f"{path}: effects")
-        out[k] = value
-    return out
-
-
-def config_from_options(opts: dict) -> GenerateConfig:
-    """Build a GenerateConfig from flag values (strings as typed, or recipe values)."""
-    view = opts.get("view") or ("robot" if opts.get("camera") else None)
-    if not view:
-        raise InputError("--view is required (topdown, robot, human or flat), or --camera")
-    only = opts.get("only")
-    if isinstance(only, str):
-        only = [c.strip() for c in only.split(",") if c.strip()]
-    cfg = GenerateConfig(view=str(view), out=Path(opts.get("out") or f"data/synth-{view}"))
-    if opts.get("assets"):
-        cfg.assets = [Path(p) for p in opts["assets"]]
-    for key in ("backgrounds", "classes"):
-        if opts.get(key):
-            setattr(cfg, key, Path(opts[key]))
-    for key, conv in (("n", int), ("seed", int), ("workers", int), ("jpeg_quality", int),
-                      ("min_visible", float)):
-        if opts.get(key) is not None:
-            try:
-                setattr(cfg, key, conv(opts[key]))
-            except (TypeError, ValueError):
-                raise InputError(f"--{key.replace('_', '-')}: not a number: {opts[key]!r}") from None
-    for key, attr in (("height", "height_m"), ("pitch", "pitch_deg"), ("fov", "fov_deg")):
-        if opts.get(key) is not None:
-            setattr(cfg, attr, float(opts[key]))
-    if opts.get("size"):
-        cfg.size = parse_size(opts["size"])
-        cfg.size_given = True
-    if opts.get("camera"):
-        cfg.camera = Path(opts["camera"])
-    if opts.get("objects") is not None:
-        cfg.objects = parse_range(opts["objects"], "--objects")
-    if opts.get("distractors") is not None:
-        cfg.distractors = parse_range(opts["distractors"], "--distractors")
-    if opts.get("blend"):
-        cfg.blend = str(opts["blend"])
-    if opts.get("split"):
-        cfg.split = parse_split(opts["split"])
-    if opts.get("shard"):
-        cfg.shard = parse_shard(opts["shard"])
-    effects = opts.get("effects")
-    if isinstance(effects, dict):
-        effects = effects_from_mapping(effects, "effects")
-    if isinstance(effects, CameraEffects):  # a recipe's fitted camera (effects.yaml)
-        cfg.camera_effects, opts = effects, dict(opts, effects=True)
-    for key in ("effects", "shadows", "strict_views"):
-        if opts.get(key) is not None:
-            setattr(cfg, key, bool(opts[key]))
-    if opts.get("match_stats"):
-        cfg.match_stats = Path(opts["match_stats"])
-    if opts.get("capture_elev") is not None:
-        cfg.capture_elev = parse_elevations(opts["capture_elev"])
-    cfg.only = only or None
-    if opts.get("workers") is None:
-        cfg.workers = default_workers()
-    return cfg

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import os
 import random
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -24,7 +23,8 @@ from .imageio import read_image
 from .lens import horizon_polyline, spec_from_record
 from .manifest import read_records
 from .split import natural_key
-from .voc import VocImage, VocObject, VocSet, read_split, read_voc_set
+from .layouts import read_dataset, split_source
+from .voc import VocImage, VocObject, VocSet
 
 CAPTION_H = 20
 PAD_COLOR = (48, 48, 48)
@@ -77,9 +77,9 @@ def horizon_pixels(camera: dict, size: tuple[int, int]) -> np.ndarray:
 
 
 def render_tile(voc_set: VocSet, image: VocImage, thumb: int,
-                camera: dict | None = None) -> np.ndarray:
+                camera: dict | None = None, caption: str | None = None) -> np.ndarray:
     """One tile: the thumbnail with boxes drawn (and the horizon, given the image's manifest
-    camera record), over a caption with the image stem."""
+    camera record), over a caption (default: the image stem)."""
     pixels = read_image(voc_set.image_path(image))
     h, w = pixels.shape[:2]
     tw, th, ox, oy = fit_geometry(w, h, thumb)
@@ -99,7 +99,7 @@ def render_tile(voc_set: VocSet, image: VocImage, thumb: int,
     for obj in image.objects:
         _draw_object(body, obj, class_colour(index.get(obj.name, -1)), tw / w, th / h, ox, oy,
                      thickness)
-    _caption(tile[thumb:], image.stem)
+    _caption(tile[thumb:], image.stem if caption is None else caption)
     tile[:, -1] = CAPTION_BG  # a dark seam between neighbouring tiles
     return tile
 
@@ -119,23 +119,31 @@ def contact_sheet(voc_set: VocSet | str | os.PathLike, n: int = 24, cols: int = 
         raise InputError(f"contact sheet needs n >= 1, cols >= 1, thumb >= 16 "
                          f"(got n={n}, cols={cols}, thumb={thumb})")
     if not isinstance(voc_set, VocSet):
-        voc_set = read_voc_set(voc_set, split=split)
+        voc_set = read_dataset(voc_set, split=split)
     elif split is not None:
-        wanted = set(read_split(voc_set.root, split))
+        if split not in voc_set.splits:
+            raise InputError(f"{voc_set.root}: no split {split!r}")
+        wanted = set(voc_set.splits[split])
         voc_set = VocSet(voc_set.root, voc_set.classes,
                          [im for im in voc_set.images if im.stem in wanted])
     images = _select(voc_set.images, n, seed)
-    cameras = {stem: rec.get("camera") for stem, rec in read_records(voc_set.root).items()}
     if not images:
-        where = Path(voc_set.root) / ("Annotations" if split is None else
-                                      f"ImageSets/Main/{split}.txt")
+        where = voc_set.root if split is None else split_source(voc_set.root, split)
         raise InputError(f"{where}: no images to preview")
+    return tile_grid(voc_set, images, cols, thumb)
+
+
+def tile_grid(voc_set: VocSet, images: list[VocImage], cols: int = 6, thumb: int = 320,
+              captions: list[str] | None = None) -> np.ndarray:
+    """RGB uint8 grid of these images' tiles, in this order, row by row."""
+    cameras = {stem: rec.get("camera") for stem, rec in read_records(voc_set.root).items()}
     cols = min(cols, len(images))
     rows = -(-len(images) // cols)
     tile_h = thumb + CAPTION_H
     sheet = np.full((rows * tile_h, cols * thumb, 3), CAPTION_BG, np.uint8)
     for i, im in enumerate(images):
         r, c = divmod(i, cols)
-        tile = render_tile(voc_set, im, thumb, cameras.get(im.stem))
+        tile = render_tile(voc_set, im, thumb, cameras.get(im.stem),
+                           None if captions is None else captions[i])
         sheet[r * tile_h:(r + 1) * tile_h, c * thumb:(c + 1) * thumb] = tile
     return sheet

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .voc import VocSet, available_splits, read_split, read_voc_set
+from .layouts import read_dataset, split_source
+from .voc import VocSet
 
 QUANTILES = (5, 25, 50, 75, 95)
 SMALL_MAX_AREA = 32 ** 2
@@ -127,7 +128,7 @@ def subset_stats(table: BoxTable, image_mask: np.ndarray) -> dict:
     }
 
 
-def split_mask(table: BoxTable, stems: list[str], split_file: Path) -> np.ndarray:
+def split_mask(table: BoxTable, stems: list[str], split_file: str | Path) -> np.ndarray:
     """Boolean image mask for the stems of a split file; a stem without annotation is an error."""
     index = {s: i for i, s in enumerate(table.stems)}
     mask = np.zeros(len(table.stems), dtype=bool)
@@ -139,16 +140,15 @@ def split_mask(table: BoxTable, stems: list[str], split_file: Path) -> np.ndarra
 
 
 def dataset_stats(voc_set_root: str | os.PathLike) -> dict[str, dict]:
-    """Statistics of a VOC directory: {"all": {...}, name: {...} per ImageSets/Main split}."""
+    """Statistics of a set (VOC, YOLO or COCO): {"all": {...}, name: {...} per split}."""
     root = Path(voc_set_root)
-    voc_set = read_voc_set(root)
+    voc_set = read_dataset(root)
     if not voc_set.images:
-        raise InputError(f"{root / 'Annotations'}: no annotation files")
+        raise InputError(f"{root}: no labelled images")
     table = box_table(voc_set)
     result = {"all": subset_stats(table, np.ones(len(table.stems), dtype=bool))}
-    for name in available_splits(root):
-        split_file = root / "ImageSets" / "Main" / f"{name}.txt"
-        result[name] = subset_stats(table, split_mask(table, read_split(root, name), split_file))
+    for name, stems in voc_set.splits.items():
+        result[name] = subset_stats(table, split_mask(table, stems, split_source(root, name)))
     return result
 
 

@@ -40,6 +40,9 @@ class VocImage:
     height: int
     depth: int = 3
     objects: list[VocObject] = field(default_factory=list)
+    path: str | None = None      # the image file, where it is not ROOT/JPEGImages/<filename>
+    source: str | None = None    # the label file, where it is not ROOT/Annotations/<stem>.xml
+    coco_id: int | None = None   # a COCO set's image id (what standard COCO results refer to)
 
 
 @dataclass
@@ -49,6 +52,9 @@ class VocSet:
     root: Path
     classes: list[str]
     images: list[VocImage]
+    splits: dict[str, list[str]] = field(default_factory=dict)  # split name -> image stems
+    layout: str = "voc"  # voc | yolo | coco (see synth.layouts)
+    category_ids: dict[int, str] = field(default_factory=dict)  # a COCO set's category ids
 
     def image_path(self, image: VocImage) -> Path:
         """Path of the image file an annotation refers to."""
@@ -193,6 +199,10 @@ def available_splits(root: str | os.PathLike) -> list[str]:
 
 def find_image(root: str | os.PathLike, image: VocImage) -> Path:
     """Locate the image file of an annotation (its <filename>, else stem + a known suffix)."""
+    if image.path is not None:
+        if not Path(image.path).is_file():
+            raise InputError(f"{image.path}: image file missing for {image.source or image.stem}")
+        return Path(image.path)
     folder = Path(root) / "JPEGImages"
     direct = folder / image.filename
     if direct.is_file():
@@ -229,4 +239,5 @@ def read_voc_set(root: str | os.PathLike, split: str | None = None,
                 if o.name not in known:
                     raise InputError(f"{ann_dir / (im.stem + '.xml')}: class {o.name!r} is not in "
                                      f"{root / 'labels.txt'} ({', '.join(classes)})")
-    return VocSet(root=root, classes=classes, images=images)
+    splits = {name: read_split(root, name) for name in available_splits(root)}
+    return VocSet(root=root, classes=classes, images=images, splits=splits)

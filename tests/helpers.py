@@ -286,6 +286,13 @@ def run_pipeline(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
+def run_synth(*args):
+    """`synth ARGS...` through click's test runner."""
+    from synth.cli import main as synth_main
+
+    return CliRunner().invoke(synth_main, [str(a) for a in args])
+
+
 def one_error_line(r) -> str:
     """The single `error: ...` line of a command that failed on bad input (exit code 2)."""
     lines = r.stderr.strip().splitlines()

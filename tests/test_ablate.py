@@ -156,7 +156,7 @@ def test_mixtures_draw_by_share():
 
 # ----------------------------------------------------------------------------- factorial
 def test_factorial_expands_to_four_regimes_with_the_right_sources(tmp_path):
-    from synth.generate import config_from_options, load_recipe
+    from synth.recipe import config_from_options, load_recipe
 
     for name in ("pseudo", "halfreal"):
         (tmp_path / name).mkdir()
@@ -356,7 +356,7 @@ def run_cli(*args):
 @pytest.mark.parametrize("args, message", [
     (["--regime", "flat", "--test", "t=."], "expected NAME=DIR"),
     (["--regime", "a=/no/such/dir", "--test", "t=."], "no such directory or recipe"),
-    (["--regime", "a=.", "--test", "t=/no/such/dir"], "not a directory"),
+    (["--regime", "a=.", "--test", "t=/no/such/dir"], "no such dataset folder"),
     (["--regime", "a=.", "--regime", "m=a:0.5+zzz:0.5", "--test", "t=."], "'zzz' is not a"),
     (["--regime", "a=.", "--regime", "m=a:-1+b:2", "--test", "t=."], "must be a positive"),
     (["--regime", "a=.", "--test", "t=.", "--seeds", "x"], "--seeds"),

@@ -410,7 +410,7 @@ def test_bad_input_exit_2_nothing_written(sets, tmp_path, case):
         message = f"{real_dets}: detection #4: unknown image_id"
     elif case == "not a VOC set":
         real = tmp_path / "missing"
-        message = "not a VOC directory"
+        message = "no such dataset folder"
     else:
         copy = tmp_path / "syn"
         import shutil

@@ -526,7 +526,7 @@ def test_bad_input_names_the_file(tmp_path):
     xml.write_text(xml.read_text().replace("<xmax>9</xmax>", "<xmax>nan</xmax>"))
     with pytest.raises(InputError, match=r"i\.xml: object 'a' has"):
         read_sets([inf])
-    with pytest.raises(InputError, match="no VOC set"):
+    with pytest.raises(InputError, match="no dataset given"):
         read_sets([])
 
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from detector.experiments.demo import REGIME_VIEWS, REGIMES, SMOKE, write_recipes
 from pipeline import main
-from synth.generate import config_from_options, load_recipe
+from synth.recipe import config_from_options, load_recipe
 
 
 def test_recipes_keep_the_stand_in_apart_from_training():

@@ -82,7 +82,8 @@ BAD = {
     "nan box": (lambda d: d[1].update(bbox=[float("nan"), 1, 2, 3]), "NaN"),   # json writes NaN
     "infinite score": (lambda d: d[1].update(score=float("inf")), "finite number"),
     "negative size": (lambda d: d[1].update(bbox=[1, 2, -3, 4]), "negative width"),
-    "negative x": (lambda d: d[1].update(bbox=[-5, 2, 3, 4]), "negative x"),
+    "mixed forms": (lambda d: d[2].update(category_id=d[2].pop("category")),
+                    "missing key 'category'"),
     "short bbox": (lambda d: d[0].update(bbox=[1, 2, 3]), "bbox must be 4 numbers"),
     "missing score": (lambda d: d[4].pop("score"), "missing key 'score'"),
     "string score": (lambda d: d[4].update(score="high"), "score must be a finite number"),
@@ -110,7 +111,7 @@ def test_bad_voc_sets(tmp_path, data):
     # Not a VOC directory.
     r = run("--data", str(tmp_path / "missing"), "--detections", str(dets),
             "--out", str(tmp_path / "rep"))
-    assert r.exit_code == 2 and "not a VOC directory" in r.stderr
+    assert r.exit_code == 2 and "no such dataset folder" in r.stderr
     # XML that does not parse.
     voc = tmp_path / "broken"
     make_voc_set(voc, n_images=2)

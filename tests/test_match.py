@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from synth.cli import main as synth_main
 from synth.compose import compose
 from synth.effects import CameraEffects, blur_or_sharpen, sensor_noise, tone
-from synth.generate import GenerateConfig, build_library, config_from_options, load_recipe
+from synth.generate import GenerateConfig, build_library
+from synth.recipe import config_from_options, load_recipe
 from synth.imageio import encode_jpeg, encode_png, read_image
 from synth.imagestats import folder_stats, noise_level
 from synth.match import fit_to_folder

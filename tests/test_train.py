@@ -348,8 +348,8 @@ def test_bad_input_real_process_no_traceback(tmp_path):
     p = subprocess.run([sys.executable, "-m", "pipeline", "train", "--data",
                         str(tmp_path / "nope")], cwd=REPO, capture_output=True, text=True)
     assert p.returncode == 2
-    assert p.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope'}: --data is not a "
-                                             f"directory"]
+    assert p.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope'}: --data: no such "
+                                             f"dataset folder or data.yaml"]
 
 
 def test_run_log_and_pipeline_runs(voc8, tmp_path):

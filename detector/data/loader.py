@@ -23,6 +23,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
+from synth.cores import default_workers
 from synth.errors import InputError
 from synth.imageio import read_image
 
@@ -276,15 +277,18 @@ def seed_worker(worker_id: int) -> None:
     random.seed(seed)
 
 
-def build_loader(dataset: YoloDataset, batch_size: int, workers: int = 4, shuffle: bool = True,
+def build_loader(dataset: YoloDataset, batch_size: int, workers: int | None = None,
+                 shuffle: bool = True,
                  seed: int = 0, pin_memory: bool = True, drop_last: bool = False,
                  sizes: Sequence[int] | None = None, rank: int = 0, world_size: int = 1,
                  prefetch_factor: int = 4) -> Loader:
     """A Loader: BatchSampler keys → worker processes → `collate`.
 
     `sizes` lists the input sizes to draw one per batch (multi-scale); default the
-    dataset's img_size. Workers are persistent; pinned memory only where CUDA exists.
+    dataset's img_size. Workers are persistent (default: the usable cores); pinned memory
+    only where CUDA exists.
     """
+    workers = default_workers() if workers is None else workers
     sampler = BatchSampler(len(dataset), batch_size, shuffle=shuffle, seed=seed,
                            drop_last=drop_last, sizes=sizes or (dataset.img_size,), rank=rank,
                            world_size=world_size)

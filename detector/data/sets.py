@@ -31,8 +31,8 @@ import numpy as np
 from synth.errors import InputError
 from synth.fsio import read_text
 from synth.imageio import INVERSE_ORIENTATION, image_header, orient_boxes, swaps_axes
-from synth.voc import (VocImage, VocObject, VocSet, available_splits, find_image, merge_classes,
-                       read_voc_set)
+from synth.layouts import dataset_splits, read_dataset
+from synth.voc import VocImage, VocObject, VocSet, find_image, merge_classes
 
 log = logging.getLogger(__name__)
 
@@ -172,13 +172,13 @@ def default_split(root: str | os.PathLike, role: str) -> str | None:
     """The split to read for a role: 'train'/'val' if that split file exists, else None (all)."""
     if role not in ("train", "val"):
         raise ValueError(f"role must be 'train' or 'val', got {role!r}")
-    return role if role in available_splits(root) else None
+    return role if role in dataset_splits(root) else None
 
 
 def read_sets(dirs: Sequence[str | os.PathLike], role: str = "train", split: str | None = None,
               classes: Sequence[str] | None = None, check_images: bool = True,
               threads: int = 8) -> DetectionData:
-    """Read VOC sets into one DetectionData.
+    """Read sets (VOC, YOLO or COCO: `synth.layouts.read_dataset`) into one DetectionData.
 
     `split` None picks `default_split(root, role)` per set. `classes` fixes the class list
     and its order (objects of other classes are skipped and counted); without it the sets'
@@ -186,11 +186,11 @@ def read_sets(dirs: Sequence[str | os.PathLike], role: str = "train", split: str
     unreadable images fail here, and size/EXIF mismatches are handled (module doc).
     """
     if not dirs:
-        raise InputError("no VOC set given")
+        raise InputError("no dataset given")
     sets = []
     for d in dirs:
         s = split if split is not None else default_split(d, role)
-        vs = read_voc_set(d, split=s)
+        vs = read_dataset(d, split=s)
         if not vs.images:
             raise InputError(f"{d}: no annotations{f' in split {s!r}' if s else ''}")
         sets.append(vs)
@@ -203,7 +203,7 @@ def read_sets(dirs: Sequence[str | os.PathLike], role: str = "train", split: str
     boxes, labels, ignore, offsets = [], [], [], [0]
     for k, vs in enumerate(sets):
         for im in vs.images:
-            xml = vs.root / "Annotations" / f"{im.stem}.xml"
+            xml = im.source or vs.root / "Annotations" / f"{im.stem}.xml"
             kept = []
             for o in im.objects:
                 if o.name not in index:
@@ -222,8 +222,8 @@ def read_sets(dirs: Sequence[str | os.PathLike], role: str = "train", split: str
             ann_size.append((im.width, im.height))
             set_index.append(k)
             eval_images.append(VocImage(stem=im.stem, filename=im.filename, width=im.width,
-                                        height=im.height, depth=im.depth,
-                                        objects=[VocObject(o.name, o.bbox, o.pose, o.truncated,
+                                        height=im.height, depth=im.depth, path=paths[-1],
+                                        source=im.source, objects=[VocObject(o.name, o.bbox, o.pose, o.truncated,
                                                            o.difficult) for o in kept]))
     data = DetectionData(
         classes=class_list, roots=[vs.root for vs in sets],
@@ -295,10 +295,10 @@ def read_training_sets(data: Sequence[str | os.PathLike], val: str | os.PathLike
         val_data = read_sets([val], role="val", split=val_split, classes=train_data.classes)
     else:
         wanted = val_split or "val"
-        with_val = [d for d in data if wanted in available_splits(d)]
+        with_val = [d for d in data if wanted in dataset_splits(d)]
         if val_split and not with_val:
-            raise InputError(f"--val-split {wanted}: none of the --data sets has "
-                             f"ImageSets/Main/{wanted}.txt")
+            raise InputError(f"--val-split {wanted}: none of the --data sets has a split "
+                             f"{wanted!r}")
         val_data = read_sets(with_val, role="val", split=wanted, classes=train_data.classes) \
             if with_val else None
     if val_data is not None and not (~val_data.ignore).any():

@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from synth.errors import InputError
-from synth.voc import VocSet, read_voc_set
+from synth.layouts import read_dataset
+from synth.voc import VocSet
 
 from . import EVAL_CONF
-from .detections import BackgroundParse, Detections, detections_to_list, read_detections
+from .detections import (BackgroundParse, Detections, detections_to_list, outside_image,
+                         read_detections)
 from .jsoncolumns import gc_paused
 from .metrics import (CocoResult, GroundTruth, VocResult, coco_evaluate, confusion_matrix,
                       ground_truth, overlapping_pairs, voc_evaluate)
@@ -114,12 +116,12 @@ def model_detections(model: str | os.PathLike, voc_set: VocSet, device: str | No
 
 
 def read_set(data: str | os.PathLike, split: str | None = None) -> VocSet:
-    """Read the VOC set to evaluate on (it must have images)."""
+    """Read the set (VOC, YOLO or COCO) to evaluate on (it must have images)."""
     t0 = time.perf_counter()
     with gc_paused():
-        voc_set = read_voc_set(data, split=split)
+        voc_set = read_dataset(data, split=split)
     if not voc_set.images:
-        raise InputError(f"{data}: the VOC set{f' split {split!r}' if split else ''} has no "
+        raise InputError(f"{data}: the set{f' split {split!r}' if split else ''} has no "
                          f"images")
     log.debug("read %d annotations in %.1fs", len(voc_set.images), time.perf_counter() - t0)
     return voc_set
@@ -180,12 +182,16 @@ def run_evaluate(data: str | os.PathLike, model: str | os.PathLike | None = None
     ev = evaluate(voc_set, dets, voc07=voc07, conf=conf, iou=iou)
     t0 = time.perf_counter()
     source = f"detections: {detections}" if detections else f"model: {model} (conf {EVAL_CONF})"
-    lines = [f"data: {data}" + (f" (split {split})" if split else ""), source]
+    n_outside = outside_image(dets, voc_set)
+    lines = [f"data: {data}" + (f" (split {split})" if split else ""), source,
+             f"{n_outside} detection box(es) lie partly outside their image (evaluated as they "
+             f"are, as pycocotools does)"]
     files = render_report(ev, title=f"Evaluation of {Path(data).resolve().name}", lines=lines,
                           n_gallery=n_gallery,
                           extra_json={"data": str(data), "split": split,
                                       "detections": str(detections) if detections else None,
-                                      "model": str(model) if model else None})
+                                      "model": str(model) if model else None,
+                                      "boxes_outside_image": n_outside})
     if model is not None:
         files["detections.json"] = json.dumps(detections_to_list(dets, voc_set)).encode()
     write_files(out, files)

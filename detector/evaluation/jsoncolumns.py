@@ -58,11 +58,13 @@ def _encode(values: list) -> tuple[list, array]:
 
 
 def columns_from_items(items: Sequence[Any]) -> Columns | None:
-    """Columns of COCO-results dicts, or None if some entry is malformed (then the caller's
-    slow scan names it)."""
+    """Columns of COCO-results dicts (classes as "category" names or standard "category_id"s,
+    as the first entry has them), or None if some entry is malformed (then the caller's slow
+    scan names it)."""
     try:
+        cat_key = "category_id" if items and "category" not in items[0] else "category"
         image, cat, box, score = (list(map(itemgetter(key), items))
-                                  for key in ("image_id", "category", "bbox", "score"))
+                                  for key in ("image_id", cat_key, "bbox", "score"))
         if any(len(b) != 4 for b in box):
             return None
         image_keys, image_code = _encode(image)

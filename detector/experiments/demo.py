@@ -111,7 +111,8 @@ def write_recipes(out: Path, s: DemoSettings, workers: int = 1) -> dict[str, Pat
 
 def make_stand_in(out: Path, recipe: Path) -> Path:
     """Generate the stand-in test set (resumably) and label it as one."""
-    from synth.generate import config_from_options, generate, load_recipe
+    from synth.generate import generate
+    from synth.recipe import config_from_options, load_recipe
 
     opts = load_recipe(recipe)
     opts["out"] = str(out / "data" / "standin-robot-heldout")

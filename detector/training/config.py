@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from synth.cores import default_workers
 from synth.errors import InputError
 from synth.yamlio import read_yaml_mapping
 
@@ -44,8 +45,9 @@ def setting(default: Any, help: str = "", *, choices: tuple[str, ...] | None = N
 class TrainConfig:
     """Every setting of a training run (the flags of `pipeline train`)."""
 
-    data: list[Path] = setting([], "VOC set(s) to train on (repeat; class lists merged by name).")
-    val: Path | None = setting(None, "VOC set to validate on.",
+    data: list[Path] = setting([], "Set(s) to train on: VOC, YOLO (folder or data.yaml) or "
+                                         "COCO (repeat; class lists merged by name).")
+    val: Path | None = setting(None, "Set (VOC, YOLO or COCO) to validate on.",
                                default_text="the --data sets' val split, if any")
     split: str | None = setting(None, "Training split of the --data sets.",
                                 default_text="train if present, else all")
@@ -103,7 +105,8 @@ class TrainConfig:
     box_loss: str = setting("mse", "Box regression loss.", choices=BOX_LOSSES)
     label_smoothing: float = setting(0.0, "Class targets 1 - eps/2 and eps/2.")
     focal_gamma: float = setting(0.0, "> 0: focal BCE for objectness and classes.")
-    workers: int = setting(4, "Loader processes.")
+    workers: int = setting(default_workers(), "Loader processes.",
+                           default_text="the cores this process may use")
     cache_images: bool = setting(False, "Decode every training image once into RAM (shared "
                                         "by the loader processes).")
     seed: int = setting(0, "Seed of initialisation, shuffling and augmentation.")
@@ -246,7 +249,7 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
         raise InputError(msg)
 
     if not cfg.data:
-        bad("--data: give at least one VOC set")
+        bad("--data: give at least one dataset")
     for s in SETTINGS.values():
         v = getattr(cfg, s.name)
         if s.choices and v not in s.choices:
@@ -297,10 +300,10 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
     if not 0.0 <= cfg.conf < 1.0 or not 0.0 < cfg.nms_iou <= 1.0:
         bad(f"--conf {cfg.conf} / --nms-iou {cfg.nms_iou}: must be in [0, 1) / (0, 1]")
     for d in cfg.data:
-        if not Path(d).is_dir():
-            bad(f"{d}: --data is not a directory")
-    if cfg.val is not None and not Path(cfg.val).is_dir():
-        bad(f"{cfg.val}: --val is not a directory")
+        if not Path(d).exists():
+            bad(f"{d}: --data: no such dataset folder or data.yaml")
+    if cfg.val is not None and not Path(cfg.val).exists():
+        bad(f"{cfg.val}: --val: no such dataset folder or data.yaml")
     if cfg.lr is None:
         cfg = dataclasses.replace(cfg, lr=DEFAULT_LR[cfg.optimizer])
     return cfg

@@ -37,7 +37,8 @@ MIN_BOOT = 100
 
 def generate_regimes(cfg: AblateConfig) -> dict[str, Path]:
     """The training VOC dir of every non-mixture regime; recipes are generated (resumably)."""
-    from synth.generate import config_from_options, generate, load_recipe
+    from synth.generate import generate
+    from synth.recipe import config_from_options, load_recipe
 
     roots = {}
     for r in cfg.regimes:

@@ -12,7 +12,8 @@ from typing import Sequence
 import yaml
 
 from synth.errors import InputError
-from synth.voc import available_splits
+from synth.layouts import dataset_splits
+from synth.yolo import is_yolo_data_yaml
 
 from detector.training.config import SETTINGS, TrainConfig, coerce_setting, setting_name
 
@@ -62,7 +63,7 @@ def parse_regime(text: str) -> Regime:
     name, spec = (s.strip() for s in text.split("=", 1))
     _check_name(name, "--regime", text)
     path = Path(spec)
-    if path.is_dir():
+    if path.is_dir() or (path.is_file() and is_yolo_data_yaml(path)):
         return Regime(name, "dir", path)
     if path.is_file():
         if path.suffix.lower() not in RECIPE_SUFFIXES:
@@ -97,14 +98,13 @@ def parse_test(text: str) -> EvalSet:
     name, spec = (s.strip() for s in text.split("=", 1))
     _check_name(name, "--test", text)
     path, split = Path(spec), None
-    if not path.is_dir() and ":" in spec:
+    if not path.exists() and ":" in spec:
         head, tail = spec.rsplit(":", 1)
         path, split = Path(head), tail
-    if not path.is_dir():
-        raise InputError(f"{path}: --test {name}: not a directory")
-    if split is not None and split not in available_splits(path):
-        raise InputError(f"{path}: --test {name}: no split {split!r} "
-                         f"(ImageSets/Main/{split}.txt)")
+    if not path.exists():
+        raise InputError(f"{path}: --test {name}: no such dataset folder or data.yaml")
+    if split is not None and split not in dataset_splits(path):
+        raise InputError(f"{path}: --test {name}: no split {split!r}")
     return EvalSet(name, path, split)
 
 

@@ -24,7 +24,8 @@ import numpy as np
 
 from synth import fsio
 from synth.errors import InputError
-from synth.voc import VocSet, available_splits, find_image, merge_classes, read_voc_set
+from synth.layouts import dataset_splits, read_dataset
+from synth.voc import VocImage, VocSet, find_image, merge_classes, write_annotation
 
 from .spec import AblateConfig
 
@@ -72,8 +73,8 @@ def cycle_draws(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
 
 def training_set(root: Path) -> VocSet:
     """The images a regime contributes: its train split if it has one, else all images."""
-    split = "train" if "train" in available_splits(root) else None
-    voc = read_voc_set(root, split=split)
+    split = "train" if "train" in dataset_splits(root) else None
+    voc = read_dataset(root, split=split)
     if not voc.images:
         raise InputError(f"{root}: no training images{' in split train' if split else ''}")
     if not any(o for im in voc.images for o in im.objects if not o.difficult):
@@ -109,8 +110,13 @@ def write_view(view: Path, parts: Sequence[tuple[str, VocSet, int]], classes: Se
         for im in voc.images:
             stem = f"{prefix}__{im.stem}"
             img = find_image(voc.root, im).resolve()
-            _link((voc.root / "Annotations" / f"{im.stem}.xml").resolve(),
-                  view / "Annotations" / f"{stem}.xml")
+            xml = voc.root / "Annotations" / f"{im.stem}.xml"
+            if voc.layout == "voc":
+                _link(xml.resolve(), view / "Annotations" / f"{stem}.xml")
+            else:  # a YOLO or COCO set: its labels written as VOC XML
+                write_annotation(view / "Annotations" / f"{stem}.xml",
+                                 VocImage(stem, f"{stem}{img.suffix}", im.width, im.height,
+                                          im.depth, im.objects))
             _link(img, view / "JPEGImages" / f"{stem}{img.suffix}")
             stems.append(stem)
         draws += [stems[i] for i in cycle_draws(len(stems), count, rng)]
