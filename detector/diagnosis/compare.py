@@ -358,6 +358,21 @@ def compare(syn_set: VocSet, syn_dets: Detections, real_set: VocSet, real_dets: 
                       conf=conf)
 
 
+def domain_json(domain) -> dict:
+    """The image-level statistics of a comparison, as report.json holds them."""
+    return {d.name: {"label": DOMAIN_STATS[d.name].label, "synthetic": d.synthetic,
+                     "real": d.real, "shift": d.shift} for d in domain}
+
+
+def manifest_json(m: Manifest | None) -> dict | None:
+    """What report.json records of the synthetic set's manifest."""
+    if m is None:
+        return None
+    return {"path": str(m.path), "images": m.n_images, "views": dict(m.views),
+            "camera": {k: list(v) for k, v in m.camera.items()},
+            "objects_per_image": list(m.objects_per_image), "backgrounds": m.backgrounds}
+
+
 def comparison_json(c: Comparison, extra: dict | None = None) -> dict:
     """report.json: docs/design.md's compare-real schema plus the table, attributes and
     domain statistics (NaN becomes null)."""
@@ -379,12 +394,8 @@ def comparison_json(c: Comparison, extra: dict | None = None) -> dict:
                          "real_recall": [float(v) for v in a.hist.real_recall]}
                   for name, a in attrs.items()}
             for cls, attrs in c.attributes.items()},
-        "domain": {d.name: {"label": DOMAIN_STATS[d.name].label, "synthetic": d.synthetic,
-                            "real": d.real, "shift": d.shift} for d in c.domain},
-        "manifest": None if m is None else {
-            "path": str(m.path), "images": m.n_images, "views": dict(m.views),
-            "camera": {k: list(v) for k, v in m.camera.items()},
-            "objects_per_image": list(m.objects_per_image), "backgrounds": m.backgrounds},
+        "domain": domain_json(c.domain),
+        "manifest": manifest_json(m),
     }
     out.update(extra or {})
     return json_ready(out)

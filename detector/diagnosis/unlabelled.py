@@ -34,8 +34,8 @@ from detector.evaluation.metrics import ground_truth
 from detector.evaluation.render import json_ready
 from detector.evaluation.report import report_json
 
-from .compare import (VIEW_MISMATCH_DEG, Domain, DomainStat, Finding, image_level,
-                      labelled_domain, low_recall_warning)
+from .compare import (VIEW_MISMATCH_DEG, Domain, DomainStat, Finding, domain_json, image_level,
+                      labelled_domain, low_recall_warning, manifest_json)
 from .suggest import (Manifest, suggest_false_alarms, suggest_shift, suggest_unrecognised,
                     suggest_view)
 from .shift import ATTRIBUTES, DOMAIN_STATS, MIN_IMAGES, Attribute, measure, shift_score, summary
@@ -317,12 +317,8 @@ def unlabelled_json(c: UnlabelledComparison, extra: dict | None = None) -> dict:
         "detections": {cls: {a: {"synthetic": d.synthetic, "real": d.real, "shift": d.shift,
                                  "ks_p": d.p} for a, d in attrs.items()}
                        for cls, attrs in c.shifts.items()},
-        "domain": {d.name: {"label": DOMAIN_STATS[d.name].label, "synthetic": d.synthetic,
-                            "real": d.real, "shift": d.shift} for d in c.domain},
-        "manifest": None if m is None else {
-            "path": str(m.path), "images": m.n_images, "views": dict(m.views),
-            "camera": {k: list(v) for k, v in m.camera.items()},
-            "objects_per_image": list(m.objects_per_image), "backgrounds": m.backgrounds},
+        "domain": domain_json(c.domain),
+        "manifest": manifest_json(m),
     }
     out.update(extra or {})
     return json_ready(out)
