@@ -3,7 +3,7 @@ own frames / real / half-real:0.9+real:0.1, one image budget, tested on real pho
 
 Usage: python bench/realdev_ablation.py --realdev ../shared/realdev [--out data/realdev-ablation]
            [--n 2000] [--images-per-epoch 600] [--epochs 12] [--img-size 256] [--seeds 0]
-           [--device cpu] [--matched] [--frames-layout voc|scenes]
+           [--device cpu] [--matched] [--frames-layout voc|scenes] [--only real,half-real,mix]
 
 Steps (each resumable; rerun the command to continue):
   1. real: a copy of REALDEV/photos split 70/30 with `synth split --interval --block 3` (the
@@ -61,6 +61,8 @@ def main() -> None:
     ap.add_argument("--matched", action="store_true",
                     help="add half-real-matched: half-real whose camera effects are fitted to "
                          "the real train photos (synth generate --match-stats)")
+    ap.add_argument("--only", help="comma-separated regimes to train (default: all), e.g. "
+                    "real,half-real-frames,mix; the sets they need are generated")
     args = ap.parse_args()
     out, rd = args.out, args.realdev
     out.mkdir(parents=True, exist_ok=True)
@@ -91,15 +93,25 @@ def main() -> None:
     if args.matched:
         regimes["half-real-matched"] = [*regimes["half-real"], "--match-stats", str(frames)]
     tag = "" if args.frames_layout == "voc" else "-scenes"
+    sets = {name: out / (name + (tag if name == "half-real-frames" else "")) for name in regimes}
+    trained = {**{name: str(path) for name, path in sets.items()}, "real": str(real),
+               "mix": "half-real:0.9+real:0.1"}
+    order = ["pseudo", "half-real", "half-real-frames", "real", "mix", "half-real-matched"]
+    chosen = [r for r in order if r in trained]
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = sorted(set(wanted) - set(chosen))
+        if unknown:
+            ap.error(f"--only: unknown regime(s) {', '.join(unknown)}; known: {', '.join(chosen)}")
+        chosen = [r for r in chosen if r in wanted]
+        if "mix" in chosen and not {"half-real", "real"} <= set(chosen):
+            ap.error("--only: mix is drawn from half-real and real: list them too")
+    needed = set(chosen)
     for name, extra in regimes.items():
-        target = out / (name + (tag if name == "half-real-frames" else ""))
-        if not (target / "manifest.jsonl").is_file():
-            sh(*gen, "--out", str(target), *extra)
+        if name in needed and not (sets[name] / "manifest.jsonl").is_file():
+            sh(*gen, "--out", str(sets[name]), *extra)
     sh(str(BIN / "pipeline"), "ablate",
-       "--regime", f"pseudo={out / 'pseudo'}", "--regime", f"half-real={out / 'half-real'}",
-       "--regime", f"half-real-frames={out / ('half-real-frames' + tag)}",
-       "--regime", f"real={real}", "--regime", "mix=half-real:0.9+real:0.1",
-       *(["--regime", f"half-real-matched={out / 'half-real-matched'}"] if args.matched else []),
+       *[a for r in chosen for a in ("--regime", f"{r}={trained[r]}")],
        "--test", f"real={real}:val", "--model", args.model, "--img-size", str(args.img_size),
        "--epochs", str(args.epochs), "--images-per-epoch", str(args.images_per_epoch),
        "--batch-size", str(args.batch_size), "--seeds", args.seeds, "--device", args.device,
