@@ -311,3 +311,32 @@ def pipeline_imports_torch(argv: list[str]) -> bool:
                          timeout=120)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip().splitlines()[-1] == "True"
+
+
+# ------------------------------------------------------------------ building PSD subjects
+
+def solid_rgba(h: int, w: int, rgb=(200, 60, 20), alpha: int = 255) -> np.ndarray:
+    """An h x w RGBA block of one colour."""
+    a = np.empty((h, w, 4), np.uint8)
+    a[..., :3] = rgb
+    a[..., 3] = alpha
+    return a
+
+
+def add_layer(parent, name: str, rgba: np.ndarray, top: int = 0, left: int = 0):
+    """A psd-tools pixel layer named NAME under PARENT."""
+    from PIL import Image
+    from psd_tools.api.layers import PixelLayer
+    return PixelLayer.frompil(Image.fromarray(rgba), parent, name=name, top=top, left=left)
+
+
+def new_psd(size=(64, 48), mode="RGBA", depth=8):
+    """An empty psd-tools document."""
+    from psd_tools import PSDImage
+    return PSDImage.new(mode, size, depth=depth)
+
+
+def load_one(path: Path, catalog, cache_dir) -> dict:
+    """The subjects of one asset path by name."""
+    from synth.assets import load_subjects
+    return {s.name: s for s in load_subjects([path], catalog, cache_dir=cache_dir)}
