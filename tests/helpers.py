@@ -4,6 +4,7 @@ detector checkpoint, and the CLI helpers."""
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 import subprocess
 import sys
 from pathlib import Path
@@ -340,3 +341,22 @@ def load_one(path: Path, catalog, cache_dir) -> dict:
     """The subjects of one asset path by name."""
     from synth.assets import load_subjects
     return {s.name: s for s in load_subjects([path], catalog, cache_dir=cache_dir)}
+
+
+class HtmlCollector(HTMLParser):
+    """Collects an HTML page's tags, element ids, <img> sources and text."""
+
+    def __init__(self):
+        super().__init__()
+        self.images, self.tags, self.ids, self.text = [], [], set(), []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append(tag)
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        if "id" in a:
+            self.ids.add(a["id"])
+
+    def handle_data(self, data):
+        self.text.append(data)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-from html.parser import HTMLParser
 
 import cv2
 import numpy as np
@@ -14,21 +13,7 @@ from detector.evaluation.evaluate import evaluate
 from detector.evaluation.metrics import COCO_STAT_NAMES
 from detector.evaluation.report import render_report, write_report
 from synth.voc import read_voc_set
-from tests.helpers import SHAPES as CLASSES, make_voc_set
-
-class _Collector(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.images, self.tags, self.ids = [], [], set()
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        self.tags.append(tag)
-        if tag == "img":
-            self.images.append(a.get("src", ""))
-        if "id" in a:
-            self.ids.add(a["id"])
-
+from tests.helpers import SHAPES as CLASSES, HtmlCollector, make_voc_set
 
 @pytest.fixture(scope="module")
 def evaluation(tmp_path_factory):
@@ -59,7 +44,7 @@ def test_json_has_the_design_schema(files, evaluation):
 
 def test_html_parses_and_every_image_decodes(files):
     page = files["report.html"].decode("utf-8")
-    parser = _Collector()
+    parser = HtmlCollector()
     parser.feed(page)
     parser.close()
     assert parser.tags[0] == "html" and "table" in parser.tags and "errors" in parser.ids
@@ -86,7 +71,7 @@ def test_markdown_has_tables_and_the_12_coco_names(files):
 def test_gallery_draws_objects_and_detections(evaluation, files):
     # The worst image is drawn with green objects and red detections.
     page = files["report.html"].decode("utf-8")
-    parser = _Collector()
+    parser = HtmlCollector()
     parser.feed(page)
     jpegs = [s for s in parser.images if s.startswith("data:image/jpeg")]
     assert jpegs, "gallery is empty"
