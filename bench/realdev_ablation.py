@@ -61,8 +61,8 @@ def main() -> None:
     ap.add_argument("--matched", action="store_true",
                     help="add half-real-matched: half-real whose camera effects are fitted to "
                          "the real train photos (synth generate --match-stats)")
-    ap.add_argument("--only", help="comma-separated regimes to train (default: all), e.g. "
-                    "real,half-real-frames,mix; the sets they need are generated")
+    ap.add_argument("--only", help="comma-separated regimes to train, in this order (default: all), e.g. "
+                    "real,half-real-frames,half-real,mix; only the sets they need are generated")
     args = ap.parse_args()
     out, rd = args.out, args.realdev
     out.mkdir(parents=True, exist_ok=True)
@@ -103,7 +103,7 @@ def main() -> None:
         unknown = sorted(set(wanted) - set(chosen))
         if unknown:
             ap.error(f"--only: unknown regime(s) {', '.join(unknown)}; known: {', '.join(chosen)}")
-        chosen = [r for r in chosen if r in wanted]
+        chosen = wanted   # in the order given: the first ones train first
         if "mix" in chosen and not {"half-real", "real"} <= set(chosen):
             ap.error("--only: mix is drawn from half-real and real: list them too")
     needed = set(chosen)
