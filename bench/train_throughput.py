@@ -9,7 +9,8 @@ and the slower of loader/step is named as the limit. Peak memory is the GPU's
 max_memory_allocated on CUDA and the process's peak RSS on the CPU.
 
 Defaults: YOLOv3-416 with AMP at batch 16/32/64 on CUDA (skipped with a message when there
-is no CUDA) and yolov3-tiny-320 at batch 8 on the CPU.
+is no CUDA) and yolov3-tiny at 128 and 320 px, batch 16, on the CPU in fp32 and then with AMP
+(bf16 + channels_last, where the CPU has native bf16: `pipeline train`'s default there).
 
     python bench/train_throughput.py                     # both parts, a generated set
     python bench/train_throughput.py --data data/topdown --skip-cpu --workers 16
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from detector.data.augment import augment_config  # noqa: E402
 from detector.data.loader import YoloDataset, build_loader, images_to_float  # noqa: E402
 from detector.data.sets import read_sets  # noqa: E402
+from detector.device import amp_dtype  # noqa: E402
 from detector.model.loss import YoloLoss  # noqa: E402
 from detector.model.model import build_model  # noqa: E402
 from detector.training.config import TrainConfig  # noqa: E402
@@ -80,13 +82,13 @@ def bench(data_dir: Path, model_name: str, size: int, batch: int, device: torch.
         imgs, targets, _ = next(it)
     loader_ips = steps * batch / (time.perf_counter() - t0)
 
+    dtype = amp_dtype(device) if amp else None
+    layout = torch.channels_last if dtype is not None else torch.contiguous_format  # as trainer
     model = build_model(model_name, len(data.classes)).to(device).train()
+    model.to(memory_format=layout)
     crit = YoloLoss.from_model(model).to(device)
     opt = build_optimizer(model, TrainConfig(optimizer="sgd", lr=0.01))
     ema = ModelEMA(model)
-    dtype = None
-    if amp and device.type == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     autocast = {"device_type": device.type, "enabled": dtype is not None,
                 "dtype": dtype or torch.float32}
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
@@ -102,7 +104,7 @@ def bench(data_dir: Path, model_name: str, size: int, batch: int, device: torch.
         ema.update(model)
 
     # step alone: one batch on the device, repeated
-    images, t = images_to_float(imgs, device), targets.to(device)
+    images, t = images_to_float(imgs, device).contiguous(memory_format=layout), targets.to(device)
     for _ in range(warmup):
         step(images, t)
     _sync(device)
@@ -115,12 +117,12 @@ def bench(data_dir: Path, model_name: str, size: int, batch: int, device: torch.
     # both, as training runs them
     for _ in range(2):
         imgs, targets, _ = next(it)
-        step(images_to_float(imgs, device), targets.to(device))
+        step(images_to_float(imgs, device).contiguous(memory_format=layout), targets.to(device))
     _sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
         imgs, targets, _ = next(it)
-        step(images_to_float(imgs, device), targets.to(device))
+        step(images_to_float(imgs, device).contiguous(memory_format=layout), targets.to(device))
     _sync(device)
     train_ips = steps * batch / (time.perf_counter() - t0)
 
@@ -149,8 +151,8 @@ def main() -> None:
     ap.add_argument("--cuda-size", type=int, default=416)
     ap.add_argument("--cuda-batches", default="16,32,64")
     ap.add_argument("--cpu-model", default="yolov3-tiny")
-    ap.add_argument("--cpu-size", type=int, default=320)
-    ap.add_argument("--cpu-batch", type=int, default=8)
+    ap.add_argument("--cpu-sizes", default="128,320")
+    ap.add_argument("--cpu-batch", type=int, default=16)
     ap.add_argument("--no-amp", action="store_true")
     ap.add_argument("--skip-cpu", action="store_true")
     ap.add_argument("--skip-cuda", action="store_true")
@@ -179,8 +181,11 @@ def main() -> None:
                 print("CUDA part skipped: no CUDA device here")
         if not args.skip_cpu:
             print(f"CPU: {torch.get_num_threads()} torch threads, {args.workers} loader workers")
-            rows.append(bench(data, args.cpu_model, args.cpu_size, args.cpu_batch,
-                              torch.device("cpu"), args.workers, args.steps, args.warmup, False))
+            for size in (int(v) for v in args.cpu_sizes.split(",")):
+                for amp in ([False] if args.no_amp else [False, True]):  # fp32 is the reference
+                    rows.append(bench(data, args.cpu_model, size, args.cpu_batch,
+                                      torch.device("cpu"), args.workers, args.steps, args.warmup,
+                                      amp))
     table = [[r["model"], r["device"], r["amp"], r["batch"], f"{r['loader']:.1f}",
               f"{r['step']:.1f}", f"{r['train']:.1f}", r["peak"], r["limit"]] for r in rows]
     print(format_table(["model", "device", "amp", "batch", "loader img/s", "step img/s",

@@ -1,5 +1,5 @@
 """The one device rule of the torch side: `--device cpu | cuda | cuda:K`, default CUDA when
-there is one; and where a model's weights live."""
+there is one; where a model's weights live; which mixed precision a device runs fast."""
 from __future__ import annotations
 
 import re
@@ -37,3 +37,13 @@ def model_device(model) -> torch.device:
         for p in model.parameters():
             return p.device
     return torch.device("cpu")
+
+
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """The mixed-precision dtype training uses on `device`: bf16 (else fp16) on CUDA, bf16 on a
+    CPU with native bf16 instructions (AVX512-BF16 or AMX), None where it would be emulated."""
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    native = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported",
+                                                          "_is_amx_tile_supported")]
+    return torch.bfloat16 if any(f is not None and f() for f in native) else None

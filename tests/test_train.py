@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from click.testing import CliRunner
 
 from detector.model.checkpoint import load_checkpoint
@@ -71,6 +72,32 @@ def test_overfit_eight_images(voc8, tmp_path):
     assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 60
     best = load_checkpoint(run / "best.pt")
     assert best["classes"] == ["shoe", "bowl"] and best["epoch"] == 60
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_cpu_amp_is_bf16_channels_last_where_the_cpu_has_bf16(voc8, tmp_path, monkeypatch, native):
+    """--amp on the CPU: bf16 autocast with NHWC weights where the CPU has bf16 instructions
+    (forced here either way), plain fp32 where it would be emulated; the run learns either way."""
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    seen = []
+    real_forward = torch.nn.Conv2d.forward
+
+    def spy(self, x):
+        y = real_forward(self, x)
+        seen.append((y.dtype, self.weight.is_contiguous(memory_format=torch.channels_last)))
+        return y
+
+    monkeypatch.setattr(torch.nn.Conv2d, "forward", spy)
+    r = train(small(voc8, tmp_path, img_size=64, epochs=1, batch_size=4, name=f"amp{native}"))
+    assert r.finished and r.epochs_done == 1
+    derived = yaml.safe_load((tmp_path / "runs" / f"amp{native}" / "config.yaml").read_text())
+    assert derived["derived"]["amp"] == ("bfloat16" if native else "off")
+    first = seen[0]   # the first convolution of the first training step
+    assert first == ((torch.bfloat16, True) if native else (torch.float32, False))
+    best = load_checkpoint(tmp_path / "runs" / f"amp{native}" / "best.pt")
+    assert all(v.dtype in (torch.float32, torch.int64) for v in best["model"].values()
+               if torch.is_tensor(v))   # weights stay fp32 in the checkpoint
 
 
 def test_validation_map_is_what_evaluate_measures(voc8, tmp_path):

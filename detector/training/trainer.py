@@ -37,7 +37,7 @@ from synth.voc import VocSet
 from detector.data.augment import augment_config
 from detector.data.loader import YoloDataset, build_loader, images_to_float, multi_scale_sizes
 from detector.data.sets import DetectionData, read_training_sets
-from detector.device import resolve_device
+from detector.device import amp_dtype, resolve_device
 from detector.evaluation.evaluate import evaluate
 from detector.model.anchors import auto_anchors
 from detector.model.checkpoint import load_checkpoint, model_meta, save_checkpoint
@@ -310,16 +310,17 @@ class Trainer:
         if cfg.weights is not None:
             load_weights(self.model, cfg.weights)   # logs what it loaded
         self.model.to(self.device)
+        self.amp_dtype = amp_dtype(self.device) if cfg.amp else None
+        # oneDNN and cuDNN run reduced-precision convolutions fastest on NHWC tensors.
+        self.memory_format = (torch.channels_last if self.amp_dtype is not None
+                              else torch.contiguous_format)
+        self.model.to(memory_format=self.memory_format)
         self.criterion = YoloLoss.from_model(self.model, LossConfig(
             box_loss=cfg.box_loss, label_smoothing=cfg.label_smoothing,
             focal_gamma=cfg.focal_gamma)).to(self.device)
         self.optimizer = build_optimizer(self.model, cfg)
         self.ema = ModelEMA(self.model) if cfg.ema else None
 
-        cuda = self.device.type == "cuda"
-        self.amp_dtype = None
-        if cfg.amp and cuda:
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         self.autocast = {"device_type": self.device.type, "enabled": self.amp_dtype is not None,
                          "dtype": self.amp_dtype or torch.float32}
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
@@ -486,7 +487,7 @@ class Trainer:
             lr = cfg.lr * lr_factor(cfg, epoch + step / steps, 1.0 / steps)
             for g in self.optimizer.param_groups:
                 g["lr"] = lr
-            images = images_to_float(imgs, self.device)
+            images = images_to_float(imgs, self.device).contiguous(memory_format=self.memory_format)
             targets = targets.to(self.device)
             self.bn_warmup()
             last_micro = (i + 1) % accumulate == 0 or i + 1 == n
