@@ -115,8 +115,9 @@ def read_coco_set(root: str | os.PathLike, split: str | None = None) -> VocSet:
         stems = []
         for im in ims:
             other = images.setdefault(im.stem, im)
-            if other is not im and other.path != im.path and other.source == im.source:
-                raise InputError(f"{path}: two images share the name {im.stem!r}")
+            if other is not im and other.path != im.path:   # one stem, two different files
+                raise InputError(f"{path}: image {im.stem!r} ({im.path}) has the name of "
+                                 f"{other.path} (in {Path(other.source).name}); names must be unique")
             stems.append(im.stem)
         splits[name] = stems
     return VocSet(root=root, classes=classes, images=list(images.values()), splits=splits,

@@ -169,6 +169,22 @@ def test_coco_annotation_with_an_unknown_image_id_is_refused(tmp_path):
     assert not (tmp_path / "v").exists()
 
 
+def test_coco_images_of_one_name_in_two_splits_are_refused(tmp_path):
+    """images/train/X.jpg and images/val/X.jpg are two photos: reading them as one would give
+    val the train photo's labels (and a converted set train images in val)."""
+    convert(sample_voc(tmp_path / "voc", n=6), "coco", tmp_path / "coco")
+    root = tmp_path / "coco"
+    train = json.loads((root / "annotations" / "instances_train.json").read_text())
+    path = root / "annotations" / "instances_val.json"
+    val = json.loads(path.read_text())
+    taken, renamed = train["images"][0]["file_name"], val["images"][0]["file_name"]
+    (root / "images" / "val" / renamed).rename(root / "images" / "val" / taken)
+    val["images"][0]["file_name"] = taken
+    path.write_text(json.dumps(val))
+    msg = one_error_line(run_synth("stats", root))
+    assert str(path) in msg and repr(Path(taken).stem) in msg and "unique" in msg
+
+
 def test_a_folder_of_no_known_layout_is_one_line(tmp_path):
     (tmp_path / "x").mkdir()
     assert "not a dataset" in one_error_line(run_synth("stats", tmp_path / "x"))
