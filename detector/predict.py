@@ -40,7 +40,7 @@ from tqdm import tqdm
 from synth import fsio
 from synth.draw import LABEL_SCALE, class_colour, draw_box, draw_label, line_width
 from synth.errors import InputError
-from synth.imageio import image_size, read_image
+from synth.imageio import IMAGE_SUFFIXES, image_size, read_image
 from synth.voc import VocImage, VocSet
 
 from .data.letterbox import boxes_from_letterbox, letterbox
@@ -55,7 +55,6 @@ from .model.export import OnnxModel
 log = logging.getLogger(__name__)
 
 MAX_CANDIDATES = 30000  # top-scoring candidates kept before NMS (bounds its cost at conf 0.001)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv",
                   ".flv", ".ts"}
 

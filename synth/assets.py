@@ -17,12 +17,11 @@ import numpy as np
 from .catalog import (POSE_ELEVATION, ClassSpec, ViewTag, class_of, match_class,
                       parse_view_tags)
 from .errors import InputError
-from .imageio import crop_to_alpha, read_image
+from .imageio import IMAGE_SUFFIXES, crop_to_alpha, read_image
 from .psd import default_cache_dir, load_psd_layers
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 MASK_SUFFIX = "_mask"
 TINY_PX = 16
 

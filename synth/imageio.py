@@ -11,6 +11,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InputError
 
+# The image files every reader accepts (compared lower-case: photo.JPG is a photo).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """Whether a path names an image by its suffix (any case)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
 Image.MAX_IMAGE_PIXELS = 20000 * 20000
 
 

@@ -25,11 +25,10 @@ import cv2
 import numpy as np
 
 from .errors import InputError
-from .imageio import read_image
+from .imageio import IMAGE_SUFFIXES, read_image
 
 STATS = ("brightness", "contrast", "mean_r", "mean_g", "mean_b", "sharpness", "noise",
          "blockiness", "width", "height")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 MASK_SUFFIXES = ("_mask", "_floor")
 MAX_IMAGES = 400  # a folder with more is sampled evenly in name order
 _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)

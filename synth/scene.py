@@ -33,13 +33,12 @@ import yaml
 from .camera import Camera, ViewPreset
 from .errors import InputError
 from .fsio import read_text
-from .imageio import read_image
+from .imageio import is_image_file, read_image
 from .yamlio import parse_yaml
 from .voc import VocObject, read_voc_set
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MIP_LEVELS = 6
 WALL_HEIGHT_M = 2.6  # physical height a backdrop image shows, unless the view needs more
 
@@ -102,7 +101,7 @@ def _images_in(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir()
-                  if p.suffix.lower() in IMAGE_EXTS and not p.stem.endswith("_floor"))
+                  if is_image_file(p) and not p.stem.endswith("_floor"))
 
 
 def _mip_pyramid(rgb: np.ndarray) -> list[np.ndarray]:

@@ -15,8 +15,8 @@ from xml.sax.saxutils import escape
 
 from . import fsio
 from .errors import InputError
+from .imageio import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".JPG", ".JPEG", ".PNG")
 
 
 @dataclass
@@ -208,9 +208,10 @@ def find_image(root: str | os.PathLike, image: VocImage) -> Path:
     if direct.is_file():
         return direct
     for suffix in IMAGE_SUFFIXES:
-        candidate = folder / (image.stem + suffix)
-        if candidate.is_file():
-            return candidate
+        for case in (suffix, suffix.upper()):
+            candidate = folder / (image.stem + case)
+            if candidate.is_file():
+                return candidate
     raise InputError(f"{direct}: image file missing for annotation {image.stem}.xml")
 
 

@@ -20,8 +20,8 @@ import yaml
 
 from . import fsio
 from .errors import InputError
-from .imageio import image_size
-from .voc import IMAGE_SUFFIXES, VocImage, VocObject, VocSet
+from .imageio import image_size, is_image_file
+from .voc import VocImage, VocObject, VocSet
 from .yamlio import read_yaml_mapping
 
 SPLIT_KEYS = ("train", "val", "test")
@@ -101,7 +101,7 @@ def split_images(root: Path, entry: object, where: Path) -> list[Path]:
         p = Path(str(e))
         p = p if p.is_absolute() else root / p
         if p.is_dir():
-            images += sorted(q for q in p.rglob("*") if q.suffix in IMAGE_SUFFIXES)
+            images += sorted(q for q in p.rglob("*") if is_image_file(q))
         elif p.is_file() and p.suffix == ".txt":
             for line in fsio.read_text(p, "image list").splitlines():
                 if line.strip():

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from PIL import Image
 from pycocotools.coco import COCO
 
 from synth.layouts import dataset_splits, detect_layout, read_dataset
@@ -167,6 +168,19 @@ def test_coco_annotation_with_an_unknown_image_id_is_refused(tmp_path):
                                    "--out", tmp_path / "v"))
     assert str(path) in msg and "annotations[1]" in msg and "image_id 99" in msg
     assert not (tmp_path / "v").exists()
+
+
+def test_yolo_folders_read_webp_tif_and_upper_case_suffixes(tmp_path):
+    """One rule for what an image file is: a YOLO folder of .webp, .tif and .JPG is all read."""
+    convert(sample_voc(tmp_path / "voc", n=4), "yolo", tmp_path / "yolo")
+    files = sorted((tmp_path / "yolo" / "images").glob("*/*.jpg"))
+    before = read_dataset(tmp_path / "yolo").splits
+    for p, suffix in zip(files, (".webp", ".tif", ".JPG")):
+        Image.open(p).save(p.with_suffix(suffix))
+        p.unlink()
+    s = read_dataset(tmp_path / "yolo")
+    assert s.splits == before and len(s.images) == len(files) == 4
+    assert {Path(im.path).suffix for im in s.images} >= {".webp", ".tif", ".JPG"}
 
 
 def test_coco_images_of_one_name_in_two_splits_are_refused(tmp_path):

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 from synth.errors import InputError
-from synth.imageio import image_size
-from synth.imagestats import IMAGE_SUFFIXES, image_files
+from synth.imageio import IMAGE_SUFFIXES, image_size
+from synth.imagestats import image_files
 from synth.voc import VocImage, VocSet
 
 
