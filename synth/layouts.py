@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -146,9 +147,11 @@ def write_dataset(out: str | os.PathLike, layout: str, classes: list[str],
     if layout == "yolo":
         difficult = sum(o.difficult for items in splits.values() for im, _ in items
                         for o in im.objects)
-        if difficult:
-            log.warning("YOLO has no 'difficult' flag: %d difficult object(s) written as "
-                        "ordinary ones", difficult)
+        if difficult:  # as ultralytics' VOC conversion: an ordinary box would be trained on
+            log.warning("YOLO has no 'difficult' flag: %d difficult object(s) left out of the "
+                        "labels", difficult)
+            splits = {name: [(replace(im, objects=[o for o in im.objects if not o.difficult]),
+                              src) for im, src in items] for name, items in splits.items()}
         write_yolo_set(out, classes, splits, copy, final_root)
     elif layout == "coco":
         write_coco_set(out, classes, splits, copy)
