@@ -112,7 +112,7 @@ class TrainConfig:
                                         "by the loader processes).")
     seed: int = setting(0, "Seed of initialisation, shuffling and augmentation.")
     auto_batch: bool = setting(False, "On CUDA out-of-memory halve the batch, double "
-                                      "accumulation, go on.")
+                                      "accumulation and redo the epoch from its start.")
     deterministic: bool = setting(False, "Deterministic algorithms (slower).")
     stop_after: int | None = setting(None, "Stop after this many epochs (continue later with "
                                            "--resume).")
