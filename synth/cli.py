@@ -280,6 +280,9 @@ makes the same camera without fitting again.
               help="How subjects are blended in; random draws one per object.  [default: random]")
 @click.option("--distractors", help="Unlabelled non-target subjects per image, MIN-MAX.  [default: 0-1]")
 @click.option("--only", help="Restrict to these classes, comma-separated.")
+@click.option("--min-visible", type=float,
+              help="Visible share of a subject below which it is labelled difficult (ignored "
+                   "by training and metrics), not as an object.  [default: 0.25]")
 @click.option("--height", type=float, help="Camera height in metres (fixes the preset's range).")
 @click.option("--pitch", type=float, help="Camera pitch below the horizon in degrees.")
 @click.option("--fov", type=float, help="Horizontal field of view in degrees.")

@@ -112,6 +112,7 @@ class Placement:
     visible: float = 0.0
     truncated: bool = False
     labelled: bool = False
+    difficult: bool = False  # boxed but less than min_visible visible: VOC's `difficult`
 
     def record(self) -> dict:
         """The manifest's object record."""
@@ -129,7 +130,7 @@ class Placement:
                 "yaw_deg": round(self.yaw_deg, 3), "roll_deg": round(self.roll_deg, 3),
                 "size_m": r2(self.size_m), "bbox": list(self.bbox) if self.bbox else None,
                 "visible": round(self.visible, 4), "truncated": self.truncated,
-                "blend": self.blend, "labelled": self.labelled}
+                "blend": self.blend, "labelled": self.labelled, "difficult": self.difficult}
 
 
 @dataclass
@@ -397,7 +398,8 @@ def _place_flat(lib: Library, cls: str, camera: Camera, rng: np.random.Generator
 
 def label_placements(placed: list[tuple[Placement, tuple]], W: int, Hh: int, min_visible: float,
                      lens: LensMap | None = None) -> None:
-    """Set each placement's visible box, fraction and truncation, nearest first.
+    """Set each placement's visible box, fraction and truncation, nearest first; a target
+    subject with a box is labelled at `min_visible` or more, else difficult.
 
     W x Hh is the canvas the alpha patches live in; with a `lens` the canvas is the ideal
     image around a real frame: visibility counts canvas pixels the frame sees, and the box
@@ -431,6 +433,8 @@ def label_placements(placed: list[tuple[Placement, tuple]], W: int, Hh: int, min
         p.bbox = (int(cols[0] + cs[1].start + 1), int(rows[0] + cs[0].start + 1),
                   int(cols[-1] + cs[1].start + 1), int(rows[-1] + cs[0].start + 1))
         p.labelled = (not p.distractor) and p.visible >= min_visible
+        # Left unlabelled, its visible pixels would be trained as background.
+        p.difficult = (not p.distractor) and not p.labelled
 
 
 def _frame(spec: CameraSpec, roll_deg: float, lens: LensMap) -> Frame:

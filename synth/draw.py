@@ -23,6 +23,7 @@ PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 13
            (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
            (0, 128, 128), (170, 110, 40)]
 UNKNOWN = (200, 200, 200)   # an object whose class is not in the list
+DIFFICULT_COLOUR = (150, 150, 150)  # a difficult object (preview, evaluation galleries)
 
 
 def class_colour(index: int) -> RGB:

@@ -215,9 +215,9 @@ def _capture_filter(subjects: list, catalog: dict, elevations: list[float]) -> l
 
 
 def voc_image(stem: str, comp: Composite) -> VocImage:
-    """The VOC annotation of a composite: its labelled objects only."""
-    objects = [VocObject(p.cls, p.bbox, pose=p.pose, truncated=p.truncated)
-               for p in comp.objects if p.labelled] + list(comp.frame_objects)
+    """The VOC annotation of a composite: its labelled and its difficult objects."""
+    objects = [VocObject(p.cls, p.bbox, pose=p.pose, truncated=p.truncated, difficult=p.difficult)
+               for p in comp.objects if p.labelled or p.difficult] + list(comp.frame_objects)
     width, height = comp.size
     return VocImage(stem=stem, filename=f"{stem}.jpg", width=width, height=height, depth=3,
                     objects=objects)
@@ -275,6 +275,8 @@ def _check_config(cfg: GenerateConfig) -> None:
     if cfg.match_stats is not None and cfg.camera_effects is not None:
         raise InputError(f"--match-stats {cfg.match_stats}: the recipe already holds fitted "
                          "camera effects (an effects: mapping); give one or the other")
+    if not 0 <= cfg.min_visible <= 1:
+        raise InputError(f"--min-visible: a fraction in [0, 1], got {cfg.min_visible}")
     if cfg.height_m is not None and cfg.height_m <= 0:
         raise InputError(f"--height: must be positive, got {cfg.height_m}")
     if cfg.fov_deg is not None and not (1 <= cfg.fov_deg < 179):

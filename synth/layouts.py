@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
+from typing import Sequence
 
 from . import fsio
 from .coco import coco_files, read_coco_set, write_coco_set
@@ -22,6 +24,7 @@ from .yolo import find_data_yaml, read_yolo_set, write_yolo_set, yolo_splits
 log = logging.getLogger(__name__)
 
 LAYOUTS = ("voc", "yolo", "coco")
+HELD_OUT = ("val", "test")  # splits a set without train.txt keeps out of training
 
 
 def detect_layout(path: str | os.PathLike) -> str:
@@ -62,6 +65,34 @@ def dataset_splits(path: str | os.PathLike) -> list[str]:
     return list(coco_files(path))
 
 
+def read_train_images(path: str | os.PathLike, held_out: Sequence[str] = HELD_OUT) -> VocSet:
+    """A set's training images: its train split, else (it has one of the `held_out` splits)
+    every image those splits do not list, said in a log line, else every image."""
+    if "train" in dataset_splits(path):
+        return read_dataset(path, split="train")
+    voc_set = read_dataset(path)
+    out = [name for name in dict.fromkeys(held_out) if name in voc_set.splits]
+    if not out:
+        return voc_set
+    listed = {s for name in out for s in voc_set.splits[name]}
+    keep = [im for im in voc_set.images if im.stem not in listed]
+    if not keep:
+        raise InputError(f"{split_source(path, 'train')}: no train split, and every image is in "
+                         f"{', '.join(out)}: nothing left to train on")
+    log.info("%s: no train split: training on the %d images not in %s (of %d)", path, len(keep),
+             " or ".join(out), len(voc_set.images))
+    voc_set.images = keep
+    return voc_set
+
+
+def check_split(path: str | os.PathLike, split: str, flag: str) -> None:
+    """InputError naming `flag` unless the set has a split named `split`."""
+    names = dataset_splits(path)
+    if split not in names:
+        raise InputError(f"{flag} {split}: {split_source(path, split)} not found (the set's "
+                         f"splits: {', '.join(names) or 'none'})")
+
+
 def split_source(path: str | os.PathLike, split: str) -> str:
     """Where a set's split is defined, for messages."""
     layout = detect_layout(path)
@@ -73,7 +104,8 @@ def split_source(path: str | os.PathLike, split: str) -> str:
 def output_splits(voc_set: VocSet) -> dict[str, list[VocImage]]:
     """The splits a writer writes: the set's own (all images as 'train' if it has none).
 
-    Images no split lists are left out, with one warning line."""
+    Images no split lists are left out, with one warning line, except in a set without a
+    train split but with a val or test one: they are its train split (read_train_images)."""
     by_stem = {im.stem: im for im in voc_set.images}
     if not voc_set.splits:
         return {"train": list(voc_set.images)}
@@ -81,6 +113,8 @@ def output_splits(voc_set: VocSet) -> dict[str, list[VocImage]]:
            for name, stems in voc_set.splits.items()}
     listed = {s for stems in voc_set.splits.values() for s in stems}
     left = [im.stem for im in voc_set.images if im.stem not in listed]
+    if left and "train" not in out and any(name in out for name in HELD_OUT):
+        return {"train": [by_stem[s] for s in left], **out}  # what read_train_images trains on
     if left:
         log.warning("%d image(s) are in no split and were left out, e.g. %s", len(left), left[0])
     return out
@@ -113,9 +147,11 @@ def write_dataset(out: str | os.PathLike, layout: str, classes: list[str],
     if layout == "yolo":
         difficult = sum(o.difficult for items in splits.values() for im, _ in items
                         for o in im.objects)
-        if difficult:
-            log.warning("YOLO has no 'difficult' flag: %d difficult object(s) written as "
-                        "ordinary ones", difficult)
+        if difficult:  # as ultralytics' VOC conversion: an ordinary box would be trained on
+            log.warning("YOLO has no 'difficult' flag: %d difficult object(s) left out of the "
+                        "labels", difficult)
+            splits = {name: [(replace(im, objects=[o for o in im.objects if not o.difficult]),
+                              src) for im, src in items] for name, items in splits.items()}
         write_yolo_set(out, classes, splits, copy, final_root)
     elif layout == "coco":
         write_coco_set(out, classes, splits, copy)

@@ -4,7 +4,9 @@ Each tile is `thumb` pixels wide and `thumb + CAPTION_H` high: the image scaled 
 thumb x thumb square (aspect kept, centred on grey), then a caption strip with the image stem.
 A box is drawn in its class colour (synth.draw: fixed by the class's index in the set's class
 list, so sheets of different sets with the same labels.txt agree); truncated objects get a dashed
-outline and "(t)", difficult ones "(d)". A synthetic set's manifest gives each image's
+outline and "(t)", difficult ones (too hidden to label: training and the metrics ignore them) a
+thin grey outline and "(d)", explained by a legend strip under a sheet that shows any. A
+synthetic set's manifest gives each image's
 camera, whose horizon is drawn as a thin yellow line (through the lens of a calibrated one).
 """
 from __future__ import annotations
@@ -17,7 +19,8 @@ import cv2
 import numpy as np
 
 from .camera_file import CameraSpec
-from .draw import FONT, LABEL_SCALE, class_colour, draw_box, draw_label, text_fits
+from .draw import (DIFFICULT_COLOUR, FONT, LABEL_SCALE, class_colour, draw_box, draw_label,
+                   text_fits)
 from .errors import InputError
 from .imageio import read_image
 from .lens import horizon_polyline, spec_from_record
@@ -40,9 +43,22 @@ def _draw_object(tile: np.ndarray, obj: VocObject, colour: tuple[int, int, int],
                  sx: float, sy: float, ox: int, oy: int, thickness: int) -> None:
     xmin, ymin, xmax, ymax = obj.bbox   # VOC 1-based inclusive -> continuous, scaled
     box = (ox + (xmin - 1) * sx, oy + (ymin - 1) * sy, ox + xmax * sx, oy + ymax * sy)
-    x0, y0 = draw_box(tile, box, colour, thickness, dashed=obj.truncated)
+    x0, y0 = draw_box(tile, box, DIFFICULT_COLOUR if obj.difficult else colour,
+                      1 if obj.difficult else thickness, dashed=obj.truncated)
     text = obj.name + (" (t)" if obj.truncated else "") + (" (d)" if obj.difficult else "")
     draw_label(tile, text, x0, y0, colour)
+
+
+LEGEND = "difficult (d): ignored by training and metrics; dashed: truncated (t)"
+
+
+def _legend(width: int) -> np.ndarray:
+    """The strip under a sheet with difficult objects: a grey box swatch and what it means."""
+    strip = np.full((CAPTION_H, width, 3), CAPTION_BG, np.uint8)
+    cv2.rectangle(strip, (3, 5), (14, CAPTION_H - 6), DIFFICULT_COLOUR, 1)
+    cv2.putText(strip, LEGEND, (19, CAPTION_H - 6), FONT, LABEL_SCALE, (235, 235, 235), 1,
+                cv2.LINE_AA)
+    return strip
 
 
 def _caption(strip: np.ndarray, text: str) -> None:
@@ -114,7 +130,8 @@ def _select(images: list[VocImage], n: int, seed: int | None) -> list[VocImage]:
 
 def contact_sheet(voc_set: VocSet | str | os.PathLike, n: int = 24, cols: int = 6,
                   thumb: int = 320, seed: int | None = 0, split: str | None = None) -> np.ndarray:
-    """RGB uint8 grid of n images (a seeded sample; the first n if seed is None), boxes drawn."""
+    """RGB uint8 grid of n images (a seeded sample; the first n if seed is None), boxes drawn,
+    and the legend strip if any is difficult."""
     if n < 1 or cols < 1 or thumb < 16:
         raise InputError(f"contact sheet needs n >= 1, cols >= 1, thumb >= 16 "
                          f"(got n={n}, cols={cols}, thumb={thumb})")
@@ -130,7 +147,10 @@ def contact_sheet(voc_set: VocSet | str | os.PathLike, n: int = 24, cols: int = 
     if not images:
         where = voc_set.root if split is None else split_source(voc_set.root, split)
         raise InputError(f"{where}: no images to preview")
-    return tile_grid(voc_set, images, cols, thumb)
+    sheet = tile_grid(voc_set, images, cols, thumb)
+    if any(o.difficult for im in images for o in im.objects):
+        sheet = np.concatenate([sheet, _legend(sheet.shape[1])])
+    return sheet
 
 
 def tile_grid(voc_set: VocSet, images: list[VocImage], cols: int = 6, thumb: int = 320,

@@ -50,12 +50,13 @@ def test_layout_and_manifest(reference):
     assert [r["image"] for r in lines] == [im.stem for im in voc.images]
     keys = {"image", "seed", "view", "camera", "background", "objects"}
     obj_keys = {"class", "subject", "pose", "distance_m", "yaw_deg", "roll_deg", "size_m", "bbox",
-                "visible", "truncated", "blend", "labelled"}
+                "visible", "truncated", "blend", "labelled", "difficult"}
     for rec, im in zip(lines, voc.images):
         assert keys <= set(rec) and set(rec["camera"]) == {"height_m", "pitch_deg", "fov_deg"}
         assert all(obj_keys <= set(o) for o in rec["objects"])
-        labelled = [o for o in rec["objects"] if o["labelled"]]
-        assert [tuple(o["bbox"]) for o in labelled] == [tuple(int(v) for v in o.bbox) for o in im.objects]
+        labelled = [o for o in rec["objects"] if o["labelled"] or o["difficult"]]
+        assert [(tuple(o["bbox"]), o["difficult"]) for o in labelled] == \
+            [(tuple(int(v) for v in o.bbox), o.difficult) for o in im.objects]
         assert all(o["class"] != "leaf" for o in labelled)  # distractors never labelled
     train, val = read_split(reference, "train"), read_split(reference, "val")
     assert len(train) == 10 and len(val) == 2 and not set(train) & set(val)

@@ -1,4 +1,5 @@
-"""Trainer: overfit, exact resume, kill -9 safe checkpoints, DDP on CPU, OOM, bad input, run log."""
+"""Trainer: overfit, exact resume, kill -9 safe checkpoints, DDP on CPU, OOM (halving, rewinding
+the epoch), bad input, run log."""
 from __future__ import annotations
 
 import json
@@ -286,6 +287,68 @@ def test_oom_auto_batch_halves_and_accumulates(voc8, tmp_path, monkeypatch):
     assert r.history[0]["batch"] == 2 and r.history[0]["accumulate"] == 4
 
 
+def _state_of(trainer) -> dict:
+    """Copies of everything an optimiser step changes: weights and buffers, optimiser, EMA."""
+    opt = trainer.optimizer.state_dict()
+    return {"model": {k: v.clone() for k, v in trainer.model.state_dict().items()},
+            "optim": {i: {k: v.clone() if torch.is_tensor(v) else v for k, v in st.items()}
+                      for i, st in opt["state"].items()},
+            "ema": {k: v.clone() for k, v in trainer.ema.module.state_dict().items()},
+            "ema_updates": trainer.ema.updates, "bn_forwards": trainer.bn_forwards}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return torch.equal(a, b) if torch.is_tensor(a) else a == b
+
+
+@pytest.mark.parametrize("ooms, batch", [({4}, 2), ({4, 7}, 1)])
+def test_oom_mid_epoch_rewinds_to_the_epoch_start(voc8, tmp_path, monkeypatch, caplog, ooms,
+                                                   batch):
+    """An OOM after some optimiser steps of an epoch (epoch 2's 2nd micro-batch; then, at
+    batch 2, its 3rd, after a step again): every retry at the halved batch starts from the
+    epoch's starting weights, optimiser, EMA and BN-warm-up state (not from a copy the steps
+    of an earlier retry changed), and the run's log and metrics.csv say so."""
+    import logging
+
+    import detector.training.trainer as train_mod
+
+    real, calls = train_mod.forward_backward, []
+
+    def oom_on_calls(model, criterion, images, *args, **kw):
+        calls.append(images.shape[0])
+        if len(calls) in ooms:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(model, criterion, images, *args, **kw)
+
+    starts = []
+    real_epoch = train_mod.Trainer.train_epoch
+
+    def recording(self, epoch):
+        starts.append((epoch, _state_of(self)))
+        return real_epoch(self, epoch)
+
+    monkeypatch.setattr(train_mod, "forward_backward", oom_on_calls)
+    monkeypatch.setattr(train_mod.Trainer, "train_epoch", recording)
+    with caplog.at_level(logging.WARNING):
+        r = train(small(voc8, tmp_path, epochs=2, batch_size=4, auto_batch=True, name="rew"))
+    assert calls[:4] == [4, 4, 4, 4] and calls[-8 // batch:] == [batch] * (8 // batch)
+    assert [e for e, _ in starts] == [0] + [1] * (1 + len(ooms))
+    first = starts[1][1]
+    assert first["optim"] and first["ema_updates"] == 2   # a state worth restoring
+    for _, retry in starts[2:]:
+        assert _same(first, retry)                        # the aborted steps were undone
+    assert r.finished and r.history[1]["batch"] == batch
+    assert r.history[1]["accumulate"] == 4 // batch
+    assert "batch 4 (input 64px) after 1 of 2 optimiser steps of epoch 2" in caplog.text
+    assert caplog.text.count("restored the weights, optimiser") == len(ooms)
+    rows = (tmp_path / "runs" / "rew" / "metrics.csv").read_text().splitlines()
+    head = rows[0].split(",")
+    assert [row.split(",")[head.index("oom_retries")] for row in rows[1:]] == \
+        ["0", str(len(ooms))]
+
+
 def test_oom_without_auto_batch_names_the_batch_that_fits(voc8, tmp_path, monkeypatch):
     import detector.training.trainer as train_mod
     from synth.errors import InputError
@@ -328,7 +391,7 @@ def test_bad_input_exits_2_with_one_line(voc8, tmp_path):
             "--workers", "0", "--device", "cpu", "--augment", "none"]
 
     r = _cli(*base, "--data", voc8, "--split", "trainval", "--run-dir", tmp_path / "a")
-    _assert_one_line_error(r, "trainval.txt", "split file not found")
+    _assert_one_line_error(r, "--split trainval", "trainval.txt", "not found")
 
     no_img = _copy(voc8, tmp_path / "noimg")
     victim = sorted((no_img / "JPEGImages").glob("*.jpg"))[0]

@@ -31,7 +31,7 @@ import numpy as np
 from synth.errors import InputError
 from synth.fsio import read_text
 from synth.imageio import INVERSE_ORIENTATION, image_header, orient_boxes, swaps_axes
-from synth.layouts import dataset_splits, read_dataset
+from synth.layouts import HELD_OUT, check_split, dataset_splits, read_dataset, read_train_images
 from synth.voc import VocImage, VocObject, VocSet, find_image, merge_classes
 
 log = logging.getLogger(__name__)
@@ -177,20 +177,23 @@ def default_split(root: str | os.PathLike, role: str) -> str | None:
 
 def read_sets(dirs: Sequence[str | os.PathLike], role: str = "train", split: str | None = None,
               classes: Sequence[str] | None = None, check_images: bool = True,
-              threads: int = 8) -> DetectionData:
+              threads: int = 8, held_out: Sequence[str] = HELD_OUT) -> DetectionData:
     """Read sets (VOC, YOLO or COCO: `synth.layouts.read_dataset`) into one DetectionData.
 
-    `split` None picks `default_split(root, role)` per set. `classes` fixes the class list
-    and its order (objects of other classes are skipped and counted); without it the sets'
-    lists are merged by name. `check_images` reads every image header up front: missing or
-    unreadable images fail here, and size/EXIF mismatches are handled (module doc).
+    `split` None picks, per set, for training `synth.layouts.read_train_images` (train.txt,
+    else the images no `held_out` split lists) and for validation `default_split(root,
+    'val')`. `classes` fixes the class list and its order (objects of other classes are
+    skipped and counted); without it the sets' lists are merged by name. `check_images`
+    reads every image header up front: missing or unreadable images fail here, and size/EXIF
+    mismatches are handled (module doc).
     """
     if not dirs:
         raise InputError("no dataset given")
     sets = []
     for d in dirs:
         s = split if split is not None else default_split(d, role)
-        vs = read_dataset(d, split=s)
+        vs = read_train_images(d, held_out) if split is None and role == "train" else \
+            read_dataset(d, split=s)
         if not vs.images:
             raise InputError(f"{d}: no annotations{f' in split {s!r}' if s else ''}")
         sets.append(vs)
@@ -290,7 +293,12 @@ def read_training_sets(data: Sequence[str | os.PathLike], val: str | os.PathLike
     default) under one class list (`classes_file`'s, else merged), and the `val` set or else
     the data sets' val splits (None when there is none, or it has no objects to count)."""
     classes = load_classes_file(classes_file) if classes_file is not None else None
-    train_data = read_sets(data, role="train", split=split, classes=classes)
+    for d in data if split is not None else []:
+        check_split(d, split, "--split")
+    if val is not None and val_split is not None:
+        check_split(val, val_split, "--val-split")
+    held_out = (*HELD_OUT, val_split) if val_split and val is None else HELD_OUT
+    train_data = read_sets(data, role="train", split=split, classes=classes, held_out=held_out)
     if val is not None:
         val_data = read_sets([val], role="val", split=val_split, classes=train_data.classes)
     else:

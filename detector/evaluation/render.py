@@ -63,7 +63,7 @@ def png_bytes(fig: Figure, dpi: int = 90) -> bytes:
     return buf.getvalue()
 
 
-GT_COLOUR, DIFFICULT_COLOUR, DET_COLOUR = (0, 200, 0), (150, 150, 150), (230, 0, 0)
+GT_COLOUR, DET_COLOUR = (0, 200, 0), (230, 0, 0)
 
 
 def thumbnail(voc_set: VocSet, image: VocImage, max_side: int = 480

@@ -17,11 +17,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from synth.draw import draw_box
+from synth.draw import DIFFICULT_COLOUR, draw_box
 from synth.imageio import encode_jpeg
 
 from .metrics import COCO_STAT_KEYS, COCO_STAT_NAMES
-from .render import (DIFFICULT_COLOUR, GT_COLOUR, draw_detections, esc, fmt, html_figure,
+from .render import (GT_COLOUR, draw_detections, esc, fmt, html_figure,
                      html_gallery, html_header, html_page, json_ready, json_text, md_table,
                      png_bytes, thumbnail, write_files)
 from .tide import ERROR_TYPES

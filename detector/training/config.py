@@ -50,7 +50,8 @@ class TrainConfig:
     val: Path | None = setting(None, "Set (VOC, YOLO or COCO) to validate on.",
                                default_text="the --data sets' val split, if any")
     split: str | None = setting(None, "Training split of the --data sets.",
-                                default_text="train if present, else all")
+                                default_text="train if present, else every image no val or "
+                                             "test split lists")
     val_split: str | None = setting(None, "Validation split.", default_text="val if present")
     classes: Path | None = setting(None, "Class list file (its order is the model's; other "
                                          "classes are skipped).")
@@ -112,7 +113,7 @@ class TrainConfig:
                                         "by the loader processes).")
     seed: int = setting(0, "Seed of initialisation, shuffling and augmentation.")
     auto_batch: bool = setting(False, "On CUDA out-of-memory halve the batch, double "
-                                      "accumulation, go on.")
+                                      "accumulation and redo the epoch from its start.")
     deterministic: bool = setting(False, "Deterministic algorithms (slower).")
     stop_after: int | None = setting(None, "Stop after this many epochs (continue later with "
                                            "--resume).")

@@ -20,7 +20,8 @@ from .config import TrainConfig
 log = logging.getLogger(__name__)
 
 METRIC_COLUMNS = ["epoch", "lr", "batch", "accumulate", "frozen", "loss_box", "loss_obj",
-                  "loss_cls", "loss_total", "map50", "map", "images_per_s", "seconds"]
+                  "loss_cls", "loss_total", "map50", "map", "images_per_s", "seconds",
+                  "oom_retries"]
 
 
 class RunOutputs:

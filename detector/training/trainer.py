@@ -18,12 +18,10 @@ import copy
 import logging
 import math
 import os
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -49,6 +47,7 @@ from detector.predict import predict_voc_set
 from .config import RESUME_OVERRIDES, TrainConfig, check_config
 from .optim import ModelEMA, build_optimizer, lr_factor
 from .outputs import RunOutputs
+from .state import EpochStart, rng_state, seed_everything, set_rng_state
 
 log = logging.getLogger(__name__)
 
@@ -158,30 +157,6 @@ def validate(model: nn.Module, val: ValidationSet, img_size: int, conf: float, n
 
 
 # ----------------------------------------------------------------------------- the run
-def rng_state() -> dict:
-    """Every random generator's state (saved in last.pt so a resumed run draws the same)."""
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-             "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        with contextlib.suppress(Exception):  # another GPU count: nothing sensible to restore
-            torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def new_run_dir(cfg: TrainConfig) -> Path:
     """--run-dir, or PROJECT/NAME, or PROJECT/<first data dir>-<model>[-N] not yet taken."""
     if cfg.run_dir is not None:
@@ -431,12 +406,19 @@ class Trainer:
                      self.device, cfg.batch_size, cfg.epochs)
         end = cfg.epochs if cfg.stop_after is None else min(cfg.epochs, cfg.stop_after)
         try:
-            epoch = self.start_epoch
+            epoch, retries = self.start_epoch, 0
             while epoch < end:
+                if cfg.auto_batch and not retries:
+                    start = EpochStart.of(self)
                 try:
                     row = self.train_epoch(epoch)
-                except _OOM:
-                    continue  # batch halved: redo this epoch
+                except _OOM as oom:  # batch halved: redo this epoch from where it began
+                    start.restore(self)
+                    retries += 1
+                    log.warning("%s; restored the weights, optimiser, EMA and AMP state the "
+                                "epoch began with and redo it", oom)
+                    continue
+                row["oom_retries"], retries = retries, 0
                 self.end_epoch(epoch, row)
                 epoch += 1
         finally:
@@ -501,8 +483,10 @@ class Trainer:
                 oom = True
             if oom:
                 bar.close()
-                self.handle_oom(batch, images.shape[-1], frozen)
-                raise _OOM()
+                new, acc = self.handle_oom(batch, images.shape[-1], frozen)
+                raise _OOM(f"out of GPU memory at batch {batch} (input {images.shape[-1]}px) "
+                           f"after {step} of {steps} optimiser steps of epoch {epoch + 1}: "
+                           f"batch {new} with {acc}x gradient accumulation from here")
             if last_micro:
                 self.scaler.unscale_(self.optimizer)
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)
@@ -546,8 +530,9 @@ class Trainer:
         for m in self.bns:
             m.momentum = self.bn_momentum[id(m)]
 
-    def handle_oom(self, batch: int, size: int, frozen: bool) -> None:
-        """--auto-batch: halve the batch and double accumulation; else InputError with the fit."""
+    def handle_oom(self, batch: int, size: int, frozen: bool) -> tuple[int, int]:
+        """--auto-batch: halve the batch and double accumulation (returns both); else
+        InputError with the batch that fits."""
         self.optimizer.zero_grad(set_to_none=True)
         free_cuda()
         if not self.cfg.auto_batch or batch == 1:
@@ -565,9 +550,7 @@ class Trainer:
             self.freeze_batch = new
         else:
             self.batch_size = new
-        log.warning("out of GPU memory at batch %d (input %dpx): batch %d with %dx gradient "
-                    "accumulation from here, redoing the epoch", batch, size, new,
-                    self.phase(0 if frozen else self.cfg.freeze_epochs)[2])
+        return new, self.phase(0 if frozen else self.cfg.freeze_epochs)[2]
 
     def end_epoch(self, epoch: int, row: dict) -> None:
         """Validate (rank 0), log, save last.pt/best.pt."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from synth import fsio
 from synth.errors import InputError
-from synth.layouts import dataset_splits, read_dataset
+from synth.layouts import read_train_images
 from synth.voc import VocImage, VocSet, find_image, merge_classes, write_annotation
 
 from .spec import AblateConfig
@@ -72,11 +72,11 @@ def cycle_draws(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def training_set(root: Path) -> VocSet:
-    """The images a regime contributes: its train split if it has one, else all images."""
-    split = "train" if "train" in dataset_splits(root) else None
-    voc = read_dataset(root, split=split)
+    """The images a regime contributes: its train split if it has one, else every image its
+    val and test splits do not list (synth.layouts.read_train_images)."""
+    voc = read_train_images(root)
     if not voc.images:
-        raise InputError(f"{root}: no training images{' in split train' if split else ''}")
+        raise InputError(f"{root}: no training images")
     if not any(o for im in voc.images for o in im.objects if not o.difficult):
         raise InputError(f"{root}: the training images have no (non-difficult) objects")
     return voc
