@@ -390,7 +390,7 @@ def ablate(regimes: tuple[str, ...], tests: tuple[str, ...], factorial: tuple[st
 @click.option("--out", type=click.Path(path_type=Path), default=Path("demo"),
               show_default=True, help="Where everything goes (rerun to resume).")
 @click.option("--workers", type=int, default=None,
-              help="Processes for image generation [default: CPU count].")
+              help="Processes for image generation [default: the cores this process may use].")
 @click.option("--smoke", is_flag=True, hidden=True,
               help="Tiny sizes (seconds): checks the plumbing; the numbers mean nothing.")
 def demo(out: Path, workers: int | None, smoke: bool) -> None:

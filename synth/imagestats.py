@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .cores import default_workers
 from .errors import InputError
 from .imageio import IMAGE_SUFFIXES, read_image
 
@@ -163,7 +164,7 @@ def folder_stats(directory: str | os.PathLike, limit: int = MAX_IMAGES,
     if not files:
         raise InputError(f"{directory}: no images ({', '.join(s[1:] for s in IMAGE_SUFFIXES)})")
     chosen = sample_evenly(files, limit)
-    workers = workers or min(4, os.cpu_count() or 1)
+    workers = workers or min(4, default_workers())
     with ThreadPoolExecutor(workers) as pool:  # decoding and cv2 release the GIL
         rows = list(pool.map(lambda p: image_stats(read_image(p)), chosen))
     values = {k: np.array([r[k] for r in rows], np.float64) for k in STATS}

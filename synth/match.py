@@ -38,6 +38,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from .cores import default_workers
 from .compose import ComposeOptions, Library, compose
 from .effects import (CAMERA_STREAM, LUMA, CameraEffects, blur_or_sharpen, draw_camera,
                       resolution_loss, sensor_noise, tone)
@@ -186,7 +187,7 @@ class Probe:
         self.cache: dict[str, tuple[object, list]] = {}
         self.measured: dict[CameraEffects, dict[str, float]] = {}
         self.renders = 0
-        self.workers = min(4, os.cpu_count() or 1)
+        self.workers = min(4, default_workers())
 
     def _draws(self, fx: CameraEffects, n: int | None = None):
         """Each probe image's draw of the effects (image i draws as the i-th composite)."""

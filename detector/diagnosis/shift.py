@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ import numpy as np
 from scipy.stats import wasserstein_distance
 
 from synth import imagestats
+from synth.cores import default_workers
 from synth.imageio import read_image
 from synth.voc import VocSet
 
@@ -184,7 +184,7 @@ def measure(voc_set: VocSet, gt: GroundTruth, workers: int | None = None) -> Mea
         im = voc_set.images[i]
         return _measure_image(voc_set.image_path(im), gt.boxes[groups[i]], (im.width, im.height))
 
-    workers = workers or min(4, os.cpu_count() or 1)
+    workers = workers or min(4, default_workers())
     crop = np.full((len(gt), 3), np.nan)
     image = np.full((n_img, 6), np.nan)
     with ThreadPoolExecutor(workers) as pool:   # decoding and cv2 release the GIL

@@ -18,7 +18,6 @@ detector trained for a minute from scratch is weak, so the numbers are small: it
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 import yaml
 
 from synth import fsio
+from synth.cores import default_workers
 from synth.catalog import DEFAULT_ASSETS, DEFAULT_BACKGROUNDS
 
 from detector.diagnosis.run import CompareRun, run_compare
@@ -137,7 +137,7 @@ def run_demo(out: Path, workers: int | None = None, settings: DemoSettings | Non
              train_fn=None, detect_fn=None) -> DemoRun:
     """Recipes, stand-in, ablation, then compare-real of the best run into OUT/compare-real."""
     s = settings or DemoSettings()
-    workers = workers or os.cpu_count() or 1
+    workers = workers or default_workers()
     recipes = write_recipes(out, s, workers)
     stand_in = make_stand_in(out, recipes["standin"])
     train = TrainConfig(model="yolov3-tiny", img_size=s.img_size, epochs=s.epochs,
