@@ -35,7 +35,6 @@ MAX_IMAGES = 400  # a folder with more is sampled evenly in name order
 _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 _EDGE_SHARE = 0.10       # pixels with the strongest gradients, left out of the noise estimate
 _MEAN_ABS_TO_STD = math.sqrt(math.pi / 2) / 6.0  # white noise: mean |residual| = 6 s sqrt(2/pi)
-_LUMA_ROW = np.array([[0.299, 0.587, 0.114]], np.float32)  # median |N(0, 1)| times the kernel's L2 norm (6)
 
 
 def grey(rgb: np.ndarray) -> np.ndarray:

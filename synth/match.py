@@ -481,9 +481,13 @@ class _JointStep:
         return False
 
 
-def fit_camera(probe: Probe, target: dict[str, float], base: CameraEffects = CameraEffects()
+def fit_camera(probe: Probe, target: dict[str, float]
                ) -> tuple[CameraEffects, dict[str, float], dict[str, float], list[str]]:
-    """Fit the effects on the probe to the target medians: (effects, before, after, off)."""
+    """Fit the effects on the probe to the target medians: (effects, before, after, off).
+
+    The fitted camera has no motion blur (the probe's stages, like the knobs, leave it out).
+    """
+    base = CameraEffects()
     centres = {"sharpen": 0.0, "noise_std": 0.0, "gamma": 1.0, "contrast": 1.0, "gain_r": 1.0,
                "gain_b": 1.0, "jpeg_quality": 95.0}
     plain = replace(base, jpeg_quality=(95, 95))
@@ -520,9 +524,7 @@ def fit_camera(probe: Probe, target: dict[str, float], base: CameraEffects = Cam
 
 
 def fit_to_folder(directory: str | os.PathLike, lib: Library, bank: SceneBank,
-                  options: ComposeOptions, seed: int, shadows: bool = True,
-                  base: CameraEffects = CameraEffects(), n_probe: int = PROBE_IMAGES
-                  ) -> FitResult:
+                  options: ComposeOptions, seed: int, shadows: bool = True) -> FitResult:
     """Fit the camera effects so a run's images match the statistics of a folder of frames."""
     t0 = time.perf_counter()
     try:
@@ -534,12 +536,12 @@ def fit_to_folder(directory: str | os.PathLike, lib: Library, bank: SceneBank,
     if bad:
         raise InputError(f"--match-stats {directory}: cannot measure {', '.join(bad)} "
                          "(images under 16x16 pixels?)")
-    probe = Probe(probe_composites(lib, bank, options, seed, n_probe, shadows), seed,
+    probe = Probe(probe_composites(lib, bank, options, seed, PROBE_IMAGES, shadows), seed,
                   tone_composites(lib, bank, options, seed, shadows=shadows))
-    fx, before, after, off = fit_camera(probe, target, base)
+    fx, before, after, off = fit_camera(probe, target)
     return FitResult(effects=fx, target=target, before=before, after=after,
                      directory=Path(directory), target_images=len(real.paths),
-                     target_total=real.total, probe_images=n_probe, renders=probe.renders,
+                     target_total=real.total, probe_images=PROBE_IMAGES, renders=probe.renders,
                      seconds=time.perf_counter() - t0, off=off)
 
 

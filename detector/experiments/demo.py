@@ -133,8 +133,8 @@ class DemoRun:
     compared: CompareRun | None = None
 
 
-def run_demo(out: Path, workers: int | None = None, settings: DemoSettings | None = None,
-             train_fn=None, detect_fn=None) -> DemoRun:
+def run_demo(out: Path, workers: int | None = None, settings: DemoSettings | None = None
+             ) -> DemoRun:
     """Recipes, stand-in, ablation, then compare-real of the best run into OUT/compare-real."""
     s = settings or DemoSettings()
     workers = workers or default_workers()
@@ -147,7 +147,7 @@ def run_demo(out: Path, workers: int | None = None, settings: DemoSettings | Non
         regimes=[Regime(name, "recipe", recipes[name]) for name in REGIMES],
         tests=[EvalSet("standin", stand_in), EvalSet("real-poop", REAL_PHOTOS)],
         out=out / "ablation", train=train, seeds=list(s.seeds))
-    res = run_ablation(cfg, train_fn=train_fn, detect_fn=detect_fn)
+    res = run_ablation(cfg)
     if not res:
         return DemoRun(res)
     rows = [x for x in res["summary"] if x["test"] == "standin"]
@@ -156,20 +156,20 @@ def run_demo(out: Path, workers: int | None = None, settings: DemoSettings | Non
     best = {"regime": top["regime"],
             "model": cfg.out / "runs" / f"{top['regime']}-s{seed}" / "best.pt",
             "synthetic": cfg.out / "data" / top["regime"], "split": "val", "real": stand_in}
-    best["conf"] = operating_conf(best["model"], best["synthetic"], best["split"], detect_fn)
+    best["conf"] = operating_conf(best["model"], best["synthetic"], best["split"])
     compared = run_compare(best["synthetic"], real=best["real"], model=best["model"],
                            split=best["split"], conf=best["conf"], out=out / "compare-real")
     return DemoRun(res, best, compared)
 
 
-def operating_conf(model: Path, data: Path, split: str, detect_fn=None) -> float:
+def operating_conf(model: Path, data: Path, split: str) -> float:
     """The median best-F1 confidence of `model` on its own synthetic validation images.
 
     A briefly trained model is unsure of itself: at the usual 0.25 it finds almost nothing,
     and compare-real would have no recall to compare. Clipped to [0.01, 0.25].
     """
     voc = read_set(data, split)
-    ev = evaluate(voc, (detect_fn or default_detect)(model, voc, "cpu", False))
+    ev = evaluate(voc, default_detect(model, voc, "cpu", False))
     confs = [c.best_f1()["conf"] for c in ev.voc.curves if c.n_gt > 0]
     confs = [c for c in confs if c is not None]
     return float(np.clip(round(float(np.median(confs)), 3), 0.01, 0.25)) if confs else 0.25

@@ -321,6 +321,7 @@ class Trainer:
         if self.resume_ckpt is not None:
             self.restore(self.resume_ckpt)
         self.outputs = RunOutputs(self.run_dir, cfg) if d.main else None
+        self.loader = None   # built by the first epoch, rebuilt when the batch changes
 
     # --------------------------------------------------------------------- resume, checkpoints
     def restore(self, ckpt: dict) -> None:
@@ -451,9 +452,12 @@ class Trainer:
         train_mode(self.model, frozen)
         model = self.wrapped(frozen)
         per_rank = batch // d.world
-        loader = build_loader(self.train_set, per_rank, workers=cfg.workers, shuffle=True,
-                              seed=cfg.seed, sizes=self.sizes, rank=d.rank, world_size=d.world,
-                              drop_last=False)
+        if self.loader is None or self.loader.batch_sampler.batch_size != per_rank:
+            # Kept across epochs so its persistent workers fork once (keys carry the epoch).
+            self.loader = build_loader(self.train_set, per_rank, workers=cfg.workers,
+                                       shuffle=True, seed=cfg.seed, sizes=self.sizes,
+                                       rank=d.rank, world_size=d.world, drop_last=False)
+        loader = self.loader
         loader.set_epoch(epoch)
         n = len(loader)
         steps = math.ceil(n / accumulate)

@@ -25,7 +25,8 @@ import numpy as np
 from synth import fsio
 from synth.errors import InputError
 from synth.layouts import read_train_images
-from synth.voc import VocImage, VocSet, find_image, merge_classes, write_annotation
+from synth.voc import (VocImage, VocSet, find_image, merge_classes, write_annotation, write_labels,
+                       write_splits)
 
 from .spec import AblateConfig
 
@@ -82,24 +83,12 @@ def training_set(root: Path) -> VocSet:
     return voc
 
 
-def _link(src: Path, dst: Path) -> None:
-    """dst -> src as a symlink (a copy where the file system refuses links)."""
-    if dst.is_symlink() or dst.exists():
-        if dst.is_symlink() and os.readlink(dst) == str(src):
-            return
-        dst.unlink()
-    try:
-        os.symlink(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
 def write_view(view: Path, parts: Sequence[tuple[str, VocSet, int]], classes: Sequence[str],
                seed: int = 0) -> list[str]:
     """Write a training view: `count` draws from each (prefix, set, count); return the list.
 
     Stems become PREFIX__STEM so parts cannot collide; the annotation and image files are
-    links to the originals. The list is a pure function of the inputs and `seed`.
+    links to the originals (fsio.place_file). The list is a pure function of the inputs and `seed`.
     """
     rng = np.random.default_rng(seed)
     for sub in ("Annotations", "JPEGImages", "ImageSets/Main"):
@@ -112,16 +101,16 @@ def write_view(view: Path, parts: Sequence[tuple[str, VocSet, int]], classes: Se
             img = find_image(voc.root, im).resolve()
             xml = voc.root / "Annotations" / f"{im.stem}.xml"
             if voc.layout == "voc":
-                _link(xml.resolve(), view / "Annotations" / f"{stem}.xml")
+                fsio.place_file(xml.resolve(), view / "Annotations" / f"{stem}.xml")
             else:  # a YOLO or COCO set: its labels written as VOC XML
                 write_annotation(view / "Annotations" / f"{stem}.xml",
                                  VocImage(stem, f"{stem}{img.suffix}", im.width, im.height,
                                           im.depth, im.objects))
-            _link(img, view / "JPEGImages" / f"{stem}{img.suffix}")
+            fsio.place_file(img, view / "JPEGImages" / f"{stem}{img.suffix}")
             stems.append(stem)
         draws += [stems[i] for i in cycle_draws(len(stems), count, rng)]
-    fsio.write_text(view / "labels.txt", "".join(f"{c}\n" for c in classes))
-    fsio.write_text(view / "ImageSets" / "Main" / "train.txt", "".join(f"{s}\n" for s in draws))
+    write_labels(view, list(classes))
+    write_splits(view, {"train": draws})
     return draws
 
 
