@@ -42,6 +42,33 @@ def sets(tiny_pack, tmp_path_factory) -> dict[str, Path]:
     return out
 
 
+def _shard_args(pack, out: Path, k: int, fmt: str) -> list[str]:
+    return [sys.executable, "-m", "synth.cli", "generate", "--view", "robot", "-n", str(N),
+            "--size", f"{SIZE[0]}x{SIZE[1]}", "--assets", str(pack["assets"]), "--backgrounds",
+            str(pack["backgrounds"]), "--classes", str(pack["classes"]), "--workers", "1",
+            "--format", fmt, "--shard", f"{k}/2", "--out", str(out)]
+
+
+@pytest.mark.parametrize("fmt,repeats", [("voc", 2), ("yolo", 1)])
+def test_two_shards_started_together_into_one_out_complete_the_set(tiny_pack, sets, tmp_path,
+                                                                  fmt, repeats):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for rep in range(repeats):
+        out = tmp_path / f"{fmt}{rep}"
+        procs = [subprocess.Popen(_shard_args(tiny_pack, out, k, fmt), env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for k in (0, 1)]
+        results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+        assert [rc for rc, _ in results] == [0, 0], [err[-300:] for _, err in results]
+        # The last shard to finish gathered every image: the set equals one whole run's.
+        assert _digest(out) == _digest(sets[fmt])
+        lines = (out / "manifest.jsonl").read_text().splitlines()
+        assert len(lines) == N
+        check = check_set(out)
+        assert check.problems == [] and check.images == N
+        assert not list(out.rglob("*.tmp"))
+
+
 def test_check_passes_every_layout_with_a_one_line_summary(sets):
     for fmt, root in sets.items():
         r = run_synth("generate", "--check", root)
