@@ -397,7 +397,7 @@ def publish_layout(cfg: GenerateConfig, dirs: dict[str, Path], classes: list[str
             old = cfg.out / part.name
             if old.is_dir() and not old.is_symlink():
                 os.replace(old, tmp / "old" / part.name)
-            os.replace(part, old)
+            fsio.rename_into_place(part, old)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
