@@ -33,7 +33,7 @@ from .camera_file import CameraSpec, load_camera_file
 from .imageio import encode_jpeg
 from .layouts import LAYOUTS, write_dataset
 from .locks import FileLock
-from .manifest import image_record, record_line, write_manifest
+from .manifest import MANIFEST, image_record, record_line, write_manifest
 from .match import effects_mapping, effects_yaml, fit_header, fit_to_folder
 from .scene import SceneBank, load_scene_bank
 from .voc import VocImage, VocObject, annotation_xml, read_annotation, write_labels, write_splits
@@ -409,7 +409,7 @@ def finalize(cfg: GenerateConfig, dirs: dict[str, Path], classes: list[str]) -> 
     Runs take turns (OUT_LOCK), and each gathers everything present after it has rendered
     its own images, so the last shard to finish writes the whole set."""
     with FileLock(cfg.out / STATE_DIR / OUT_LOCK).held():
-        _sweep_index_temps(cfg.out)
+        _sweep_index_temps(cfg)
         lines: list[str] = []
         splits: dict[str, list[str]] = {name: [] for name in cfg.split}
         for index in range(cfg.n):
@@ -428,13 +428,16 @@ def finalize(cfg: GenerateConfig, dirs: dict[str, Path], classes: list[str]) -> 
     return len(lines)
 
 
-def _sweep_index_temps(out: Path) -> None:
-    """Remove what a run killed while gathering left (only ever written under OUT_LOCK)."""
+def _sweep_index_temps(cfg: GenerateConfig) -> None:
+    """Remove what a run killed while gathering left (those files are only written under
+    OUT_LOCK, so no temp of theirs is in use)."""
     import shutil
 
-    for d in (out, out / "ImageSets" / "Main"):
-        fsio.remove_stale_temps(d)
-    for tmp in (out / STATE_DIR).glob("layout.*.tmp"):
+    for name in (MANIFEST, "labels.txt", EFFECTS_FILE):
+        fsio.remove_stale_temps(cfg.out, name)
+    for split in cfg.split:
+        fsio.remove_stale_temps(cfg.out / "ImageSets" / "Main", f"{split}.txt")
+    for tmp in (cfg.out / STATE_DIR).glob("layout.*.tmp"):
         shutil.rmtree(tmp, ignore_errors=True)
 
 

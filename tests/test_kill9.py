@@ -1,5 +1,6 @@
-"""Kill -9 anywhere in `pipeline evaluate`, `compare-real`, `ablate` and `synth convert`: the
-rerun's outputs equal an uninterrupted run's, and no file under a final name is ever partial.
+"""Kill -9 anywhere in `pipeline evaluate`, `compare-real`, `ablate`, `synth convert` and while
+`synth generate` gathers its index files: the rerun's outputs equal an uninterrupted run's, and
+no file under a final name is ever partial.
 
 The process is killed by FLOORSYNTH_KILL_AT_RENAME (synth.fsio): SIGKILL just before it gives
 one chosen output its final name, so every state between two renames can be reached on
@@ -25,6 +26,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -35,6 +37,7 @@ from synth.imageio import read_image
 from tests.helpers import ROOT, make_voc_set
 
 MADE = re.compile(rb"made \d{4}-\d\d-\d\d \d\d:\d\d")
+SYNTH_COMMANDS = ("convert", "generate")
 
 
 def _run(cwd: Path, argv: list[str], kill: str | None = None) -> subprocess.CompletedProcess:
@@ -44,7 +47,7 @@ def _run(cwd: Path, argv: list[str], kill: str | None = None) -> subprocess.Comp
     env.pop(KILL_ENV, None)
     if kill is not None:
         env[KILL_ENV] = kill
-    cli = "synth.cli" if argv[0] == "convert" else "pipeline"
+    cli = "synth.cli" if argv[0] in SYNTH_COMMANDS else "pipeline"
     return subprocess.run([sys.executable, "-m", cli, *argv], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -59,7 +62,7 @@ def _reference(cwd: Path, argv: list[str], monkeypatch) -> None:
     cwd.mkdir(parents=True, exist_ok=True)
     monkeypatch.chdir(cwd)
     monkeypatch.delenv(KILL_ENV, raising=False)
-    r = CliRunner().invoke(synth_main if argv[0] == "convert" else pipeline_main, argv)
+    r = CliRunner().invoke(synth_main if argv[0] in SYNTH_COMMANDS else pipeline_main, argv)
     assert r.exit_code == 0, (r.output, r.exception)
 
 
@@ -101,7 +104,7 @@ def outputs(root: Path) -> dict[str, object]:
     out: dict[str, object] = {}
     for p in sorted(root.rglob("*")):
         rel = str(p.relative_to(root))
-        if not p.is_file() or "events" in p.parts or p.name.endswith(".lock"):
+        if not p.is_file() or {"events", ".synth"} & set(p.parts) or p.suffix == ".lock":
             continue
         data = p.read_bytes()
         if p.suffix in (".pt", ".npz"):
@@ -114,6 +117,8 @@ def outputs(root: Path) -> dict[str, object]:
             rec = json.loads(data)
             rec.get("trained", {}).pop("seconds", None)
             out[rel] = rec
+        elif p.name == "data.yaml":  # its `path` is where the set lies
+            out[rel] = {k: v for k, v in yaml.safe_load(data).items() if k != "path"}
         elif p.name == "config.yaml" and "runs" in p.parts:
             out[rel] = {k: v for k, v in yaml.safe_load(data).items() if k != "resume"}
         else:
@@ -154,6 +159,17 @@ def test_compare_real_killed_then_rerun(tmp_path, monkeypatch):
             str(syn_dets), "--real", str(tmp_path / "real"), "--real-detections",
             str(real_dets), "--out", "cmp"]
     _same_after_kills(tmp_path, argv, ["report.json"], "cmp", monkeypatch)  # all else final
+
+
+@pytest.mark.parametrize("fmt,kills", [("voc", ["labels.txt", "manifest.jsonl"]),
+                                       ("yolo", ["labels", "manifest.jsonl"])])
+def test_generate_killed_while_gathering_then_rerun(tiny_pack, tmp_path, monkeypatch, fmt,
+                                                    kills):
+    argv = ["generate", "--view", "robot", "-n", "6", "--size", "64x48", "--workers", "1",
+            "--assets", str(tiny_pack["assets"]), "--backgrounds", str(tiny_pack["backgrounds"]),
+            "--classes", str(tiny_pack["classes"]), "--format", fmt, "--out", "set"]
+    # YOLO: images/ already replaced, labels/ not yet; then all but manifest.jsonl final.
+    _same_after_kills(tmp_path, argv, kills, "set", monkeypatch)
 
 
 def test_convert_killed_then_rerun(tmp_path, monkeypatch):
