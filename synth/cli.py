@@ -241,13 +241,16 @@ whose capture elevation is nearest the elevation the camera sees it from (see
 its placements would be seen over 20 deg from every view it has.
 A rerun of the same command resumes
 where a killed run stopped. --shard K/N renders every N-th image starting at
-K; shards may write to one DIR (the last to finish writes the index files).
+K; shards may write to one DIR, started at once: they take turns (flock on
+DIR/.synth/lock) to gather the index files, and the last to finish writes all.
+--check DIR verifies a finished set instead of rendering (exit 2 if not).
 \b
 Examples:
   synth generate --view robot -n 1000 --objects 1-3 --out data/robot
   synth generate --view topdown --only sock,rag --blend poisson
   synth generate --recipe recipes/robot.yaml --shard 0/4 --workers 8
   synth generate --view robot --match-stats frames/ --out data/robot-matched
+  synth generate --check data/robot
 \b
 --match-stats DIR fits the camera effects (blur or sharpening, sensor noise,
 gamma, contrast, colour balance, JPEG quality) on a probe batch of 32
