@@ -15,10 +15,10 @@ from pathlib import Path
 
 from .coco import coco_categories, coco_files, load_json
 from .errors import InputError
-from .imageio import image_size
+from .imageio import image_size, is_image_file
 from .layouts import detect_layout
 from .manifest import MANIFEST
-from .voc import IMAGE_SUFFIXES, available_splits, read_annotation, read_labels, read_split
+from .voc import available_splits, read_annotation, read_labels, read_split
 from .yolo import label_path, parse_label_line, split_images, yolo_config
 
 TOLERANCE_PX = 0.01  # YOLO's normalised coordinates are rounded to 6 decimals
@@ -60,7 +60,7 @@ def _voc_entries(root: Path, problems: list[str]) -> tuple[dict[str, Entry], lis
     folder = root / "JPEGImages"
     files = sorted(folder.iterdir()) if folder.is_dir() else []
     for p in files:
-        if p.suffix in IMAGE_SUFFIXES:
+        if is_image_file(p):
             entries[p.stem] = Entry(p.stem, image=p, where=str(p))
     for p in sorted((root / "Annotations").glob("*.xml")):
         e = entries.setdefault(p.stem, Entry(p.stem, where=str(p)))
@@ -129,7 +129,7 @@ def _yolo_entries(root: Path, problems: list[str]) -> tuple[dict[str, Entry], li
                 e.boxes.append((names[cls], (x0 * w + 1, y0 * h + 1, x1 * w, y1 * h)))
     listed = {e.image for e in entries.values()}
     for p in sorted((base / "images").rglob("*")):
-        if p.suffix in IMAGE_SUFFIXES and p not in listed:
+        if is_image_file(p) and p not in listed:
             problems.append(f"{p}: in no split of {root / 'data.yaml'}")
     labels = {label_path(img) for img in listed}
     for lab in sorted((base / "labels").rglob("*.txt")):
@@ -175,7 +175,7 @@ def _coco_entries(root: Path, problems: list[str]) -> tuple[dict[str, Entry], li
             e.boxes.append((cats[a["category_id"]], (x + 1, y + 1, x + w, y + h)))
     listed = {e.image for e in entries.values()}
     for p in sorted((root / "images").rglob("*")):
-        if p.suffix in IMAGE_SUFFIXES and p not in listed:
+        if is_image_file(p) and p not in listed:
             problems.append(f"{p}: no annotation (in no {root / 'annotations'}/instances_*.json)")
     return entries, classes
 
