@@ -87,9 +87,10 @@ def _voc_entries(root: Path, problems: list[str]) -> tuple[dict[str, Entry], lis
     for e in entries.values():
         if e.label is None:
             problems.append(f"{e.image}: no annotation ({root / 'Annotations' / e.stem}.xml)")
-    if read_labels(root) is None:
+    classes = read_labels(root)
+    if classes is None:
         problems.append(f"{root / 'labels.txt'}: missing (the class names)")
-    return entries, read_labels(root)
+    return entries, classes
 
 
 def _yolo_entries(root: Path, problems: list[str]) -> tuple[dict[str, Entry], list[str] | None]:
