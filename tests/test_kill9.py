@@ -4,9 +4,9 @@ no file under a final name is ever partial.
 
 The process is killed by FLOORSYNTH_KILL_AT_RENAME (synth.fsio): SIGKILL just before it gives
 one chosen output its final name, so every state between two renames can be reached on
-purpose. Killed runs and their reruns are real processes; each reference is one uninterrupted
-run of the same command line (in-process), from its own working directory so that relative
-paths match. Left out of the byte comparison, as timing: the `made YYYY-MM-DD HH:MM` line of
+purpose. The killed runs are real processes; the final rerun and the reference, one
+uninterrupted run of the same command line, run in this process, each from its own working
+directory so that relative paths match. Left out of the byte comparison, as timing: the `made YYYY-MM-DD HH:MM` line of
 report.md/.html; metrics.csv's `images_per_s` and `seconds`, ablate.json's `trained.seconds`,
 index.csv's `date` and the TensorBoard events/ (wall-clock logs; a resumed run opens a second
 file); checkpoints and .npz files are compared by their arrays (zip entries carry times). Not
@@ -16,6 +16,7 @@ that wrote it was a resume.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -40,25 +41,18 @@ MADE = re.compile(rb"made \d{4}-\d\d-\d\d \d\d:\d\d")
 SYNTH_COMMANDS = ("convert", "generate")
 
 
-def _run(cwd: Path, argv: list[str], kill: str | None = None) -> subprocess.CompletedProcess:
-    """The command in a fresh process (killed at `kill`, see synth.fsio)."""
-    cwd.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop(KILL_ENV, None)
-    if kill is not None:
-        env[KILL_ENV] = kill
-    cli = "synth.cli" if argv[0] in SYNTH_COMMANDS else "pipeline"
-    return subprocess.run([sys.executable, "-m", cli, *argv], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
-
-
 def _killed(cwd: Path, argv: list[str], kill: str) -> None:
-    r = _run(cwd, argv, kill)
+    """The command in a fresh process, killed at `kill` (see synth.fsio)."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **{KILL_ENV: kill})
+    cli = "synth.cli" if argv[0] in SYNTH_COMMANDS else "pipeline"
+    r = subprocess.run([sys.executable, "-m", cli, *argv], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=300)
     assert r.returncode == -signal.SIGKILL, (kill, r.returncode, r.stderr[-500:])
 
 
-def _reference(cwd: Path, argv: list[str], monkeypatch) -> None:
-    """One uninterrupted run, in this process."""
+def _in_process(cwd: Path, argv: list[str], monkeypatch) -> None:
+    """The command run to its end in this process (a rerun, or the uninterrupted run)."""
     cwd.mkdir(parents=True, exist_ok=True)
     monkeypatch.chdir(cwd)
     monkeypatch.delenv(KILL_ENV, raising=False)
@@ -84,14 +78,18 @@ def assert_whole(root: Path) -> None:
             _arrays(p)
 
 
-def _arrays(p: Path) -> dict:
+def _arrays(p: Path) -> dict[str, str]:
+    """{name: digest of dtype, shape and bytes} of an .npz's arrays or a checkpoint's weights."""
     if p.suffix == ".npz":
         with np.load(p) as z:
-            return {k: z[k].tolist() for k in z.files}
-    import torch
+            arrays = {k: z[k] for k in z.files}
+    else:
+        import torch
 
-    ckpt = torch.load(p, map_location="cpu", weights_only=False)
-    return {k: v.tolist() for k, v in ckpt["model"].items()}
+        ckpt = torch.load(p, map_location="cpu", weights_only=False)
+        arrays = {k: v.numpy() for k, v in ckpt["model"].items()}
+    return {k: hashlib.sha256(f"{a.dtype}{a.shape}".encode() + a.tobytes()).hexdigest()
+            for k, a in arrays.items()}
 
 
 def _csv_without(data: bytes, columns: set[str]) -> list[dict]:
@@ -133,9 +131,8 @@ def _same_after_kills(tmp_path: Path, argv: list[str], kills: list[str], out: st
     for point in kills:
         _killed(work, argv, point)
         assert_whole(work / out)
-    r = _run(work, argv)
-    assert r.returncode == 0, r.stderr[-1000:]
-    _reference(tmp_path / "whole", argv, monkeypatch)
+    _in_process(work, argv, monkeypatch)
+    _in_process(tmp_path / "whole", argv, monkeypatch)
     got, want = outputs(work / out), outputs(tmp_path / "whole" / out)
     assert sorted(got) == sorted(want)
     for k in want:
@@ -183,12 +180,22 @@ def test_convert_killed_then_rerun(tmp_path, monkeypatch):
     assert [p.name for p in work.iterdir()] == ["dst"]  # the killed runs' staging is gone
 
 
-def test_ablate_killed_in_training_and_after_then_rerun(tmp_path, monkeypatch):
+def test_ablate_killed_before_the_last_checkpoint_then_rerun(tmp_path, monkeypatch):
     make_voc_set(tmp_path / "train", 6, seed=1)
     make_voc_set(tmp_path / "test", 4, seed=2)
     argv = ["ablate", "--regime", f"a={tmp_path / 'train'}", "--test", f"t={tmp_path / 'test'}",
             "--epochs", "2", "--img-size", "64", "--batch-size", "4", "--workers", "0",
             "--seeds", "0", "--boot", "100", "--device", "cpu", "--out", "ab"]
-    # Before the last epoch's best.pt (its rerun resumes from epoch 1's last.pt), then
-    # before the finished run's row of the experiment log.
-    _same_after_kills(tmp_path, argv, ["best.pt", "index.csv"], "ab", monkeypatch)
+    # Just before the last epoch's best.pt: the rerun resumes from epoch 1's last.pt.
+    _same_after_kills(tmp_path, argv, ["best.pt"], "ab", monkeypatch)
+
+    # Killed after the last checkpoint, before the run's row of the experiment log: the
+    # rerun's resume has nothing to train but still logs the run, once.
+    from detector.experiments.runlog import read_runs
+    from detector.training.trainer import resume_config, train
+
+    run = tmp_path / "whole" / "ab" / "runs" / "a-s0"
+    (run.parent / "index.csv").unlink()
+    for _ in range(2):
+        assert train(resume_config(run, {"progress": False})).finished
+    assert [r["run"] for r in read_runs(run.parent / "index.csv")] == ["a-s0"]
