@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .catalog import DEFAULT_ASSETS, DEFAULT_CATALOG, NAMING_RULE
-from .errors import CommandGroup
+from .errors import CommandGroup, InputError
 
 
 def setup_logging(verbose: bool) -> None:
@@ -241,13 +241,16 @@ whose capture elevation is nearest the elevation the camera sees it from (see
 its placements would be seen over 20 deg from every view it has.
 A rerun of the same command resumes
 where a killed run stopped. --shard K/N renders every N-th image starting at
-K; shards may write to one DIR (the last to finish writes the index files).
+K; shards may write to one DIR, started at once: they take turns (flock on
+DIR/.synth/lock) to gather the index files, and the last to finish writes all.
+--check DIR verifies a finished set instead of rendering (exit 2 if not).
 \b
 Examples:
   synth generate --view robot -n 1000 --objects 1-3 --out data/robot
   synth generate --view topdown --only sock,rag --blend poisson
   synth generate --recipe recipes/robot.yaml --shard 0/4 --workers 8
   synth generate --view robot --match-stats frames/ --out data/robot-matched
+  synth generate --check data/robot
 \b
 --match-stats DIR fits the camera effects (blur or sharpening, sensor noise,
 gamma, contrast, colour balance, JPEG quality) on a probe batch of 32
@@ -307,12 +310,25 @@ makes the same camera without fitting again.
 @click.option("--match-stats", type=click.Path(path_type=Path), metavar="DIR",
               help="Folder of real frames (no labels needed): fit the camera effects so the "
                    "set's image statistics match theirs; writes OUT/effects.yaml.")
+@click.option("--check", type=click.Path(path_type=Path), metavar="DIR",
+              help="Instead of rendering: verify the set in DIR (VOC, YOLO or COCO): every "
+                   "image has its annotation and manifest line, boxes lie inside, the splits "
+                   "cover it. Lists what is wrong and exits 2.")
 @click.pass_context
 def generate(ctx: click.Context, **kwargs) -> None:
     """Composite subjects onto floors with a physically right camera and write a VOC, YOLO or COCO set."""
     from .generate import generate as run
     from .recipe import config_from_options, load_recipe
 
+    check_dir = kwargs.pop("check")
+    if check_dir is not None:
+        flags = {p.name: p.opts[0] for p in ctx.command.params}
+        given = [flags[k] for k, v in kwargs.items() if v not in (None, ())]
+        if given:
+            raise InputError(f"--check DIR verifies a set and renders nothing: drop "
+                             f"{' '.join(given)}")
+        _check_set(check_dir)
+        return
     recipe_path = kwargs.pop("recipe")
     opts = load_recipe(recipe_path) if recipe_path else {}
     for key, value in kwargs.items():
@@ -329,6 +345,25 @@ def generate(ctx: click.Context, **kwargs) -> None:
     else:
         click.echo(f"shard {cfg.shard[0]}/{cfg.shard[1]}: {result.present} of {result.total} "
                    f"images present in {result.out} ({result.written} rendered now)")
+
+
+CHECK_SHOWN = 20  # problems listed by `synth generate --check`; the rest are counted
+
+
+def _check_set(directory: Path) -> None:
+    from .check import check_set
+
+    result = check_set(directory)
+    if not result.problems:
+        click.echo(result.summary())
+        return
+    for line in result.problems[:CHECK_SHOWN]:
+        click.echo(line)
+    more = len(result.problems) - CHECK_SHOWN
+    if more > 0:
+        click.echo(f"... and {more} more")
+    raise InputError(f"{directory}: {len(result.problems)} problem(s) in this "
+                     f"{result.layout} set (listed above)")
 
 
 # --------------------------------------------------------------------------- calibrate

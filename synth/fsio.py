@@ -1,15 +1,39 @@
-"""Atomic file writes: outputs appear under their final name complete or not at all."""
+"""Atomic file writes: outputs appear under their final name complete or not at all.
+
+Every output gets its final name through `rename_into_place`. For the kill -9 tests, a process
+whose environment sets FLOORSYNTH_KILL_AT_RENAME kills itself (SIGKILL) just before one of
+those renames: `N` (its N-th rename) or `NAME[:K]` (its K-th, default first, onto a file or
+folder called NAME), so the state of any moment between two renames can be made.
+"""
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import signal
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+KILL_ENV = "FLOORSYNTH_KILL_AT_RENAME"
+_renames: Counter = Counter()  # renames so far: "" all of them, else by final name
+
+
+def rename_into_place(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """os.replace(src, dst): a finished file or folder takes its final name."""
+    spec = os.environ.get(KILL_ENV)
+    if spec:
+        name = Path(dst).name
+        _renames.update(["", name])
+        target, _, k = spec.partition(":")
+        if (_renames[""] == int(target) if target.isdigit() else
+                name == target and _renames[name] == int(k or 1)):
+            os.kill(os.getpid(), signal.SIGKILL)
+    os.replace(src, dst)
 
 
 @contextlib.contextmanager
@@ -23,7 +47,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp_path, path)
+        rename_into_place(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -40,12 +64,13 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def remove_stale_temps(directory: str | os.PathLike) -> int:
-    """Delete temp files a killed run left in `directory`; return how many."""
+def remove_stale_temps(directory: str | os.PathLike, name: str | None = None) -> int:
+    """Delete temp files a killed run left in `directory` (only those of the file `name`, if
+    given); return how many."""
     n = 0
     directory = Path(directory)
     if directory.is_dir():
-        for p in directory.glob(".*.tmp"):
+        for p in directory.glob(f".{glob.escape(name)}.*.tmp" if name else ".*.tmp"):
             p.unlink(missing_ok=True)
             n += 1
     return n
@@ -86,22 +111,36 @@ def staged_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside `path`, renamed onto it on success (removed on failure).
 
     `path` must not exist, or be an empty folder: a dataset is never written over another.
+    The folder is locked while it is staged; staging folders of `path` that nobody holds
+    were left by killed runs and are removed first.
     """
     import shutil
 
     from .errors import InputError
+    from .locks import FileLock
 
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise InputError(f"{path}: already exists and is not empty; choose a new --out")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    for old in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stale = FileLock(old)
+        if old.is_dir() and stale.acquire(wait=False):
+            shutil.rmtree(old, ignore_errors=True)
+        stale.release()
+    # Made under another name and locked before it is called *.tmp: a sweep never sees it free.
+    new = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new"))
+    lock = FileLock(new)
+    lock.acquire()
+    tmp = new.with_suffix(".tmp")
+    os.replace(new, tmp)
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_UMASK)
         if path.is_dir():
             path.rmdir()
-        os.replace(tmp, path)
+        rename_into_place(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        lock.release()

@@ -32,7 +32,8 @@ from .errors import InputError
 from .camera_file import CameraSpec, load_camera_file
 from .imageio import encode_jpeg
 from .layouts import LAYOUTS, write_dataset
-from .manifest import image_record, record_line, write_manifest
+from .locks import FileLock
+from .manifest import MANIFEST, image_record, record_line, write_manifest
 from .match import effects_mapping, effects_yaml, fit_header, fit_to_folder
 from .scene import SceneBank, load_scene_bank
 from .voc import VocImage, VocObject, annotation_xml, read_annotation, write_labels, write_splits
@@ -40,6 +41,9 @@ from .voc import VocImage, VocObject, annotation_xml, read_annotation, write_lab
 log = logging.getLogger(__name__)
 
 STATE_DIR = ".synth"
+OUT_LOCK = "lock"  # OUT/.synth/lock: held while a run prepares OUT or gathers the index files
+ACTIVE_LOCK = "active"  # held shared by every run rendering into OUT
+LOCK_FILES = (OUT_LOCK, ACTIVE_LOCK)
 EFFECTS_FILE = "effects.yaml"  # the set's fitted camera effects, a recipe fragment
 
 
@@ -312,7 +316,19 @@ def check_coverage(cfg: GenerateConfig, lib: Library, n: int = 600) -> list[str]
     return lines
 
 
-def _prepare_out(cfg: GenerateConfig, fingerprint: dict) -> dict[str, Path]:
+def _check_out(out: Path) -> None:
+    """InputError, before anything is written, for an --out that cannot hold this set."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    if not (out / STATE_DIR / "config.json").is_file() and out.is_dir() and any(
+            p.name != STATE_DIR for p in out.iterdir()):
+        raise InputError(f"{out}: exists, is not empty and was not made by synth generate")
+
+
+def _prepare_out(cfg: GenerateConfig, fingerprint: dict, sweep: bool) -> dict[str, Path]:
+    """Check (or record) the set's settings and make its folders; the caller holds OUT_LOCK.
+
+    `sweep`: no other run renders into OUT, so temp files left there are a killed run's."""
     out = cfg.out
     state = out / STATE_DIR
     config_file = state / "config.json"
@@ -322,17 +338,37 @@ def _prepare_out(cfg: GenerateConfig, fingerprint: dict) -> dict[str, Path]:
             diff = sorted(k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k))
             raise InputError(f"{out}: holds a set made with other settings ({', '.join(diff)}); "
                              "use another --out or delete it")
-    elif out.exists() and any(out.iterdir()):
-        raise InputError(f"{out}: exists, is not empty and was not made by synth generate")
+    else:
+        # A run that died before writing config.json leaves at most the lock files.
+        if any(p.name != STATE_DIR for p in out.iterdir()) or any(
+                p.name not in LOCK_FILES and not p.name.endswith(".tmp") for p in state.iterdir()):
+            raise InputError(f"{out}: exists, is not empty and was not made by synth generate")
+        fsio.remove_stale_temps(state)
+        fsio.write_text(config_file, json.dumps(fingerprint, indent=1, sort_keys=True) + "\n")
     work = out if cfg.format == "voc" else state  # where the VOC files are rendered
     dirs = {"images": work / "JPEGImages", "annotations": work / "Annotations",
             "records": state / "records"}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
-        fsio.remove_stale_temps(d)
-    if not config_file.is_file():
-        fsio.write_text(config_file, json.dumps(fingerprint, indent=1, sort_keys=True) + "\n")
+        if sweep:
+            fsio.remove_stale_temps(d)
     return dirs
+
+
+def open_out(cfg: GenerateConfig, fingerprint: dict, effects_text: str | None
+             ) -> tuple[dict[str, Path], FileLock]:
+    """Prepare OUT for this run (shards may start together) and return its folders and the
+    shared ACTIVE_LOCK this run holds until it has gathered the index files."""
+    _check_out(cfg.out)
+    state = cfg.out / STATE_DIR
+    active = FileLock(state / ACTIVE_LOCK)
+    with FileLock(state / OUT_LOCK).held():
+        alone = active.acquire(wait=False)  # no other run renders: sweep their temp files
+        dirs = _prepare_out(cfg, fingerprint, sweep=alone)
+        if effects_text is not None:
+            fsio.write_text(cfg.out / EFFECTS_FILE, effects_text)
+        active.acquire(shared=True)
+    return dirs, active
 
 
 def _done(dirs: dict[str, Path], stem: str) -> bool:
@@ -361,30 +397,48 @@ def publish_layout(cfg: GenerateConfig, dirs: dict[str, Path], classes: list[str
             old = cfg.out / part.name
             if old.is_dir() and not old.is_symlink():
                 os.replace(old, tmp / "old" / part.name)
-            os.replace(part, old)
+            fsio.rename_into_place(part, old)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def finalize(cfg: GenerateConfig, dirs: dict[str, Path], classes: list[str]) -> int:
     """Write manifest.jsonl, the split files and labels.txt (VOC), or the chosen layout, from
-    every image present."""
-    lines: list[str] = []
-    splits: dict[str, list[str]] = {name: [] for name in cfg.split}
-    for index in range(cfg.n):
-        stem = image_stem(cfg, index)
-        if not _done(dirs, stem):
-            continue
-        line = (dirs["records"] / f"{stem}.json").read_text(encoding="utf-8")
-        lines.append(line if line.endswith("\n") else line + "\n")
-        splits[json.loads(line)["split"]].append(stem)
-    if cfg.format == "voc":
-        write_splits(cfg.out, splits)
-        write_labels(cfg.out, classes)
-    else:
-        publish_layout(cfg, dirs, classes, splits)
-    write_manifest(cfg.out, lines)
+    every image present; return how many.
+
+    Runs take turns (OUT_LOCK), and each gathers everything present after it has rendered
+    its own images, so the last shard to finish writes the whole set."""
+    with FileLock(cfg.out / STATE_DIR / OUT_LOCK).held():
+        _sweep_index_temps(cfg)
+        lines: list[str] = []
+        splits: dict[str, list[str]] = {name: [] for name in cfg.split}
+        for index in range(cfg.n):
+            stem = image_stem(cfg, index)
+            if not _done(dirs, stem):
+                continue
+            line = (dirs["records"] / f"{stem}.json").read_text(encoding="utf-8")
+            lines.append(line if line.endswith("\n") else line + "\n")
+            splits[json.loads(line)["split"]].append(stem)
+        if cfg.format == "voc":
+            write_splits(cfg.out, splits)
+            write_labels(cfg.out, classes)
+        else:
+            publish_layout(cfg, dirs, classes, splits)
+        write_manifest(cfg.out, lines)
     return len(lines)
+
+
+def _sweep_index_temps(cfg: GenerateConfig) -> None:
+    """Remove what a run killed while gathering left (those files are only written under
+    OUT_LOCK, so no temp of theirs is in use)."""
+    import shutil
+
+    for name in (MANIFEST, "labels.txt", EFFECTS_FILE):
+        fsio.remove_stale_temps(cfg.out, name)
+    for split in cfg.split:
+        fsio.remove_stale_temps(cfg.out / "ImageSets" / "Main", f"{split}.txt")
+    for tmp in (cfg.out / STATE_DIR).glob("layout.*.tmp"):
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_camera(cfg: GenerateConfig) -> None:
@@ -422,9 +476,9 @@ def generate(cfg: GenerateConfig, progress: bool = True) -> GenerateResult:
                         "(see the table above)", stat, cfg.match_stats)
     else:
         header = ["camera effects of this set (synth generate --recipe ... effects:)"]
-    dirs = _prepare_out(cfg, _fingerprint(cfg, lib, bank))
-    if cfg.effects and cfg.camera_effects is not None:
-        fsio.write_text(cfg.out / EFFECTS_FILE, effects_yaml(cfg.camera_effects, header))
+    effects_text = (effects_yaml(cfg.camera_effects, header)
+                    if cfg.effects and cfg.camera_effects is not None else None)
+    dirs, active = open_out(cfg, _fingerprint(cfg, lib, bank), effects_text)
     k, n_shards = cfg.shard
     mine = [i for i in range(cfg.n) if i % n_shards == k]
     pending = [i for i in mine if not _done(dirs, image_stem(cfg, i))]
@@ -446,5 +500,6 @@ def generate(cfg: GenerateConfig, progress: bool = True) -> GenerateResult:
         bar.close()
         _WORKER = None
     present = finalize(cfg, dirs, lib.classes)
+    active.release()
     return GenerateResult(cfg.out, len(pending), len(mine) - len(pending), present, cfg.n,
                           finalized=present == cfg.n)

@@ -83,6 +83,7 @@ def append_run(index: str | os.PathLike, row: dict[str, str]) -> None:
     """Append `row` to the log: read + atomic rewrite under a lock (never a torn file)."""
     index = Path(index)
     with _locked(index):
+        fsio.remove_stale_temps(index.parent, index.name)  # a run killed while appending
         rows = read_runs(index) if index.exists() else []
         rows.append(row)
         columns = COLUMNS + [c for r in rows for c in r if c not in COLUMNS]
@@ -91,6 +92,14 @@ def append_run(index: str | os.PathLike, row: dict[str, str]) -> None:
         w.writeheader()
         w.writerows(rows)
         fsio.write_text(index, buf.getvalue())
+
+
+def has_run(index: str | os.PathLike, run_dir: str | os.PathLike) -> bool:
+    """True if the log `index` has a row for the run directory `run_dir`."""
+    index, run_dir = Path(index), Path(run_dir).resolve()
+    if not index.is_file():
+        return False
+    return any(Path(r.get("run_dir") or "").resolve() == run_dir for r in read_runs(index))
 
 
 def find_index(path: str | os.PathLike) -> Path:

@@ -99,6 +99,10 @@ class RunOutputs:
             epochs=epochs, map50=best.get("map50"), map=best.get("map"),
             ap50=best.get("ap50") or {}))
 
+    def logged(self) -> bool:
+        """True if the experiment log already has this run's row."""
+        return runlog.has_run(self.run_dir.parent / "index.csv", self.run_dir)
+
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()

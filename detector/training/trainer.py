@@ -430,9 +430,8 @@ class Trainer:
                     self.outputs.write_plots(self.history)
         done = max(self.start_epoch, end)
         finished = done >= cfg.epochs
-        if d.main and finished and end > self.start_epoch:  # not for a no-op resume
-            if self.val_set is None:
-                save_checkpoint(self.run_dir / "best.pt", self.payload(done, full=False))
+        # A no-op resume logs only a run killed before its row was written.
+        if d.main and finished and (end > self.start_epoch or not self.outputs.logged()):
             self.outputs.log_run(done, self.best_metrics or {})
         if d.world > 1:
             dist.barrier()
@@ -577,8 +576,10 @@ class Trainer:
                 improved = False
             self.history.append(row)
             self.outputs.log_epoch(self.history)
-            save_checkpoint(self.run_dir / "last.pt", self.payload(done, full=True))
-            if improved:
+            # last.pt marks the epoch done, so it is written last: a run killed before it
+            # redoes the epoch (rewriting best.pt) instead of resuming without its best.pt.
+            if improved or (self.val_set is None and done == cfg.epochs):
                 save_checkpoint(self.run_dir / "best.pt", self.payload(done, full=False))
+            save_checkpoint(self.run_dir / "last.pt", self.payload(done, full=True))
         if d.world > 1:
             dist.barrier()
