@@ -29,12 +29,14 @@ from .compose import Composite, ComposeOptions, Library, compose, placement_samp
 from .views import class_seen, coverage_gaps
 from .effects import DEFAULT_CAMERA, CameraEffects, apply_camera
 from .errors import InputError
+from .camera import PRESETS
 from .camera_file import CameraSpec, load_camera_file
 from .imageio import encode_jpeg
 from .layouts import LAYOUTS, write_dataset
 from .locks import FileLock
 from .manifest import MANIFEST, image_record, record_line, write_manifest
 from .match import effects_mapping, effects_yaml, fit_header, fit_to_folder
+from .paste import BLENDS
 from .scene import SceneBank, load_scene_bank
 from .voc import VocImage, VocObject, annotation_xml, read_annotation, write_labels, write_splits
 
@@ -243,8 +245,8 @@ def build_library(cfg: GenerateConfig) -> Library:
 def _check_config(cfg: GenerateConfig) -> None:
     if cfg.format not in LAYOUTS:
         raise InputError(f"--format: unknown layout {cfg.format!r} ({', '.join(LAYOUTS)})")
-    if cfg.view not in ("topdown", "robot", "human", "flat"):
-        raise InputError(f"--view: unknown view {cfg.view!r} (topdown, robot, human, flat)")
+    if cfg.view not in PRESETS:
+        raise InputError(f"--view: unknown view {cfg.view!r} ({', '.join(PRESETS)})")
     if cfg.n < 1:
         raise InputError("-n: must be at least 1")
     lo, hi = cfg.objects
@@ -252,8 +254,8 @@ def _check_config(cfg: GenerateConfig) -> None:
         raise InputError(f"--objects: need 0 <= MIN <= MAX and MAX >= 1, got {lo}-{hi}")
     if not (0 <= cfg.distractors[0] <= cfg.distractors[1]):
         raise InputError(f"--distractors: need 0 <= MIN <= MAX, got {cfg.distractors}")
-    if cfg.blend not in ("alpha", "feather", "poisson", "random"):
-        raise InputError(f"--blend: unknown mode {cfg.blend!r}")
+    if cfg.blend not in (*BLENDS, "random"):
+        raise InputError(f"--blend: unknown mode {cfg.blend!r} ({', '.join(BLENDS)}, random)")
     k, n = cfg.shard
     if not (n >= 1 and 0 <= k < n):
         raise InputError(f"--shard: need K/N with 0 <= K < N, got {k}/{n}")

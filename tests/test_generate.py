@@ -276,3 +276,17 @@ def test_synth_never_imports_torch():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_cli_view_and_blend_choices_are_the_library_lists():
+    """synth/cli.py spells the choices out (its imports stay light); they must not drift."""
+    import click
+
+    from synth.camera import PRESETS
+    from synth.cli import main as synth_main
+    from synth.paste import BLENDS
+
+    params = {p.name: p for p in synth_main.commands["generate"].params}
+    assert isinstance(params["view"].type, click.Choice)
+    assert list(params["view"].type.choices) == list(PRESETS)
+    assert list(params["blend"].type.choices) == [*BLENDS, "random"]
