@@ -126,35 +126,45 @@ def tone(rgb: np.ndarray, gains: tuple[float, float, float], contrast: float,
     return cv2.LUT(rgb, lut)
 
 
-def sensor_noise(rgb: np.ndarray, std: float, unit: np.ndarray) -> np.ndarray:
-    """Add `std` times a unit normal field (float32, at least the image's shape)."""
+def sensor_noise(rgb: np.ndarray, std: float, unit: np.ndarray,
+                 channels: np.ndarray | None = None) -> np.ndarray:
+    """Add `std` times a unit normal field (float32, at least the image's shape; channel c of
+    the noise is the field's `channels[c]`, default c)."""
     if std <= 0:
         return rgb
     h, w = rgb.shape[:2]
-    return cv2.add(rgb, unit[:h, :w] * np.float32(std), dtype=cv2.CV_8U)
+    n = rgb.shape[2] if rgb.ndim == 3 else 1
+    order = range(n) if channels is None else channels
+    # one pass over the (possibly flipped) field per channel instead of a permuted copy
+    scaled = np.empty((h, w, n), np.float32)
+    s = np.float32(std)
+    for c, k in enumerate(order):
+        np.multiply(unit[:h, :w, k], s, out=scaled[..., c])
+    return cv2.add(rgb, scaled.reshape(rgb.shape), dtype=cv2.CV_8U)
 
 
 NOISE_TILE = 1024  # side of the unit-noise field each image's noise is cut from
 
 
 @lru_cache(maxsize=1)
-def _unit_noise() -> np.ndarray:
+def unit_noise() -> np.ndarray:
     """A fixed field of unit normal noise (one draw per pixel is the costliest effect)."""
     return np.random.default_rng(CAMERA_STREAM).standard_normal(
         (NOISE_TILE, NOISE_TILE, 3), dtype=np.float32)
 
 
-def noise_for(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Unit normal noise of an image's shape: a window of the fixed field at a drawn offset,
-    flipped and channel-permuted by the draw (fresh noise where the image is larger)."""
+def noise_window(shape: tuple[int, ...], rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Unit normal noise of an image's shape, as (field, channel order) for sensor_noise: a
+    window of the fixed field at a drawn offset, flipped and channel-permuted by the draw
+    (fresh noise where the image is larger)."""
     h, w = shape[:2]
     if h > NOISE_TILE or w > NOISE_TILE:
-        return rng.standard_normal(shape, dtype=np.float32)
+        return rng.standard_normal(shape, dtype=np.float32), None
     y, x = int(rng.integers(NOISE_TILE - h + 1)), int(rng.integers(NOISE_TILE - w + 1))
-    win = _unit_noise()[y:y + h, x:x + w]
+    win = unit_noise()[y:y + h, x:x + w]
     flips = rng.integers(2, size=2)
-    win = win[::-1 if flips[0] else 1, ::-1 if flips[1] else 1]
-    return win[..., rng.permutation(3)]
+    return win[::-1 if flips[0] else 1, ::-1 if flips[1] else 1], rng.permutation(3)
 
 
 def apply_camera(fx: CameraEffects, rgb: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
@@ -165,5 +175,5 @@ def apply_camera(fx: CameraEffects, rgb: np.ndarray, seed: int) -> tuple[np.ndar
     out = motion_blur(out, d.motion_px, d.motion_deg)
     out = tone(out, d.gains, d.contrast, d.gamma)
     if d.noise_std > 0:
-        out = sensor_noise(out, d.noise_std, noise_for(out.shape, rng))
+        out = sensor_noise(out, d.noise_std, *noise_window(out.shape, rng))
     return out, d.jpeg_quality
