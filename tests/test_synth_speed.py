@@ -1,5 +1,5 @@
 """The fast paths of the generator give what the plain computations give: the tiled floor
-warp, the mask's k-th pixel, the channel-ordered sensor noise, the per-roll lens map, the
+warp, the mask's k-th pixel, the sensor noise per channel, the per-roll lens map, the
 atomic write, the pool's OpenCV threads."""
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import pytest
 
 from synth import fsio
 from synth.camera_file import CameraSpec, Jitter
-from synth.effects import sensor_noise
+from synth.effects import (CAMERA_STREAM, DEFAULT_CAMERA, NOISE_TILE, apply_camera,
+                           blur_or_sharpen, draw_camera, field_noise, motion_blur,
+                           resolution_loss, sensor_noise, tone, unit_noise)
 from synth.generate import GenerateConfig, generate
 from synth.lens import MAX_CANVAS, lens_map, project_points, undistort_pixels
 from synth.maskpoints import MaskPoints
@@ -88,16 +90,38 @@ def test_mask_points_below_twice_keep_the_lower_rows():
     assert MaskPoints(mask).below(3.2).below(1.0)[0].tolist() == [4, 0]
 
 
-def test_sensor_noise_takes_channels_in_the_given_order_from_a_flipped_field():
-    rng = np.random.default_rng(2)
-    rgb = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
-    field = rng.standard_normal((50, 60, 3), dtype=np.float32)[::-1, ::-1]
-    order = np.array([2, 0, 1])
-    want = cv2.add(rgb, np.ascontiguousarray(field[:30, :40][..., order]) * np.float32(1.7),
-                   dtype=cv2.CV_8U)
-    assert np.array_equal(sensor_noise(rgb, 1.7, field, order), want)
-    assert np.array_equal(sensor_noise(rgb, 1.7, field[:, :, [0, 1, 2]]),
-                          sensor_noise(rgb, 1.7, field, np.arange(3)))
+def _field_noise_as_before(rgb: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
+    """The window of the fixed field, flipped and channel-permuted as one array, added."""
+    h, w = rgb.shape[:2]
+    field = unit_noise().transpose(1, 2, 0)
+    y, x = int(rng.integers(NOISE_TILE - h + 1)), int(rng.integers(NOISE_TILE - w + 1))
+    flips = rng.integers(2, size=2)
+    win = field[y:y + h, x:x + w][::-1 if flips[0] else 1, ::-1 if flips[1] else 1]
+    return sensor_noise(rgb, std, win[..., rng.permutation(3)])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_field_noise_adds_the_drawn_window_of_the_field(seed):
+    rng = np.random.default_rng(seed)
+    rgb = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    rgb[:8] = 0  # saturation at both ends
+    rgb[8:16] = 255
+    std = float(rng.uniform(0.5, 40.0))
+    assert np.array_equal(field_noise(rgb, std, np.random.default_rng(seed + 100)),
+                          _field_noise_as_before(rgb, std, np.random.default_rng(seed + 100)))
+
+
+@pytest.mark.parametrize("seed", [1, 7, 12345])
+def test_apply_camera_is_its_effects_one_after_another(seed):
+    rgb = cv2.GaussianBlur(np.random.default_rng(seed).integers(0, 256, (48, 64, 3), np.uint8),
+                           (0, 0), 2.0)
+    rng = np.random.default_rng([seed, CAMERA_STREAM])
+    d = draw_camera(DEFAULT_CAMERA, rng)
+    out = motion_blur(blur_or_sharpen(resolution_loss(rgb, d.downscale), d.sharpen),
+                      d.motion_px, d.motion_deg)
+    out = _field_noise_as_before(tone(out, d.gains, d.contrast, d.gamma), d.noise_std, rng)
+    got, quality = apply_camera(DEFAULT_CAMERA, rgb, seed)
+    assert np.array_equal(got, out) and quality == d.jpeg_quality
 
 
 SPEC = CameraSpec((96, 72), 52.0, 52.5, 48.3, 35.6, 0.07, -6.0, 1.5, "pinhole",
