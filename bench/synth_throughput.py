@@ -1,7 +1,7 @@
 """Benchmark `synth generate`: whole-command images/s, start-up and peak memory; per-stage times.
 
 Usage: python bench/synth_throughput.py [--n 1000] [--repeat 1] [--reference DIR] [--only NAME,...]
-       python bench/synth_throughput.py --stages [--n 200] [--view robot] [--camera FILE|wide|ideal]
+       python bench/synth_throughput.py --stages [--n 200] [--view robot] [--camera FILE|wide|ideal] [--cpu]
 
 The default mode runs the whole command (`python -m synth.cli generate ...` in a fresh process,
 imports and start-up included) at 640x480, 2-4 objects, random blend, JPEG q95 (the defaults),
@@ -216,25 +216,27 @@ STAGES = [
 ]
 
 
-def stages(view: str, n: int, camera: Path | None) -> None:
-    """Time each stage of rendering n images in this process (the stages are wrapped)."""
+def stages(view: str, n: int, camera: Path | None, cpu: bool = False) -> None:
+    """Time each stage of rendering n images in this process (the stages are wrapped); with
+    `cpu`, in CPU time of this process (steadier than wall time on a loaded machine)."""
+    clock = time.process_time if cpu else time.perf_counter
     import importlib
 
-    t_import = time.perf_counter()
+    t_import = clock()
     import synth.generate as g  # noqa: F401 (timed: the imports of the command)
     import synth.cli  # noqa: F401
-    imports = time.perf_counter() - t_import
+    imports = clock() - t_import
     spent: dict[str, float] = {}
     stack: list[list[float]] = []  # per active stage: [time spent in nested stages]
 
     def timed(label, fn):
         def wrapper(*a, **k):
-            t = time.perf_counter()
+            t = clock()
             stack.append([0.0])
             try:
                 return fn(*a, **k)
             finally:
-                dt = time.perf_counter() - t
+                dt = clock() - t
                 nested = stack.pop()[0]
                 spent[label] = spent.get(label, 0.0) + dt - nested
                 if stack:
@@ -253,17 +255,17 @@ def stages(view: str, n: int, camera: Path | None) -> None:
     render = g._Worker.render
 
     def timed_render(self, index):  # the per-image loop, from the first image to the last
-        t = time.perf_counter()
+        t = clock()
         try:
             return render(self, index)
         finally:
-            renders.append(time.perf_counter() - t)
+            renders.append(clock() - t)
 
     g._Worker.render = timed_render
     try:
-        t0 = time.perf_counter()
+        t0 = clock()
         g.generate(cfg, progress=False)
-        total = time.perf_counter() - t0
+        total = clock() - t0
     finally:
         g._Worker.render = render
         for m, name, fn in saved:
@@ -272,7 +274,8 @@ def stages(view: str, n: int, camera: Path | None) -> None:
     per = sum(renders) / n
     startup = total - sum(renders) - spent.get("index files (after the images)", 0.0)
     print(f"{view}{' --camera ' + camera.name if camera else ''}: {n} images, one worker, in "
-          f"process: {n / (total + imports):.1f} images/s with imports and start-up, "
+          f"process, {'CPU' if cpu else 'wall'} time: "
+          f"{n / (total + imports):.1f} images/s with imports and start-up, "
           f"{1 / per:.1f}/s rendering")
     print(f"{'start-up step':34s} {'ms':>9s}")
     print(f"{'imports (synth.cli, synth.generate)':34s} {1000 * imports:9.0f}")
@@ -303,6 +306,7 @@ def main() -> None:
                     help="skip the peak memory of --n versus --n/5 images")
     ap.add_argument("--view", default="topdown")
     ap.add_argument("--stages", action="store_true", help="time each stage instead")
+    ap.add_argument("--cpu", action="store_true", help="with --stages: CPU time, not wall time")
     ap.add_argument("--camera", default=None,
                     help="with --stages: a camera.yaml, or 'wide' / 'ideal' for the bench's own")
     args = ap.parse_args()
@@ -311,7 +315,7 @@ def main() -> None:
             camera = args.camera
             if camera in ("wide", "ideal"):
                 camera = camera_file(Path(d), camera == "wide")
-            stages(args.view, args.n or 200, Path(camera) if camera else None)
+            stages(args.view, args.n or 200, Path(camera) if camera else None, args.cpu)
         return
     args.n = args.n or 1000
     throughput(args)

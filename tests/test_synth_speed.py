@@ -1,5 +1,5 @@
 """The fast paths of the generator give what the plain computations give: the tiled floor
-warp, the mask's k-th pixel, the sensor noise per channel, the per-roll lens map, the
+warp, the blur of a part, the mask's k-th pixel, the sensor noise per channel, the per-roll lens map, the
 atomic write, the pool's OpenCV threads."""
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from synth.effects import (CAMERA_STREAM, DEFAULT_CAMERA, NOISE_TILE, apply_came
 from synth.generate import GenerateConfig, generate
 from synth.lens import MAX_CANVAS, lens_map, project_points, undistort_pixels
 from synth.maskpoints import MaskPoints
+from synth.paste import blur_within
 from synth.scene import periodic_crop, warp_tiling
 
 
@@ -70,6 +71,15 @@ def test_the_tiled_warp_falls_back_on_the_horizon():
     H[2, :2] = (0.0, -0.02)  # rows below 50 see the horizon and beyond
     want = cv2.warpPerspective(tex, H, (80, 80), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
     assert np.array_equal(warp_tiling(tex, H, (80, 80)), want)
+
+
+@pytest.mark.parametrize("sigma", [0.6, 1.7, 3.6])
+def test_blurring_within_a_part_is_the_part_of_the_whole_blur(sigma):
+    rng = np.random.default_rng(int(sigma * 10))
+    img = rng.integers(0, 256, (90, 70, 4), dtype=np.uint8)
+    whole = cv2.GaussianBlur(img, (0, 0), sigma)
+    for part in ((slice(0, 90), slice(0, 70)), (slice(30, 61), slice(5, 50)), (slice(0, 12), slice(60, 70))):
+        assert np.array_equal(blur_within(img, part, sigma), whole[part])
 
 
 @pytest.mark.parametrize("row", [-30.0, -0.5, 0.0, 3.0, 3.5, 7.99, 11.0, 40.0, -math.inf])
