@@ -21,6 +21,7 @@ from .camera import (PRESETS, Camera, apply_homography, cutout_corners, plane_fo
 from .paste import ALPHA_ON, BLENDS, clip_box, paste, paste_reflection
 from .catalog import TOP_VIEW_DEG, ClassSpec, pose_of_elevation
 from .camera_file import CameraSpec
+from .maskpoints import MaskPoints
 from .lens import LensMap, camera_record, canvas_to_frame, draw_mount, ideal_camera
 from .scene import Background, Frame, SceneBank, render_background
 from .views import ClassViews, ViewChoice, choose_view, class_seen, index_views, middle_elevation
@@ -168,7 +169,7 @@ def _floor_sampler_rows(camera: Camera, max_distance: float) -> tuple[float, flo
 
 
 def sample_floor_point(camera: Camera, max_distance_m: float, rng: np.random.Generator,
-                       mask_pts: np.ndarray | None = None,
+                       mask_pts: MaskPoints | None = None,
                        rows: tuple[float, float] | None = None
                        ) -> tuple[float, float, np.ndarray] | None:
     """A random image point on the floor nearer than `max_distance_m` (from a floor mask's
@@ -270,14 +271,14 @@ def _frame_boxes(objects: list, lens: LensMap | None) -> list[tuple[float, float
 
 def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
                        opts: ComposeOptions, placed: list[Placement],
-                       rng: np.random.Generator, mask_pts: np.ndarray | None,
+                       rng: np.random.Generator, mask_pts: MaskPoints | None,
                        frame_boxes: list | None = None) -> Placement | None:
     spec = lib.catalog[cls]
     max_d = max_distance(opts.view, bg.wall_distance_m)
     W, Hh = camera.width, camera.height
     rows = _floor_sampler_rows(camera, max_d)
     if mask_pts is not None:
-        mask_pts = mask_pts[mask_pts[:, 0] > rows[0]]
+        mask_pts = mask_pts.below(rows[0])
         if len(mask_pts) == 0:
             return None
     for _ in range(40):
@@ -368,7 +369,7 @@ def _placement(lib: Library, ch: ViewChoice, spec: ClassSpec, H: np.ndarray, dep
 
 
 def _place_flat(lib: Library, cls: str, camera: Camera, rng: np.random.Generator,
-                mask_pts: np.ndarray | None, frame_boxes: list | None = None) -> Placement | None:
+                mask_pts: MaskPoints | None, frame_boxes: list | None = None) -> Placement | None:
     """The naive 2-D paste: any view, uniform random scale and in-plane rotation, anywhere
     (but not on a labelled frame object)."""
     spec = lib.catalog[cls]
@@ -488,7 +489,7 @@ def compose(lib: Library, bank: SceneBank, opts: ComposeOptions,
         picks += [dis[int(rng.choice(len(dis), p=weights / weights.sum()))] for _ in range(n_dis)]
 
     placed: list[Placement] = []
-    mask_pts = np.argwhere(bg.floor_mask) if bg.floor_mask is not None else None
+    mask_pts = MaskPoints(bg.floor_mask) if bg.floor_mask is not None else None
     boxes = _frame_boxes(bg.objects, lens)  # subjects keep off all of a frame's objects
     for cls in picks:
         if preset.perspective:

@@ -112,18 +112,24 @@ def motion_blur(rgb: np.ndarray, length_px: float, angle_deg: float) -> np.ndarr
     return cv2.filter2D(rgb, -1, kernel, borderType=cv2.BORDER_REFLECT)
 
 
-def tone(rgb: np.ndarray, gains: tuple[float, float, float], contrast: float,
-         gamma: float) -> np.ndarray:
-    """Per-channel gains, then contrast about the grey mean, then gamma (one LUT per channel)."""
+def tone_lut(rgb: np.ndarray, gains: tuple[float, float, float], contrast: float,
+             gamma: float) -> np.ndarray | None:
+    """The (256, 1, 3) table of `tone` for this image; None when it changes nothing."""
     g = np.asarray(gains, np.float64)
     if np.all(g == 1.0) and contrast == 1.0 and gamma == 1.0:
-        return rgb
+        return None
     mean = float(np.asarray(cv2.mean(rgb)[:3]) @ (LUMA * g))
     y = np.arange(256, dtype=np.float64)[:, None] * g[None, :]
     y = np.clip(mean + contrast * (y - mean), 0.0, 255.0)
     y = 255.0 * (y / 255.0) ** gamma
-    lut = np.clip(np.rint(y), 0, 255).astype(np.uint8).reshape(256, 1, 3)
-    return cv2.LUT(rgb, lut)
+    return np.clip(np.rint(y), 0, 255).astype(np.uint8).reshape(256, 1, 3)
+
+
+def tone(rgb: np.ndarray, gains: tuple[float, float, float], contrast: float,
+         gamma: float) -> np.ndarray:
+    """Per-channel gains, then contrast about the grey mean, then gamma (one LUT per channel)."""
+    lut = tone_lut(rgb, gains, contrast, gamma)
+    return rgb if lut is None else cv2.LUT(rgb, lut)
 
 
 def sensor_noise(rgb: np.ndarray, std: float, unit: np.ndarray) -> np.ndarray:
@@ -135,26 +141,46 @@ def sensor_noise(rgb: np.ndarray, std: float, unit: np.ndarray) -> np.ndarray:
 
 
 NOISE_TILE = 1024  # side of the unit-noise field each image's noise is cut from
+FLIP_CODE = {(1, 0): 0, (0, 1): 1, (1, 1): -1}  # (flip rows, flip columns) -> cv2.flip's code
 
 
 @lru_cache(maxsize=1)
-def _unit_noise() -> np.ndarray:
-    """A fixed field of unit normal noise (one draw per pixel is the costliest effect)."""
-    return np.random.default_rng(CAMERA_STREAM).standard_normal(
+def unit_noise() -> np.ndarray:
+    """A fixed field of unit normal noise (one draw per pixel is the costliest effect), one
+    plane per channel: (3, NOISE_TILE, NOISE_TILE)."""
+    field = np.random.default_rng(CAMERA_STREAM).standard_normal(
         (NOISE_TILE, NOISE_TILE, 3), dtype=np.float32)
+    return np.ascontiguousarray(field.transpose(2, 0, 1))
 
 
-def noise_for(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Unit normal noise of an image's shape: a window of the fixed field at a drawn offset,
-    flipped and channel-permuted by the draw (fresh noise where the image is larger)."""
-    h, w = shape[:2]
+def field_noise(rgb: np.ndarray, std: float, rng: np.random.Generator,
+                lut: np.ndarray | None = None) -> np.ndarray:
+    """Add `std` times unit normal noise: a window of the fixed field at a drawn offset,
+    flipped and channel-permuted by the draw (fresh noise where the image is larger); with a
+    tone `lut`, the image goes through it first.
+
+    The same sums as sensor_noise of the flipped, permuted window, worked out per channel on
+    the flipped image so that every pass over the field runs along its rows.
+    """
+    h, w = rgb.shape[:2]
     if h > NOISE_TILE or w > NOISE_TILE:
-        return rng.standard_normal(shape, dtype=np.float32)
+        toned = rgb if lut is None else cv2.LUT(rgb, lut)
+        return sensor_noise(toned, std, rng.standard_normal(rgb.shape, dtype=np.float32))
     y, x = int(rng.integers(NOISE_TILE - h + 1)), int(rng.integers(NOISE_TILE - w + 1))
-    win = _unit_noise()[y:y + h, x:x + w]
     flips = rng.integers(2, size=2)
-    win = win[::-1 if flips[0] else 1, ::-1 if flips[1] else 1]
-    return win[..., rng.permutation(3)]
+    order = rng.permutation(3)
+    code = FLIP_CODE.get((int(flips[0]), int(flips[1])))
+    field = unit_noise()
+    s = np.float32(std)
+    planes = []
+    for c, plane in enumerate(cv2.split(rgb if code is None else cv2.flip(rgb, code))):
+        if lut is not None:  # one channel's table on one plane is cheaper than cv2.LUT's 3
+            plane = cv2.LUT(plane, np.ascontiguousarray(lut[:, 0, c]))
+        q = np.multiply(field[order[c], y:y + h, x:x + w], s)
+        # cv2.add of a float image into 8 bits rounds it half to even first: np.rint does too
+        planes.append(cv2.add(plane, np.rint(q, out=q).astype(np.int16), dtype=cv2.CV_8U))
+    out = cv2.merge(planes)
+    return out if code is None else cv2.flip(out, code)
 
 
 def apply_camera(fx: CameraEffects, rgb: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
@@ -163,7 +189,9 @@ def apply_camera(fx: CameraEffects, rgb: np.ndarray, seed: int) -> tuple[np.ndar
     d = draw_camera(fx, rng)
     out = blur_or_sharpen(resolution_loss(rgb, d.downscale), d.sharpen)
     out = motion_blur(out, d.motion_px, d.motion_deg)
-    out = tone(out, d.gains, d.contrast, d.gamma)
-    if d.noise_std > 0:
-        out = sensor_noise(out, d.noise_std, noise_for(out.shape, rng))
+    lut = tone_lut(out, d.gains, d.contrast, d.gamma)
+    if d.noise_std > 0:  # the tone, then the noise, on each plane
+        out = field_noise(out, d.noise_std, rng, lut)
+    elif lut is not None:
+        out = cv2.LUT(out, lut)
     return out, d.jpeg_quality

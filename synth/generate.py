@@ -19,6 +19,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -27,12 +28,13 @@ from .assets import capture_elevation, load_subjects
 from .catalog import DEFAULT_ASSETS, DEFAULT_BACKGROUNDS, DEFAULT_CATALOG, load_catalog
 from .compose import Composite, ComposeOptions, Library, compose, placement_samples
 from .views import class_seen, coverage_gaps
-from .effects import DEFAULT_CAMERA, CameraEffects, apply_camera
+from .effects import DEFAULT_CAMERA, CameraEffects, apply_camera, unit_noise
 from .errors import InputError
 from .camera import PRESETS
 from .camera_file import CameraSpec, load_camera_file
 from .imageio import encode_jpeg
 from .layouts import LAYOUTS, write_dataset
+from .lens import prepare_lens
 from .locks import FileLock
 from .manifest import MANIFEST, image_record, record_line, write_manifest
 from .match import effects_mapping, effects_yaml, fit_header, fit_to_folder
@@ -197,6 +199,15 @@ class _Worker:
 
 
 _WORKER: _Worker | None = None
+
+
+def warm_caches(cfg: GenerateConfig) -> None:
+    """Build what every image reads once, before the workers fork (they share it then):
+    the sensor-noise field and a calibrated lens's rays."""
+    if cfg.effects:
+        unit_noise()
+    if cfg.camera_spec is not None:
+        prepare_lens(cfg.camera_spec)
 
 
 def _render_in_worker(index: int) -> int:
@@ -488,6 +499,8 @@ def generate(cfg: GenerateConfig, progress: bool = True) -> GenerateResult:
         log.info("resuming: %d of %d images already done", len(mine) - len(pending), len(mine))
     global _WORKER
     _WORKER = _Worker(cfg, lib, bank, split_assignment(cfg.n, cfg.split, cfg.seed), dirs)
+    if pending:
+        warm_caches(cfg)
     bar = tqdm(total=len(pending), unit="img", desc=f"synth {cfg.view}", disable=not progress)
     try:
         if cfg.workers <= 1 or len(pending) <= 1:
@@ -495,9 +508,17 @@ def generate(cfg: GenerateConfig, progress: bool = True) -> GenerateResult:
                 _WORKER.render(i)
                 bar.update()
         else:
-            with mp.get_context("fork").Pool(cfg.workers) as pool:
-                for _ in pool.imap_unordered(_render_in_worker, pending, chunksize=4):
-                    bar.update()
+            # One OpenCV thread per worker: the workers fill the cores already, and OpenCV's
+            # threads on top of them only contend (the bytes do not depend on it). Set before
+            # the fork: a forked child cannot resize a pool whose threads it did not inherit.
+            threads = cv2.getNumThreads()
+            cv2.setNumThreads(1)
+            try:
+                with mp.get_context("fork").Pool(cfg.workers) as pool:
+                    for _ in pool.imap_unordered(_render_in_worker, pending, chunksize=4):
+                        bar.update()
+            finally:
+                cv2.setNumThreads(threads)
     finally:
         bar.close()
         _WORKER = None

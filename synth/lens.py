@@ -27,6 +27,7 @@ from .camera_file import CameraSpec, Intrinsics
 Lens = CameraSpec | Intrinsics  # what the projections need: K(), dist_coeffs(), model
 
 MAX_CANVAS = 3.0  # the ideal canvas is at most this many times the frame, per side
+NEWTON_TOL_PX = 1e-9  # undistort_pixels refines a ray until it reprojects this close
 UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-14)
 
 
@@ -59,21 +60,29 @@ def undistort_pixels(spec: Lens, pixels: np.ndarray, newton_steps: int = 3) -> n
     else:
         out = cv2.undistortPoints(pts, spec.K(), spec.dist_coeffs(),
                                   criteria=UNDISTORT_CRITERIA)
-    xy = out.reshape(-1, 2)
+    xy = out.reshape(-1, 2).copy()
     target = pts.reshape(-1, 2)
     eps = 1e-6
+    active = np.arange(len(xy))
     for _ in range(newton_steps):
-        base = project_points(spec, np.column_stack([xy, np.ones(len(xy))]))
-        dx = project_points(spec, np.column_stack([xy + [eps, 0.0], np.ones(len(xy))]))
-        dy = project_points(spec, np.column_stack([xy + [0.0, eps], np.ones(len(xy))]))
+        # Pixels already within NEWTON_TOL_PX of their target would move by less than a
+        # float64's rounding: only the others take the step (a fraction near the corners).
+        base = project_points(spec, np.column_stack([xy[active], np.ones(len(active))]))
+        r = target[active] - base
+        moving = np.abs(r).max(axis=1) > NEWTON_TOL_PX
+        active, base, r = active[moving], base[moving], r[moving]
+        if len(active) == 0:
+            break
+        a = xy[active]
+        dx = project_points(spec, np.column_stack([a + [eps, 0.0], np.ones(len(a))]))
+        dy = project_points(spec, np.column_stack([a + [0.0, eps], np.ones(len(a))]))
         J = np.stack([(dx - base) / eps, (dy - base) / eps], axis=2)  # (N, 2 px, 2 xy)
-        r = target - base
         det = J[:, 0, 0] * J[:, 1, 1] - J[:, 0, 1] * J[:, 1, 0]
         good = np.abs(det) > 1e-12
-        step = np.zeros_like(xy)
+        step = np.zeros_like(a)
         step[good, 0] = (J[good, 1, 1] * r[good, 0] - J[good, 0, 1] * r[good, 1]) / det[good]
         step[good, 1] = (-J[good, 1, 0] * r[good, 0] + J[good, 0, 0] * r[good, 1]) / det[good]
-        xy = xy + step
+        xy[active] = a + step
     return xy
 
 
@@ -125,33 +134,61 @@ class LensMap:
                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
+@lru_cache(maxsize=4)
+def _valid_rays(spec: CameraSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The real-frame pixels that have a forward ray (flat indices) and their rays' x, y, z."""
+    r = _rays(spec).reshape(-1, 3)
+    z = r[:, 2]
+    index = np.flatnonzero(np.isfinite(z) & (z > 1e-6))
+    return (index, np.ascontiguousarray(r[index, 0]), np.ascontiguousarray(r[index, 1]),
+            np.ascontiguousarray(z[index]))
+
+
+def prepare_lens(spec: CameraSpec) -> None:
+    """Compute (and cache) the rays of a distorting lens's pixels, which every image reuses."""
+    rolls = spec.roll_deg != 0.0 or (spec.jitter is not None and spec.jitter.roll_deg != 0.0)
+    if rolls or np.any(spec.dist_coeffs()):
+        _valid_rays(spec)
+
+
 def lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
     """The remap from the ideal canvas of `spec` (rolled by `roll_deg`) to its real frame."""
     W, H = spec.image_size
-    r = _rays(spec)
+    # Only the pixels with a forward ray are computed (the others stay outside, -10); each
+    # value comes out of the same float64 operations in the same order as for the whole frame.
+    index, x, y, z = _valid_rays(spec)
     # rolled -> un-rolled camera frame (rays @ roll_matrix, written out: numpy's matmul of
-    # an (N, 3) array by a 3x3 is 15x slower than these two lines)
+    # an (N, 3) array by a 3x3 is 15x slower than these lines)
     sr, cr = math.sin(math.radians(roll_deg)), math.cos(math.radians(roll_deg))
-    rx = (cr * r[..., 0] - sr * r[..., 1]).ravel()
-    ry = (sr * r[..., 0] + cr * r[..., 1]).ravel()
-    z = r[..., 2].ravel()
-    ok = np.isfinite(z) & (z > 1e-6)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = spec.fx * rx / z + spec.cx
-        v = spec.fy * ry / z + spec.cy
-    u, v = np.where(ok, u, 0.0), np.where(ok, v, 0.0)
+    u = cr * x
+    u -= sr * y
+    u *= spec.fx
+    u /= z
+    u += spec.cx
+    v = sr * x
+    v += cr * y
+    v *= spec.fy
+    v /= z
+    v += spec.cy
     lim_x = (MAX_CANVAS - 1) / 2 * W
     lim_y = (MAX_CANVAS - 1) / 2 * H
-    ok &= (u > -lim_x) & (u < W - 1 + lim_x) & (v > -lim_y) & (v < H - 1 + lim_y)
-    if not ok.any():
+    ok = (u > -lim_x) & (u < W - 1 + lim_x) & (v > -lim_y) & (v < H - 1 + lim_y)
+    if not ok.all():
+        index, u, v = index[ok], u[ok], v[ok]
+    if len(index) == 0:
         raise ValueError("no pixel of the camera sees forward")
-    x0 = math.floor(min(u[ok].min(), 0.0)) - 2
-    y0 = math.floor(min(v[ok].min(), 0.0)) - 2
-    x1 = math.ceil(max(u[ok].max(), W - 1.0)) + 3
-    y1 = math.ceil(max(v[ok].max(), H - 1.0)) + 3
+    x0 = math.floor(min(u.min(), 0.0)) - 2
+    y0 = math.floor(min(v.min(), 0.0)) - 2
+    x1 = math.ceil(max(u.max(), W - 1.0)) + 3
+    y1 = math.ceil(max(v.max(), H - 1.0)) + 3
     dx, dy = float(-x0), float(-y0)
-    map_x = np.where(ok, u + dx, -10.0).astype(np.float32).reshape(H, W)
-    map_y = np.where(ok, v + dy, -10.0).astype(np.float32).reshape(H, W)
+    map_x = np.full(H * W, -10.0, np.float32)
+    map_y = np.full(H * W, -10.0, np.float32)
+    u += dx
+    v += dy
+    map_x[index] = u
+    map_y[index] = v
+    map_x, map_y = map_x.reshape(H, W), map_y.reshape(H, W)
     size = (x1 - x0, y1 - y0)
     return LensMap(map_x, map_y, size, (dx, dy), _footprint(map_x, map_y, size))
 

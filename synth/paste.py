@@ -85,12 +85,19 @@ def cast_shadow(canvas: np.ndarray, plane: np.ndarray, alpha_level: np.ndarray, 
     if sl is None:
         return
     ps, cs = sl
-    shade = 1.0 - (strength / 255.0) * patch[ps].astype(np.float32)
-    canvas[cs] = (canvas[cs] * shade[..., None] + 0.5).astype(np.uint8)
+    # canvas * (1 - strength/255 * patch) + 0.5, rounded down: in place, in float32
+    shade = patch[ps].astype(np.float32)
+    shade *= strength / 255.0
+    np.subtract(1.0, shade, out=shade)
+    out = canvas[cs].astype(np.float32)
+    out *= shade[..., None]
+    out += 0.5
+    canvas[cs] = out
 
 
 def match_colour(canvas: np.ndarray, cs, pm_rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Scale a premultiplied subject's colour towards the light of the background around it."""
+    """Scale a premultiplied subject's colour (uint8 or float) towards the light of the
+    background around it (float32)."""
     local = np.asarray(cv2.mean(canvas[cs])[:3]) + 1e-3
     lum = float(local @ np.array([0.299, 0.587, 0.114]))
     tint = (local / local.mean()) ** 0.35
@@ -116,14 +123,14 @@ def paste(canvas: np.ndarray, levels: list[np.ndarray], H0: np.ndarray, blend: s
                     shadow_strength, lift_m)
     quad = apply_homography(H, cutout_corners((w, h)))
     patch, x0, y0 = warp_roi(src, H, quad)
-    alpha = patch[..., 3].astype(np.float32) / 255.0
+    alpha = np.divide(patch[..., 3], 255.0, dtype=np.float32)
     full_area = int(np.count_nonzero(alpha >= ALPHA_ON))
     sl = clip_box(x0, y0, patch.shape[:2], camera.width, camera.height)
     if sl is None or full_area == 0:
         return None
     ps, cs = sl
     a = alpha[ps]
-    pm = match_colour(canvas, cs, patch[ps][..., :3].astype(np.float32), rng)
+    pm = match_colour(canvas, cs, patch[ps][..., :3], rng)
     if blend == "poisson" and poisson(canvas, cs, pm, a):
         return alpha, x0, y0, full_area
     dst = canvas[cs].astype(np.float32)
@@ -133,9 +140,11 @@ def paste(canvas: np.ndarray, levels: list[np.ndarray], H0: np.ndarray, blend: s
         a_new = np.minimum(a, soft)
         ratio = np.divide(a_new, a, out=np.zeros_like(a), where=a > 1e-4)
         out = pm * ratio[..., None] + dst * (1.0 - a_new[..., None])
-    else:
-        out = pm + dst * (1.0 - a[..., None])
-    canvas[cs] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    else:  # pm + dst * (1 - a), in place
+        dst *= (1.0 - a)[..., None]
+        out = np.add(dst, pm, out=dst)
+    out += 0.5
+    canvas[cs] = np.minimum(out, 255.0, out=out)  # out >= 0.5: the upper bound is the clip
     return alpha, x0, y0, full_area
 
 
@@ -184,6 +193,18 @@ def poisson(canvas: np.ndarray, cs, pm: np.ndarray, a: np.ndarray) -> bool:
     return True
 
 
+def blur_within(img: np.ndarray, part: tuple[slice, slice], sigma: float) -> np.ndarray:
+    """cv2.GaussianBlur(img, (0, 0), sigma)[part], blurring only `part` and the kernel's reach
+    around it (the same pixels: the kernel is shorter than the margin)."""
+    reach = math.ceil(4 * sigma) + 2  # OpenCV's 8-bit kernel reaches 3 sigma, others 4
+    ys, xs = part
+    h, w = img.shape[:2]
+    y0, y1 = max(ys.start - reach, 0), min(ys.stop + reach, h)
+    x0, x1 = max(xs.start - reach, 0), min(xs.stop + reach, w)
+    out = cv2.GaussianBlur(img[y0:y1, x0:x1], (0, 0), sigma)
+    return out[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
+
+
 def reflection_homography(camera: Camera, plane: np.ndarray) -> np.ndarray:
     """Homography from cut-out pixels to the image of the subject's reflection in the floor:
     its plane mirrored in Z = 0 (a plane again, so a homography again)."""
@@ -215,12 +236,11 @@ def paste_reflection(canvas: np.ndarray, levels: list[np.ndarray], plane: np.nda
         return
     patch, x0, y0 = warp_roi(faded, H, quad)
     sigma = 0.6 + 3.0 * (1.0 - gloss)
-    patch = cv2.GaussianBlur(patch, (0, 0), sigma)
     sl = clip_box(x0, y0, patch.shape[:2], camera.width, camera.height)
     if sl is None:
         return
     ps, cs = sl
-    p = patch[ps].astype(np.float32) * (gloss / 255.0)
+    p = blur_within(patch, ps, sigma).astype(np.float32) * (gloss / 255.0)
     rows = np.arange(cs[0].start, cs[0].stop)
     p[rows < floor_top] = 0.0  # only the floor mirrors; the wall above it does not
     a = p[..., 3:4]

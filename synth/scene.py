@@ -223,6 +223,48 @@ def crop_objects(objects: list[VocObject], A: np.ndarray, size: tuple[int, int],
     return out
 
 
+def periodic_crop(img: np.ndarray, x0: int, y0: int, w: int, h: int) -> np.ndarray:
+    """The w x h window at (x0, y0) of the endless tiling of `img` (any x0, y0)."""
+    ih, iw = img.shape[:2]
+    out = np.empty((h, w) + img.shape[2:], img.dtype)
+
+    def spans(start: int, n: int, period: int):
+        src, pos = start % period, 0
+        while pos < n:
+            k = min(period - src, n - pos)
+            yield pos, src, k
+            pos, src = pos + k, 0
+
+    for oy, sy, ky in spans(y0, h, ih):
+        for ox, sx, kx in spans(x0, w, iw):
+            out[oy:oy + ky, ox:ox + kx] = img[sy:sy + ky, sx:sx + kx]
+    return out
+
+
+def warp_tiling(tex: np.ndarray, H: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """cv2.warpPerspective of the endless tiling of `tex` (BORDER_WRAP) by H into `size`.
+
+    OpenCV samples a wrapped border pixel by pixel on a slow path, and far from the texture's
+    origin its coordinates lose precision; so the window of the tiling that the output sees
+    is cut out first (plus a margin for the bilinear taps) and warped from there.
+    """
+    W, Hh = size
+    corners = np.array([[-0.5, -0.5, 1.0], [W - 0.5, -0.5, 1.0], [W - 0.5, Hh - 0.5, 1.0],
+                        [-0.5, Hh - 0.5, 1.0]]) @ np.linalg.inv(H).T
+    if np.all(corners[:, 2] > 1e-12):
+        uv = corners[:, :2] / corners[:, 2:3]
+        if np.all(np.isfinite(uv)) and np.abs(uv).max() < 1e9:
+            x0, y0 = math.floor(uv[:, 0].min()) - 2, math.floor(uv[:, 1].min()) - 2
+            w, h = math.ceil(uv[:, 0].max()) + 3 - x0, math.ceil(uv[:, 1].max()) + 3 - y0
+            if w * h <= 4 * (W * Hh + tex.shape[0] * tex.shape[1]):
+                window = periodic_crop(tex, x0, y0, w, h)
+                shift = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
+                return cv2.warpPerspective(window, H @ shift, size, flags=cv2.INTER_LINEAR,
+                                           borderMode=cv2.BORDER_REPLICATE)
+    # the output sees the horizon or an enormous stretch of floor: let OpenCV wrap
+    return cv2.warpPerspective(tex, H, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+
+
 def _warp_floor(tex: FloorTexture, camera: Camera, rows: tuple[int, int], offset: np.ndarray,
                 angle: float) -> np.ndarray:
     """Project the floor texture into image rows [r0, r1), blending mip levels per row."""
@@ -259,8 +301,7 @@ def _warp_floor(tex: FloorTexture, camera: Camera, rows: tuple[int, int], offset
     def warp(k: int, b0: int, b1: int) -> np.ndarray:
         scale_k = np.diag([2.0 ** k, 2.0 ** k, 1.0])  # level-k pixel -> level-0 pixel
         H = np.array([[1.0, 0, 0], [0, 1.0, -b0], [0, 0, 1.0]]) @ shift @ H_tex_to_img @ scale_k
-        return cv2.warpPerspective(tex.mips[k], H, (W, b1 - b0), flags=cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_WRAP)
+        return warp_tiling(tex.mips[k], H, (W, b1 - b0))
 
     # The level falls monotonically down the image, so each level's rows form one band.
     for k in np.unique(lo):
