@@ -1,24 +1,34 @@
-"""Benchmark: `pipeline evaluate --detections` against pycocotools and faster-coco-eval.
+"""Benchmark: `pipeline evaluate --detections` against pycocotools, in one run.
 
-Builds a synthetic VOC set (default 5000 images, 20 classes, 100 detections per image) and
-its detections file in a temp dir, then times on the same data:
-  1. the whole `pipeline evaluate --detections` command (subprocess, wall clock: start-up,
-     XML + JSON parsing, all metrics, report with plots and gallery),
-  2. detector.evaluation.evaluate alone (VOC + COCO + errors + confusion) and
-     detector.metrics.coco_evaluate alone (the 12 COCO numbers),
-  3. pycocotools COCOeval evaluate + accumulate (+ summarize),
-  4. faster-coco-eval COCOeval_faster evaluate + accumulate (+ summarize),
-checks that the 12 numbers agree, and prints a table with ratios.
+Builds a synthetic VOC set (default 3000 images, 20 classes, 43 detections per image: the
+fixture of issue #12) and its detections file in a temp dir, then, on the same data:
+  1. the whole `pipeline evaluate --detections` command of this checkout (and of --baseline
+     DIR, another checkout, alternating), a fresh process each time: start-up, imports, XML
+     and JSON reading, every metric, the report with its plots and gallery;
+  2. its stages, each in a fresh process of each checkout: start-up + imports, reading the
+     XML, the metrics (VOC + COCO + errors + confusion), the plots, the whole report;
+  3. metrics.coco_evaluate alone (the 12 COCO numbers) in this process;
+  4. pycocotools: load (COCO + loadRes) and evaluate + accumulate (+ summarize) in this
+     process, and as a command (a fresh python: import, read the two JSON files, evaluate,
+     accumulate);
+  5. faster-coco-eval and hotcoco (bench-only extras, skipped when not installed), the same;
+checks that every library's 12 numbers equal pycocotools' bit for bit, and prints the
+times and every ratio. The whole command's reference is pycocotools' load + evaluate +
+accumulate in this process (its start-up and file reading not counted: the conservative
+ratio); repeated timings are medians.
 
-    .venv/bin/python bench/eval_speed.py [--images 5000] [--dets 100] [--classes 20] [--repeat N]
+    python bench/eval_speed.py [--images 3000] [--dets 43] [--classes 20] [--repeat N]
+                               [--baseline /path/to/other/checkout]
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from synth.imageio import encode_jpeg  # noqa: E402
-from synth.voc import VocImage, VocObject, annotation_xml, read_voc_set  # noqa: E402
+from synth.voc import VocImage, VocObject, annotation_xml  # noqa: E402
 
 
 def make_data(root: Path, n_images: int, n_dets: int, n_classes: int, seed: int = 0) -> Path:
@@ -88,17 +98,45 @@ def make_data(root: Path, n_images: int, n_dets: int, n_classes: int, seed: int 
     return path
 
 
-REPEAT = 1
+# A fresh process of a checkout times its own stages (functions every checkout has).
+STAGES = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from detector.evaluation.evaluate import evaluate, get_detections, read_set
+from detector.evaluation.report import render_plots, render_report
+out = {}
+t = time.perf_counter(); voc_set = read_set(sys.argv[1]); out["xml"] = time.perf_counter() - t
+dets = get_detections(voc_set, sys.argv[2])
+t = time.perf_counter(); ev = evaluate(voc_set, dets); out["metrics"] = time.perf_counter() - t
+t = time.perf_counter(); render_plots(ev); out["plots"] = time.perf_counter() - t
+t = time.perf_counter(); render_report(ev); out["report"] = time.perf_counter() - t
+print(json.dumps(out))
+"""
+IMPORTS = "import pipeline, detector.evaluation.evaluate, detector.evaluation.report"
+COCO_COMMAND = r"""
+import contextlib, io, sys
+with contextlib.redirect_stdout(io.StringIO()):
+    if sys.argv[3] == "pycocotools":
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
+    else:
+        from hotcoco import COCO, COCOeval
+    gt = COCO(sys.argv[1])
+    ev = COCOeval(gt, gt.loadRes(sys.argv[2]), "bbox")
+    ev.evaluate()
+    ev.accumulate()
+"""
 
 
-def timed(fn):
-    """(best seconds over REPEAT runs, result of the last run)."""
-    best = float("inf")
-    for _ in range(REPEAT):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+def wall(cmd: list[str], tree: Path) -> tuple[float, subprocess.CompletedProcess]:
+    """Wall seconds of a fresh process running with checkout `tree` first on sys.path."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tree)
+    sec = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd[:3])}... ({tree}) failed: {proc.stderr.strip()[-2000:]}")
+    return sec, proc
 
 
 def run_cocoeval(module: str, gt_json: dict, results: list[dict]) -> tuple[float, float, float, np.ndarray]:
@@ -106,92 +144,144 @@ def run_cocoeval(module: str, gt_json: dict, results: list[dict]) -> tuple[float
     if module == "pycocotools":
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
-    else:
+    elif module == "faster_coco_eval":
         from faster_coco_eval import COCO
         from faster_coco_eval import COCOeval_faster as COCOeval
+    else:
+        from hotcoco import COCO, COCOeval
+    gt_json, results = json.loads(json.dumps(gt_json)), json.loads(json.dumps(results))
     with contextlib.redirect_stdout(io.StringIO()):
-        def load():
+        t0 = time.perf_counter()
+        if module == "hotcoco":
+            gt = COCO(gt_json)
+        else:
             gt = COCO()
-            gt.dataset = json.loads(json.dumps(gt_json))
+            gt.dataset = gt_json
             gt.createIndex()
-            return gt, gt.loadRes(json.loads(json.dumps(results)))
-        t_load, (gt, dt) = timed(load)
+        dt = gt.loadRes(results)
+        t_load = time.perf_counter() - t0
         ev = COCOeval(gt, dt, "bbox")
         t0 = time.perf_counter()
         ev.evaluate()
         ev.accumulate()
         t_eval = time.perf_counter() - t0
-        t_sum, _ = timed(ev.summarize)
-    return t_load, t_eval, t_sum, np.asarray(ev.stats)
+        t0 = time.perf_counter()
+        ev.summarize()
+        t_sum = time.perf_counter() - t0
+    return t_load, t_eval, t_sum, np.asarray(ev.stats, np.float64)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--images", type=int, default=5000)
-    ap.add_argument("--dets", type=int, default=100, help="detections per image")
+    ap.add_argument("--images", type=int, default=3000)
+    ap.add_argument("--dets", type=int, default=43, help="detections per image")
     ap.add_argument("--classes", type=int, default=20)
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="time everything this many times and keep the best")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of each command and stage (medians; pycocotools runs once)")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="another checkout (e.g. main's) timed the same way, alternating")
     ap.add_argument("--skip-pycocotools", action="store_true")
     args = ap.parse_args()
 
-    from detector.evaluation.detections import Detections, read_detections
-    from detector.evaluation.evaluate import evaluate
-    from detector.evaluation.metrics import (coco_evaluate, coco_ground_truth_json, coco_results_json,
-                                  ground_truth)
+    from detector.evaluation.detections import Detections
+    from detector.evaluation.evaluate import read_set
+    from detector.evaluation.detections import read_detections
+    from detector.evaluation.metrics import (coco_evaluate, coco_ground_truth_json,
+                                             coco_results_json, ground_truth)
 
-    global REPEAT
+    trees = {"this": ROOT}
+    if args.baseline is not None:
+        trees = {"baseline": args.baseline.resolve(), **trees}
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "voc"
         t0 = time.perf_counter()
         det_path = make_data(data, args.images, args.dets, args.classes)
-        t_make = time.perf_counter() - t0
-        REPEAT = args.repeat
         print(f"data: {args.images} images x {args.dets} detections x {args.classes} classes "
-              f"({det_path.stat().st_size / 1e6:.0f} MB json), made in {t_make:.1f}s", flush=True)
+              f"({det_path.stat().st_size / 1e6:.0f} MB json), made in "
+              f"{time.perf_counter() - t0:.1f}s", flush=True)
 
-        rows = []
-        cmd = [str(ROOT / ".venv" / "bin" / "pipeline"), "evaluate", "--data", str(data),
-               "--detections", str(det_path), "--out", str(Path(tmp) / "report")]
-        t_cmd, proc = timed(lambda: subprocess.run(cmd, capture_output=True, text=True))
-        if proc.returncode != 0:
-            sys.exit(f"pipeline evaluate failed: {proc.stderr.strip()}")
-        rows.append(("pipeline evaluate --detections (whole command)", t_cmd))
+        times: dict[tuple[str, str], list[float]] = {}
+        for _ in range(args.repeat):
+            for name, tree in trees.items():
+                cmd = [sys.executable, str(tree / "pipeline.py"), "evaluate", "--data",
+                       str(data), "--detections", str(det_path), "--out",
+                       str(Path(tmp) / f"report-{name}")]
+                times.setdefault((name, "command"), []).append(wall(cmd, tree)[0])
+                times.setdefault((name, "imports"), []).append(
+                    wall([sys.executable, "-c", IMPORTS], tree)[0])
+                _, proc = wall([sys.executable, "-c", STAGES, str(data), str(det_path)], tree)
+                for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items():
+                    times.setdefault((name, k), []).append(v)
+        med = {k: statistics.median(v) for k, v in times.items()}
 
-        t_voc, voc_set = timed(lambda: read_voc_set(data))
-        t_json, dets = timed(lambda: read_detections(det_path, voc_set))
-        rows.append(("  read VOC XML (synth.voc.read_voc_set)", t_voc))
-        rows.append(("  read + validate detections JSON", t_json))
-        def fresh() -> Detections:  # no cached score order: every run sorts from scratch
-            return Detections(dets.image, dets.cls, dets.boxes, dets.score)
-
-        t_all, _ = timed(lambda: evaluate(voc_set, fresh()))
-        rows.append(("  evaluation.evaluate (VOC+COCO+errors+confusion)", t_all))
+        voc_set = read_set(data)
+        dets = read_detections(det_path, voc_set)
         gt = ground_truth(voc_set)
-        t_coco, ours = timed(lambda: coco_evaluate(gt, fresh()))
-        rows.append(("  metrics.coco_evaluate (12 COCO numbers)", t_coco))
+        coco_times = []
+        for _ in range(args.repeat):  # a fresh Detections: every run sorts from scratch
+            t0 = time.perf_counter()
+            ours = coco_evaluate(gt, Detections(dets.image, dets.cls, dets.boxes, dets.score))
+            coco_times.append(time.perf_counter() - t0)
+        t_coco = statistics.median(coco_times)
 
         gt_json, results = coco_ground_truth_json(gt), coco_results_json(dets)
-        ref = {}
-        for lib in ("pycocotools", "faster_coco_eval"):
+        gt_file, res_file = Path(tmp) / "gt.json", Path(tmp) / "results.json"
+        gt_file.write_text(json.dumps(gt_json))
+        res_file.write_text(json.dumps(results))
+        ref: dict[str, tuple[float, float, float, np.ndarray]] = {}
+        command: dict[str, float] = {}
+        for lib in ("pycocotools", "faster_coco_eval", "hotcoco"):
             if lib == "pycocotools" and args.skip_pycocotools:
                 continue
-            t_load, t_eval, t_sum, stats = run_cocoeval(lib, gt_json, results)
-            ref[lib] = (t_eval, stats)
-            rows.append((f"{lib} load (COCO + loadRes, not in ratios)", t_load))
-            rows.append((f"{lib} evaluate+accumulate", t_eval))
-            rows.append((f"{lib} summarize", t_sum))
+            if importlib.util.find_spec(lib) is None:
+                print(f"{lib}: not installed, skipped (pip install '.[bench]')")
+                continue
+            ref[lib] = run_cocoeval(lib, gt_json, results)
+            if lib in ("pycocotools", "hotcoco"):
+                command[lib] = wall([sys.executable, "-c", COCO_COMMAND, str(gt_file),
+                                     str(res_file), lib], ROOT)[0]
 
-    width = max(len(r[0]) for r in rows)
-    print(f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, best of {args.repeat}")
-    print(f"{'what':<{width}}  seconds")
-    for name, sec in rows:
-        print(f"{name:<{width}}  {sec:8.2f}")
+    print(f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, medians of "
+          f"{args.repeat}, load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    stages = [("command", "pipeline evaluate --detections (whole command, fresh process)"),
+              ("imports", "  start-up + imports (fresh process)"),
+              ("xml", "  read the XML (read_set)"),
+              ("metrics", "  metrics (VOC + COCO + errors + confusion)"),
+              ("plots", "  plots (render_plots)"),
+              ("report", "  whole report (plots, gallery, html/md/json)")]
+    names = list(trees)
+    width = 64
+    print(f"{'what':<{width}}" + "".join(f"{n:>10}" for n in names)
+          + ("   baseline / this" if len(names) == 2 else ""))
+    for key, label in stages:
+        vals = [med[(n, key)] for n in names]
+        ratio = f"{vals[0] / vals[1]:16.1f}x" if len(names) == 2 else ""
+        print(f"{label:<{width}}" + "".join(f"{v:10.3f}" for v in vals) + ratio)
+    print(f"{'metrics.coco_evaluate (12 COCO numbers, this process)':<{width}}{t_coco:10.3f}")
+    for lib, (t_load, t_eval, t_sum, _) in ref.items():
+        print(f"{lib + ' load (COCO + loadRes)':<{width}}{t_load:10.3f}")
+        print(f"{lib + ' evaluate + accumulate':<{width}}{t_eval:10.3f}")
+        print(f"{lib + ' summarize':<{width}}{t_sum:10.3f}")
+        if lib in command:
+            print(f"{lib + ' as a command (start-up, read json, eval, acc)':<{width}}"
+                  f"{command[lib]:10.3f}")
     print()
-    for lib, (t_eval, stats) in ref.items():
-        diff = np.abs(stats - ours.stats).max()
-        print(f"{lib}: evaluate+accumulate / whole command = {t_eval / t_cmd:.1f}x, "
-              f"/ coco_evaluate = {t_eval / t_coco:.1f}x; max |stats diff| = {diff:.1e}")
+    if "pycocotools" in ref:
+        t_load, t_eval, _, stats = ref["pycocotools"]
+        for n in names:
+            t_cmd = med[(n, "command")]
+            print(f"{n}: pycocotools load + evaluate + accumulate / whole command = "
+                  f"{(t_load + t_eval) / t_cmd:.1f}x; pycocotools as a command / whole "
+                  f"command = {command['pycocotools'] / t_cmd:.1f}x")
+        print(f"pycocotools evaluate + accumulate / coco_evaluate = {t_eval / t_coco:.1f}x")
+        for lib, (_, t_lib, _, s) in ref.items():
+            if lib != "pycocotools":
+                print(f"{lib} evaluate + accumulate / coco_evaluate = {t_lib / t_coco:.2f}x; "
+                      f"pycocotools / {lib} = {t_eval / t_lib:.0f}x")
+        for lib, s in [("coco_evaluate", ours.stats)] + [(k, v[3]) for k, v in ref.items()
+                                                          if k != "pycocotools"]:
+            print(f"{lib}: 12 stats bit-equal to pycocotools: {np.array_equal(s, stats)} "
+                  f"(max |diff| {np.abs(s - stats).max():.1e})")
     print("12 stats:", " ".join(f"{v:.4f}" for v in ours.stats))
 
 
