@@ -159,5 +159,5 @@ class Canvas:
     def png(self) -> bytes:
         """The canvas as PNG bytes."""
         buf = io.BytesIO()
-        self.image.save(buf, format="PNG", compress_level=3)
+        self.image.save(buf, format="PNG", compress_level=1)   # 2x faster, 5% larger
         return buf.getvalue()
