@@ -11,7 +11,8 @@ fixture of issue #12) and its detections file in a temp dir, then, on the same d
   4. pycocotools: load (COCO + loadRes) and evaluate + accumulate (+ summarize) in this
      process, and as a command (a fresh python: import, read the two JSON files, evaluate,
      accumulate);
-  5. faster-coco-eval and hotcoco (bench-only extras, skipped when not installed), the same;
+  5. faster-coco-eval and hotcoco (bench-only extras, skipped when not installed), the same,
+     and hotcoco fed arrays (what it would cost as the engine inside `pipeline evaluate`);
 checks that every library's 12 numbers equal pycocotools' bit for bit, and prints the
 times and every ratio. The whole command's reference is pycocotools' load + evaluate +
 accumulate in this process (its start-up and file reading not counted: the conservative
@@ -171,6 +172,30 @@ def run_cocoeval(module: str, gt_json: dict, results: list[dict]) -> tuple[float
     return t_load, t_eval, t_sum, np.asarray(ev.stats, np.float64)
 
 
+def run_hotcoco_arrays(gt, dets) -> tuple[float, float, float, np.ndarray]:
+    """hotcoco fed arrays, as an engine inside `pipeline evaluate` would be: (load, evaluate +
+    accumulate, summarize) seconds and the stats."""
+    from hotcoco import COCO, COCOeval
+
+    t0 = time.perf_counter()
+    coco = COCO.from_arrays([{"id": i + 1} for i in range(gt.n_images)],
+                            [{"id": k + 1, "name": c} for k, c in enumerate(gt.classes)],
+                            gt.image + 1, gt.cls + 1, gt.boxes, area=gt.area,
+                            iscrowd=gt.difficult.astype(np.int64))
+    dt = coco.load_res(np.column_stack([dets.image + 1, dets.boxes, dets.score, dets.cls + 1])
+                       .astype(np.float64))
+    t_load = time.perf_counter() - t0
+    with contextlib.redirect_stdout(io.StringIO()):
+        ev = COCOeval(coco, dt, "bbox")
+        t0 = time.perf_counter()
+        ev.evaluate()
+        ev.accumulate()
+        t_eval = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ev.summarize()
+    return t_load, t_eval, time.perf_counter() - t0, np.asarray(ev.stats, np.float64)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--images", type=int, default=3000)
@@ -237,6 +262,8 @@ def main() -> None:
                 print(f"{lib}: not installed, skipped (pip install '.[bench]')")
                 continue
             ref[lib] = run_cocoeval(lib, gt_json, results)
+            if lib == "hotcoco":
+                ref["hotcoco (from arrays)"] = run_hotcoco_arrays(gt, dets)
             if lib in ("pycocotools", "hotcoco"):
                 command[lib] = wall([sys.executable, "-c", COCO_COMMAND, str(gt_file),
                                      str(res_file), lib], ROOT)[0]
