@@ -29,6 +29,7 @@ import importlib.util
 import io
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -102,15 +103,19 @@ def make_data(root: Path, n_images: int, n_dets: int, n_classes: int, seed: int 
 # A fresh process of a checkout times its own stages (functions every checkout has).
 STAGES = r"""
 import json, sys, time
-t0 = time.perf_counter()
 from detector.evaluation.evaluate import evaluate, get_detections, read_set
 from detector.evaluation.report import render_plots, render_report
 out = {}
-t = time.perf_counter(); voc_set = read_set(sys.argv[1]); out["xml"] = time.perf_counter() - t
+def timed(key, fn):
+    w, c = time.perf_counter(), time.process_time()
+    r = fn()
+    out[key] = (time.perf_counter() - w, time.process_time() - c)
+    return r
+voc_set = timed("xml", lambda: read_set(sys.argv[1]))
 dets = get_detections(voc_set, sys.argv[2])
-t = time.perf_counter(); ev = evaluate(voc_set, dets); out["metrics"] = time.perf_counter() - t
-t = time.perf_counter(); render_plots(ev); out["plots"] = time.perf_counter() - t
-t = time.perf_counter(); render_report(ev); out["report"] = time.perf_counter() - t
+ev = timed("metrics", lambda: evaluate(voc_set, dets))
+timed("plots", lambda: render_plots(ev))
+timed("report", lambda: render_report(ev))
 print(json.dumps(out))
 """
 IMPORTS = "import pipeline, detector.evaluation.evaluate, detector.evaluation.report"
@@ -129,19 +134,34 @@ with contextlib.redirect_stdout(io.StringIO()):
 """
 
 
-def wall(cmd: list[str], tree: Path) -> tuple[float, subprocess.CompletedProcess]:
-    """Wall seconds of a fresh process running with checkout `tree` first on sys.path."""
+def wall(cmd: list[str], tree: Path) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall seconds, CPU seconds of it and its children) of a fresh process running with
+    checkout `tree` first on sys.path."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tree)
     sec = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd[:3])}... ({tree}) failed: {proc.stderr.strip()[-2000:]}")
-    return sec, proc
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return sec, cpu, proc
 
 
-def run_cocoeval(module: str, gt_json: dict, results: list[dict]) -> tuple[float, float, float, np.ndarray]:
-    """(load, evaluate+accumulate, summarize) seconds and the stats of a COCOeval library."""
+class Clock:
+    """Wall and CPU seconds of a block of this process (`with Clock() as c: ...; c.wall`)."""
+
+    def __enter__(self):
+        self.w, self.c = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.w, time.process_time() - self.c
+
+
+def run_cocoeval(module: str, gt_json: dict, results: list[dict]) -> tuple[Clock, Clock, np.ndarray]:
+    """(load, evaluate + accumulate) clocks and the 12 stats of a COCOeval library."""
     if module == "pycocotools":
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
@@ -152,48 +172,40 @@ def run_cocoeval(module: str, gt_json: dict, results: list[dict]) -> tuple[float
         from hotcoco import COCO, COCOeval
     gt_json, results = json.loads(json.dumps(gt_json)), json.loads(json.dumps(results))
     with contextlib.redirect_stdout(io.StringIO()):
-        t0 = time.perf_counter()
-        if module == "hotcoco":
-            gt = COCO(gt_json)
-        else:
-            gt = COCO()
-            gt.dataset = gt_json
-            gt.createIndex()
-        dt = gt.loadRes(results)
-        t_load = time.perf_counter() - t0
+        with Clock() as load:
+            if module == "hotcoco":
+                gt = COCO(gt_json)
+            else:
+                gt = COCO()
+                gt.dataset = gt_json
+                gt.createIndex()
+            dt = gt.loadRes(results)
         ev = COCOeval(gt, dt, "bbox")
-        t0 = time.perf_counter()
-        ev.evaluate()
-        ev.accumulate()
-        t_eval = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        with Clock() as run:
+            ev.evaluate()
+            ev.accumulate()
         ev.summarize()
-        t_sum = time.perf_counter() - t0
-    return t_load, t_eval, t_sum, np.asarray(ev.stats, np.float64)
+    return load, run, np.asarray(ev.stats, np.float64)
 
 
-def run_hotcoco_arrays(gt, dets) -> tuple[float, float, float, np.ndarray]:
-    """hotcoco fed arrays, as an engine inside `pipeline evaluate` would be: (load, evaluate +
-    accumulate, summarize) seconds and the stats."""
+def run_hotcoco_arrays(gt, dets) -> tuple[Clock, Clock, np.ndarray]:
+    """hotcoco fed arrays, as the COCO engine inside `pipeline evaluate` would be."""
     from hotcoco import COCO, COCOeval
 
-    t0 = time.perf_counter()
-    coco = COCO.from_arrays([{"id": i + 1} for i in range(gt.n_images)],
-                            [{"id": k + 1, "name": c} for k, c in enumerate(gt.classes)],
-                            gt.image + 1, gt.cls + 1, gt.boxes, area=gt.area,
-                            iscrowd=gt.difficult.astype(np.int64))
-    dt = coco.load_res(np.column_stack([dets.image + 1, dets.boxes, dets.score, dets.cls + 1])
-                       .astype(np.float64))
-    t_load = time.perf_counter() - t0
+    with Clock() as load:
+        coco = COCO.from_arrays([{"id": i + 1} for i in range(gt.n_images)],
+                                [{"id": k + 1, "name": c} for k, c in enumerate(gt.classes)],
+                                gt.image + 1, gt.cls + 1, gt.boxes, area=gt.area,
+                                iscrowd=gt.difficult.astype(np.int64))
+        dt = coco.load_res(np.column_stack([dets.image + 1, dets.boxes, dets.score,
+                                            dets.cls + 1]).astype(np.float64))
     with contextlib.redirect_stdout(io.StringIO()):
         ev = COCOeval(coco, dt, "bbox")
-        t0 = time.perf_counter()
-        ev.evaluate()
-        ev.accumulate()
-        t_eval = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        with Clock() as run:
+            ev.evaluate()
+            ev.accumulate()
         ev.summarize()
-    return t_load, t_eval, time.perf_counter() - t0, np.asarray(ev.stats, np.float64)
+    return load, run, np.asarray(ev.stats, np.float64)
 
 
 def main() -> None:
@@ -208,15 +220,15 @@ def main() -> None:
     ap.add_argument("--skip-pycocotools", action="store_true")
     args = ap.parse_args()
 
-    from detector.evaluation.detections import Detections
+    from detector.evaluation.detections import Detections, read_detections
     from detector.evaluation.evaluate import read_set
-    from detector.evaluation.detections import read_detections
     from detector.evaluation.metrics import (coco_evaluate, coco_ground_truth_json,
                                              coco_results_json, ground_truth)
 
     trees = {"this": ROOT}
     if args.baseline is not None:
         trees = {"baseline": args.baseline.resolve(), **trees}
+    loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "voc"
         t0 = time.perf_counter()
@@ -225,36 +237,39 @@ def main() -> None:
               f"({det_path.stat().st_size / 1e6:.0f} MB json), made in "
               f"{time.perf_counter() - t0:.1f}s", flush=True)
 
-        times: dict[tuple[str, str], list[float]] = {}
+        # (tree, stage) -> [(wall, cpu)], every tree once per round.
+        times: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for _ in range(args.repeat):
             for name, tree in trees.items():
                 cmd = [sys.executable, str(tree / "pipeline.py"), "evaluate", "--data",
                        str(data), "--detections", str(det_path), "--out",
                        str(Path(tmp) / f"report-{name}")]
-                times.setdefault((name, "command"), []).append(wall(cmd, tree)[0])
+                times.setdefault((name, "command"), []).append(wall(cmd, tree)[:2])
                 times.setdefault((name, "imports"), []).append(
-                    wall([sys.executable, "-c", IMPORTS], tree)[0])
-                _, proc = wall([sys.executable, "-c", STAGES, str(data), str(det_path)], tree)
+                    wall([sys.executable, "-c", IMPORTS], tree)[:2])
+                proc = wall([sys.executable, "-c", STAGES, str(data), str(det_path)], tree)[2]
                 for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items():
-                    times.setdefault((name, k), []).append(v)
-        med = {k: statistics.median(v) for k, v in times.items()}
+                    times.setdefault((name, k), []).append(tuple(v))
+            loads.append(os.getloadavg()[0])
+        med = {k: tuple(statistics.median(x[i] for x in v) for i in (0, 1))
+               for k, v in times.items()}
 
         voc_set = read_set(data)
         dets = read_detections(det_path, voc_set)
         gt = ground_truth(voc_set)
-        coco_times = []
+        coco_runs = []
         for _ in range(args.repeat):  # a fresh Detections: every run sorts from scratch
-            t0 = time.perf_counter()
-            ours = coco_evaluate(gt, Detections(dets.image, dets.cls, dets.boxes, dets.score))
-            coco_times.append(time.perf_counter() - t0)
-        t_coco = statistics.median(coco_times)
+            with Clock() as c:
+                ours = coco_evaluate(gt, Detections(dets.image, dets.cls, dets.boxes, dets.score))
+            coco_runs.append((c.wall, c.cpu))
+        t_coco = tuple(statistics.median(x[i] for x in coco_runs) for i in (0, 1))
 
         gt_json, results = coco_ground_truth_json(gt), coco_results_json(dets)
         gt_file, res_file = Path(tmp) / "gt.json", Path(tmp) / "results.json"
         gt_file.write_text(json.dumps(gt_json))
         res_file.write_text(json.dumps(results))
-        ref: dict[str, tuple[float, float, float, np.ndarray]] = {}
-        command: dict[str, float] = {}
+        ref: dict[str, tuple[Clock, Clock, np.ndarray]] = {}
+        command: dict[str, tuple[float, float]] = {}
         for lib in ("pycocotools", "faster_coco_eval", "hotcoco"):
             if lib == "pycocotools" and args.skip_pycocotools:
                 continue
@@ -266,46 +281,53 @@ def main() -> None:
                 ref["hotcoco (from arrays)"] = run_hotcoco_arrays(gt, dets)
             if lib in ("pycocotools", "hotcoco"):
                 command[lib] = wall([sys.executable, "-c", COCO_COMMAND, str(gt_file),
-                                     str(res_file), lib], ROOT)[0]
+                                     str(res_file), lib], ROOT)[:2]
+            loads.append(os.getloadavg()[0])
 
     print(f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, medians of "
-          f"{args.repeat}, load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
-    stages = [("command", "pipeline evaluate --detections (whole command, fresh process)"),
+          f"{args.repeat}; 1-minute load average during the run: "
+          f"{' '.join(f'{v:.1f}' for v in loads)}")
+    stages = [("command", "pipeline evaluate --detections (whole command)"),
               ("imports", "  start-up + imports (fresh process)"),
               ("xml", "  read the XML (read_set)"),
               ("metrics", "  metrics (VOC + COCO + errors + confusion)"),
               ("plots", "  plots (render_plots)"),
               ("report", "  whole report (plots, gallery, html/md/json)")]
     names = list(trees)
-    width = 64
-    print(f"{'what':<{width}}" + "".join(f"{n:>10}" for n in names)
-          + ("   baseline / this" if len(names) == 2 else ""))
+    width = 52
+    head = "".join(f"{n + ' ' + kind:>15}" for kind in ("wall", "cpu") for n in names)
+    print(f"{'seconds':<{width}}{head}"
+          + ("  baseline/this: wall  cpu" if len(names) == 2 else ""))
     for key, label in stages:
-        vals = [med[(n, key)] for n in names]
-        ratio = f"{vals[0] / vals[1]:16.1f}x" if len(names) == 2 else ""
-        print(f"{label:<{width}}" + "".join(f"{v:10.3f}" for v in vals) + ratio)
-    print(f"{'metrics.coco_evaluate (12 COCO numbers, this process)':<{width}}{t_coco:10.3f}")
-    for lib, (t_load, t_eval, t_sum, _) in ref.items():
-        print(f"{lib + ' load (COCO + loadRes)':<{width}}{t_load:10.3f}")
-        print(f"{lib + ' evaluate + accumulate':<{width}}{t_eval:10.3f}")
-        print(f"{lib + ' summarize':<{width}}{t_sum:10.3f}")
+        vals = [med[(n, key)][i] for i in (0, 1) for n in names]
+        ratio = (f"{vals[0] / vals[1]:15.1f}x{vals[2] / vals[3]:5.1f}x" if len(names) == 2
+                 else "")
+        print(f"{label:<{width}}" + "".join(f"{v:15.3f}" for v in vals) + ratio)
+    rows = [("metrics.coco_evaluate (12 COCO numbers)", t_coco)]
+    for lib, (load, run, _) in ref.items():
+        rows += [(f"{lib} load (COCO + loadRes)", (load.wall, load.cpu)),
+                 (f"{lib} evaluate + accumulate", (run.wall, run.cpu))]
         if lib in command:
-            print(f"{lib + ' as a command (start-up, read json, eval, acc)':<{width}}"
-                  f"{command[lib]:10.3f}")
+            rows.append((f"{lib} as a command (start-up, json, eval, acc)", command[lib]))
+    for label, (w, c) in rows:
+        pad = " " * 15 * (len(names) - 1)
+        print(f"{label:<{width}}{pad}{w:15.3f}{pad}{c:15.3f}")
     print()
     if "pycocotools" in ref:
-        t_load, t_eval, _, stats = ref["pycocotools"]
+        load, run, stats = ref["pycocotools"]
         for n in names:
-            t_cmd = med[(n, "command")]
-            print(f"{n}: pycocotools load + evaluate + accumulate / whole command = "
-                  f"{(t_load + t_eval) / t_cmd:.1f}x; pycocotools as a command / whole "
-                  f"command = {command['pycocotools'] / t_cmd:.1f}x")
-        print(f"pycocotools evaluate + accumulate / coco_evaluate = {t_eval / t_coco:.1f}x")
-        for lib, (_, t_lib, _, s) in ref.items():
+            w, c = med[(n, "command")]
+            print(f"{n}: pycocotools load + evaluate + accumulate / whole command: wall "
+                  f"{(load.wall + run.wall) / w:.1f}x, cpu {(load.cpu + run.cpu) / c:.1f}x; "
+                  f"pycocotools as a command / whole command: wall "
+                  f"{command['pycocotools'][0] / w:.1f}x, cpu {command['pycocotools'][1] / c:.1f}x")
+        print(f"pycocotools evaluate + accumulate / coco_evaluate: wall "
+              f"{run.wall / t_coco[0]:.1f}x, cpu {run.cpu / t_coco[1]:.1f}x")
+        for lib, (_, lib_run, _) in ref.items():
             if lib != "pycocotools":
-                print(f"{lib} evaluate + accumulate / coco_evaluate = {t_lib / t_coco:.2f}x; "
-                      f"pycocotools / {lib} = {t_eval / t_lib:.0f}x")
-        for lib, s in [("coco_evaluate", ours.stats)] + [(k, v[3]) for k, v in ref.items()
+                print(f"{lib} evaluate + accumulate / coco_evaluate: wall "
+                      f"{lib_run.wall / t_coco[0]:.2f}x, cpu {lib_run.cpu / t_coco[1]:.2f}x")
+        for lib, s in [("coco_evaluate", ours.stats)] + [(k, v[2]) for k, v in ref.items()
                                                           if k != "pycocotools"]:
             print(f"{lib}: 12 stats bit-equal to pycocotools: {np.array_equal(s, stats)} "
                   f"(max |diff| {np.abs(s - stats).max():.1e})")
