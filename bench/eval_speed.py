@@ -14,12 +14,14 @@ fixture of issue #12) and its detections file in a temp dir, then, on the same d
   5. faster-coco-eval and hotcoco (bench-only extras, skipped when not installed), the same,
      and hotcoco fed arrays (what it would cost as the engine inside `pipeline evaluate`);
 checks that every library's 12 numbers equal pycocotools' bit for bit, and prints the
-times and every ratio. The whole command's reference is pycocotools' load + evaluate +
-accumulate in this process (its start-up and file reading not counted: the conservative
-ratio); repeated timings are medians.
+wall and CPU times (a process's CPU counts its children's) and every ratio. Fresh processes
+cache their bytecode in the temp dir, after one untimed run each, as an installed copy does
+(--no-bytecode-cache: as the environment says). The whole command's reference is
+pycocotools' load + evaluate + accumulate in this process (its start-up and file reading not
+counted: the conservative ratio); repeated timings are medians.
 
     python bench/eval_speed.py [--images 3000] [--dets 43] [--classes 20] [--repeat N]
-                               [--baseline /path/to/other/checkout]
+                               [--baseline /path/to/other/checkout] [--no-bytecode-cache]
 """
 from __future__ import annotations
 
@@ -138,6 +140,9 @@ def wall(cmd: list[str], tree: Path) -> tuple[float, float, subprocess.Completed
     """(wall seconds, CPU seconds of it and its children) of a fresh process running with
     checkout `tree` first on sys.path."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    if PYCACHE is not None:  # bytecode cached as on an ordinary install, off the source tree
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = PYCACHE
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tree)
@@ -147,6 +152,9 @@ def wall(cmd: list[str], tree: Path) -> tuple[float, float, subprocess.Completed
         sys.exit(f"{' '.join(cmd[:3])}... ({tree}) failed: {proc.stderr.strip()[-2000:]}")
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return sec, cpu, proc
+
+
+PYCACHE: str | None = None   # where fresh processes cache bytecode (None: as the env says)
 
 
 class Clock:
@@ -218,6 +226,10 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, default=None,
                     help="another checkout (e.g. main's) timed the same way, alternating")
     ap.add_argument("--skip-pycocotools", action="store_true")
+    ap.add_argument("--no-bytecode-cache", action="store_true",
+                    help="run the processes as the environment says (PYTHONDONTWRITEBYTECODE: "
+                         "every start compiles every module); default: a bytecode cache in "
+                         "the temp dir, warmed by one untimed run of each")
     args = ap.parse_args()
 
     from detector.evaluation.detections import Detections, read_detections
@@ -237,13 +249,21 @@ def main() -> None:
               f"({det_path.stat().st_size / 1e6:.0f} MB json), made in "
               f"{time.perf_counter() - t0:.1f}s", flush=True)
 
+        global PYCACHE
+        if not args.no_bytecode_cache:
+            PYCACHE = str(Path(tmp) / "pycache")
+        commands = {name: [sys.executable, str(tree / "pipeline.py"), "evaluate", "--data",
+                           str(data), "--detections", str(det_path), "--out",
+                           str(Path(tmp) / f"report-{name}")] for name, tree in trees.items()}
+        for name, tree in trees.items():  # untimed: caches bytecode and the files
+            wall(commands[name], tree)
+        wall([sys.executable, "-c", "import pycocotools.cocoeval, hotcoco"
+              if importlib.util.find_spec("hotcoco") else "import pycocotools.cocoeval"], ROOT)
         # (tree, stage) -> [(wall, cpu)], every tree once per round.
         times: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for _ in range(args.repeat):
             for name, tree in trees.items():
-                cmd = [sys.executable, str(tree / "pipeline.py"), "evaluate", "--data",
-                       str(data), "--detections", str(det_path), "--out",
-                       str(Path(tmp) / f"report-{name}")]
+                cmd = commands[name]
                 times.setdefault((name, "command"), []).append(wall(cmd, tree)[:2])
                 times.setdefault((name, "imports"), []).append(
                     wall([sys.executable, "-c", IMPORTS], tree)[:2])
@@ -285,7 +305,8 @@ def main() -> None:
             loads.append(os.getloadavg()[0])
 
     print(f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, medians of "
-          f"{args.repeat}; 1-minute load average during the run: "
+          f"{args.repeat}, bytecode {'as the environment says' if PYCACHE is None else 'cached'}"
+          f"; 1-minute load average during the run: "
           f"{' '.join(f'{v:.1f}' for v in loads)}")
     stages = [("command", "pipeline evaluate --detections (whole command)"),
               ("imports", "  start-up + imports (fresh process)"),

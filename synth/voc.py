@@ -185,7 +185,7 @@ def parse_annotation(data: bytes, path: str | os.PathLike, check_boxes: bool = T
 
     `fast` reads annotation_xml's own shape with a regular expression (giving what
     ElementTree, which reads everything else, gives)."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     image = _annotation_from_canonical(data, path, check_boxes) if fast else None
     if image is not None:
         return image
@@ -198,7 +198,7 @@ def parse_annotation(data: bytes, path: str | os.PathLike, check_boxes: bool = T
 
 def read_annotation(path: str | os.PathLike, check_boxes: bool = True) -> VocImage:
     """Parse one VOC XML file; a broken file raises InputError naming it."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
