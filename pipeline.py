@@ -83,12 +83,12 @@ def evaluate(data: Path, model: Path | None, detections: Path | None, split: str
     """
     for noisy in ("matplotlib", "PIL"):   # their debug output drowns ours under -v
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # The JSON is parsed in a child forked before numpy loads, while this process imports
-    # the metrics and the report's plotting libraries and reads the XML.
-    from detector.evaluation.jsoncolumns import BackgroundParse
+    # Where a core is free, the JSON is parsed in a child forked before numpy loads, while
+    # this process imports the metrics and the report's libraries and reads the XML.
+    from detector.evaluation.jsoncolumns import BackgroundParse, spare_core
 
     pending = BackgroundParse(detections) if detections is not None and model is None \
-        else None
+        and spare_core() else None
     from detector.evaluation.evaluate import run_evaluate
 
     run = run_evaluate(data, model=model, detections=detections, split=split, out=out,

@@ -1,7 +1,8 @@
 """Parse a detections JSON file into plain columns, optionally in a forked child process.
 
 No numpy here on purpose: `pipeline evaluate` forks the child before numpy (and its BLAS
-thread pool) is imported, then reads the VOC XML while the child parses the JSON. The
+thread pool) is imported, then reads the VOC XML while the child parses the JSON (where a
+core is free for it: spare_core). The
 columns travel back as `array.array`s; detections.py validates and converts them.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from synth.cores import default_workers
 from synth.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,18 @@ def _child(path: str, conn) -> None:
         conn.send(("failed", repr(exc)))
     finally:
         conn.close()
+
+
+def spare_core() -> bool:
+    """Whether a core is free for a background parse: two or more usable cores and a
+    1-minute load average that leaves one idle (on a busy machine the child only competes
+    with this process, and the fork and the pickled columns cost more than it saves)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not measurable here: assume idle
+        load = 0.0
+    cores = default_workers()
+    return cores >= 2 and load + 1 <= cores
 
 
 class BackgroundParse:
