@@ -11,7 +11,6 @@ import contextlib
 import gc
 import json
 import logging
-import multiprocessing
 import os
 from array import array
 from dataclasses import dataclass
@@ -139,6 +138,8 @@ class BackgroundParse:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._proc = self._conn = None
+        import multiprocessing  # here: runs that parse in-process never need it
+
         if "fork" not in multiprocessing.get_all_start_methods():
             return
         try:
