@@ -98,6 +98,14 @@ def _disc(radius: float) -> Image.Image:
     return big.resize((d, d), Image.LANCZOS)
 
 
+Points = Sequence[tuple[float, float]] | np.ndarray   # (x, y) pairs, or an (n, 2) array
+
+
+def _pixels(points: Points) -> list[int]:
+    """Points rounded to pixels (halves to even, as round() does), flat: x0, y0, x1, ..."""
+    return np.rint(np.asarray(points, np.float64)).astype(np.int64).ravel().tolist()
+
+
 class Canvas:
     """A white RGB image to draw a plot on."""
 
@@ -119,14 +127,13 @@ class Canvas:
                             outline=rgb(outline) if outline is not None else None,
                             width=width)
 
-    def line(self, points: Sequence[tuple[float, float]], colour: Colour, width: int = 1) -> None:
+    def line(self, points: Points, colour: Colour, width: int = 1) -> None:
         """A polyline (not antialiased: the plots draw axis-aligned lines only)."""
-        self.draw.line([(round(x), round(y)) for x, y in points], fill=rgb(colour),
-                       width=width)
+        self.draw.line(_pixels(points), fill=rgb(colour), width=width)
 
-    def polygon(self, points: Sequence[tuple[float, float]], fill: Colour) -> None:
+    def polygon(self, points: Points, fill: Colour) -> None:
         """A filled polygon."""
-        self.draw.polygon([(round(x), round(y)) for x, y in points], fill=rgb(fill))
+        self.draw.polygon(_pixels(points), fill=rgb(fill))
 
     def dot(self, x: float, y: float, radius: float, colour: Colour) -> None:
         """An antialiased filled circle centred on (x, y)."""

@@ -34,13 +34,13 @@ def pr_panel(k: int, cols: int) -> tuple[int, int]:
     return PR_LEFT + (k % cols) * (PANEL_W + GAP_X), PR_TOP + (k // cols) * (PANEL_H + GAP_Y)
 
 
-def pr_step(recall: np.ndarray, precision: np.ndarray, n: int = 800
+def pr_step(recall: np.ndarray, precision: np.ndarray, n: int = 400
             ) -> tuple[np.ndarray, np.ndarray]:
     """(recall, interpolated precision) vertices of the PR step curve, at most ~2n of them:
     precision p_i holds on (r_{i-1}, r_i], the area under it is the all-point AP."""
     p = np.maximum.accumulate(precision[::-1])[::-1]
     r = recall
-    if len(r) > n:  # a few pixels per vertex is plenty
+    if len(r) > n:  # two points a pixel is plenty
         i = np.unique(np.linspace(0, len(r) - 1, n).astype(int))
         r, p = r[i], p[i]
     r0 = np.concatenate(([0.0], r))
@@ -67,9 +67,9 @@ def plot_pr_curves(ev: Evaluation, cols: int = 5) -> bytes:
         curve = ev.voc.curves[k]
         drawn = curve.n_gt > 0 and len(curve.recall) > 0
         if drawn:
-            xs, ys = px(*pr_step(curve.recall, curve.precision))
-            points = list(zip(xs.tolist(), ys.tolist()))
-            c.polygon(points + [(xs[-1], y0 + PANEL_H), (x0, y0 + PANEL_H)], FILL)
+            xs, ys = px(*pr_step(curve.recall, curve.precision, n=2 * PANEL_W))
+            points = np.column_stack([xs, ys])
+            c.polygon(np.vstack([points, [(xs[-1], y0 + PANEL_H), (x0, y0 + PANEL_H)]]), FILL)
         c.line([(x0 + PANEL_W / 2, y0), (x0 + PANEL_W / 2, y0 + PANEL_H)], GRID)
         c.line([(x0, y0 + PANEL_H / 2), (x0 + PANEL_W, y0 + PANEL_H / 2)], GRID)
         if drawn:
