@@ -304,10 +304,15 @@ def one_error_line(r) -> str:
 
 def pipeline_imports_torch(argv: list[str]) -> bool:
     """Run `pipeline ARGV...` in a fresh interpreter; True if torch got imported on the way."""
+    return pipeline_imports(argv, "torch")
+
+
+def pipeline_imports(argv: list[str], module: str) -> bool:
+    """Run `pipeline ARGV...` in a fresh interpreter; True if `module` got imported on the way."""
     code = ("import sys\nfrom pipeline import main\n"
             f"sys.argv = {['pipeline', *argv]!r}\n"
             "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "print('torch' in sys.modules)\n")
+            f"print({module!r} in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from detector.evaluation.detections import detections_from_list
 from pipeline import main
-from tests.helpers import make_voc_set, pipeline_imports_torch
+from tests.helpers import make_voc_set, pipeline_imports, pipeline_imports_torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -176,6 +176,14 @@ def test_detections_path_never_imports_torch(tmp_path, data):
     assert not pipeline_imports_torch(["evaluate", "--data", str(voc), "--detections",
                                        str(dets), "--out", str(tmp_path / "rep")])
     assert (tmp_path / "rep" / "report.html").is_file()
+
+
+def test_detections_path_never_imports_matplotlib(tmp_path, data):
+    # Its import alone cost more than every metric (issue #12): the plots are drawn with PIL.
+    voc, dets = data
+    assert not pipeline_imports(["evaluate", "--data", str(voc), "--detections", str(dets),
+                                 "--out", str(tmp_path / "rep")], "matplotlib")
+    assert (tmp_path / "rep" / "plots" / "confusion.png").is_file()
 
 
 def test_real_process_prints_exactly_one_line_on_bad_input(tmp_path, data):

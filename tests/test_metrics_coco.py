@@ -170,3 +170,43 @@ def test_detection_on_taken_object_falls_back_to_next_best():
     stats = coco_evaluate(gt, dets).stats
     assert stats[1] == pytest.approx(1.0)      # AP50: both objects found
     assert_same_as_pycocotools(gt, dets)
+
+
+def test_twelve_stats_bit_equal_on_a_detector_like_set():
+    """The bench's kind of data (issue #12): many images and classes, ~43 detections per
+    image near the objects (jittered, relabelled, duplicated) and on the background down to
+    score 0.001, one object in ten difficult. The 12 numbers are pycocotools' to the bit."""
+    rng = np.random.default_rng(12)
+    n_img, n_cls = 60, 6
+    g_img, g_cls, g_box, d_img, d_cls, d_box, d_score = [], [], [], [], [], [], []
+    for i in range(n_img):
+        n_obj = int(rng.integers(1, 13))
+        wh = np.exp(rng.uniform(np.log(6), np.log(400), (n_obj, 2)))
+        xy = rng.uniform(0, [640, 480] - np.minimum(wh, [639, 479]))
+        box = np.floor(np.concatenate([xy, wh], 1))
+        cls = rng.integers(0, n_cls, n_obj)
+        g_img += [i] * n_obj
+        g_cls += cls.tolist()
+        g_box.append(box)
+        src = rng.integers(0, n_obj, 2 * n_obj)
+        near = box[src] + rng.normal(0, 0.15, (len(src), 4)) * box[src][:, [2, 3, 2, 3]]
+        bg = np.concatenate([rng.uniform(0, 600, (43 - len(src), 2)),
+                             np.exp(rng.uniform(np.log(6), np.log(300), (43 - len(src), 2)))], 1)
+        b = np.concatenate([near, bg])
+        b[:, 2:] = np.maximum(b[:, 2:], 1)
+        d_img += [i] * len(b)
+        d_cls += np.concatenate([np.where(rng.random(len(src)) < 0.85, cls[src],
+                                          rng.integers(0, n_cls, len(src))),
+                                 rng.integers(0, n_cls, len(bg))]).tolist()
+        d_box.append(b.round(2))
+        d_score += np.concatenate([rng.beta(5, 2, len(src)),
+                                   rng.beta(1, 12, len(bg))]).clip(0.001, 1).round(5).tolist()
+    gt = GroundTruth(np.array(g_img), np.array(g_cls), np.concatenate(g_box),
+                     rng.random(len(g_img)) < 0.1, [f"c{k}" for k in range(n_cls)], n_img)
+    dets = Detections(np.array(d_img), np.array(d_cls), np.concatenate(d_box), np.array(d_score))
+    ref = pycocotools_eval(gt, dets)
+    ours = coco_evaluate(gt, dets)
+    assert np.array_equal(ours.stats, np.asarray(ref.stats))
+    assert np.array_equal(ours.precision, ref.eval["precision"])
+    assert np.array_equal(ours.recall, ref.eval["recall"])
+    assert 0.05 < ours.stats[0] < 0.9          # a fixture with something to measure

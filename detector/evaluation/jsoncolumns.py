@@ -1,7 +1,8 @@
 """Parse a detections JSON file into plain columns, optionally in a forked child process.
 
 No numpy here on purpose: `pipeline evaluate` forks the child before numpy (and its BLAS
-thread pool) is imported, then reads the VOC XML while the child parses the JSON. The
+thread pool) is imported, then reads the VOC XML while the child parses the JSON (where a
+core is free for it: spare_core). The
 columns travel back as `array.array`s; detections.py validates and converts them.
 """
 from __future__ import annotations
@@ -10,7 +11,6 @@ import contextlib
 import gc
 import json
 import logging
-import multiprocessing
 import os
 from array import array
 from dataclasses import dataclass
@@ -19,6 +19,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from synth.cores import default_workers
 from synth.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,18 @@ def _child(path: str, conn) -> None:
         conn.close()
 
 
+def spare_core() -> bool:
+    """Whether a core is free for a background parse: two or more usable cores and a
+    1-minute load average that leaves one idle (on a busy machine the child only competes
+    with this process, and the fork and the pickled columns cost more than it saves)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not measurable here: assume idle
+        load = 0.0
+    cores = default_workers()
+    return cores >= 2 and load + 1 <= cores
+
+
 class BackgroundParse:
     """`parse_file(path)` running in a forked child; `result()` waits for it.
 
@@ -125,6 +138,8 @@ class BackgroundParse:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._proc = self._conn = None
+        import multiprocessing  # here: runs that parse in-process never need it
+
         if "fork" not in multiprocessing.get_all_start_methods():
             return
         try:

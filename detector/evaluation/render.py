@@ -14,11 +14,10 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import cv2
 import numpy as np
-from matplotlib.figure import Figure
 
 from synth import fsio
 from synth.draw import draw_box, draw_label
@@ -27,6 +26,9 @@ from synth.imageio import read_image
 from synth.voc import VocImage, VocSet
 
 from .detections import Detections
+
+if TYPE_CHECKING:  # compare-real's and ablate's plots are matplotlib figures
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 

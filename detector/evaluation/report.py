@@ -1,8 +1,8 @@
 """The evaluation report: report.json, report.md, a self-contained report.html, and plots/.
 
 Its sections are reusable (compare-real shows both domains' evaluations inside its own
-report): `report_json` gives the machine-readable dict, the `plot_*` functions return PNG
-bytes, `evaluation_sections` the HTML body and `report_markdown` the Markdown; the pieces
+report): `report_json` gives the machine-readable dict, `render_plots` (plots.py) the PNG
+plots, `evaluation_sections` the HTML body and `report_markdown` the Markdown; the pieces
 every report shares (page, figures, galleries, tables, files) are evaluation/render.py.
 """
 from __future__ import annotations
@@ -14,16 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from synth.draw import DIFFICULT_COLOUR, draw_box
 from synth.imageio import encode_jpeg
 
 from .metrics import COCO_STAT_KEYS, COCO_STAT_NAMES
+from .plots import ERROR_COLOURS, render_plots
 from .render import (GT_COLOUR, draw_detections, esc, fmt, html_figure,
                      html_gallery, html_header, html_page, json_ready, json_text, md_table,
-                     png_bytes, thumbnail, write_files)
+                     thumbnail, write_files)
 from .tide import ERROR_TYPES
 
 if TYPE_CHECKING:  # evaluate.py writes this report: the dataclass only names a type here
@@ -37,8 +36,6 @@ ERROR_LABELS = {
     "bkg": "fired on background (IoU < 0.1 with every object)",
     "miss": "missed object (nothing found it)",
 }
-ERROR_COLOURS = {"cls": "#e6550d", "loc": "#3182bd", "both": "#9e9ac8", "dupe": "#fdae6b",
-                 "bkg": "#636363", "miss": "#d62728"}
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -101,126 +98,6 @@ def report_json(ev: Evaluation, extra: dict | None = None) -> dict:
     }
     out.update(extra or {})
     return json_ready(out)
-
-
-# ----------------------------------------------------------------------------- plots
-def _thin(x: np.ndarray, y: np.ndarray, n: int = 800) -> tuple[np.ndarray, np.ndarray]:
-    if len(x) <= n:
-        return x, y
-    i = np.unique(np.linspace(0, len(x) - 1, n).astype(int))
-    return x[i], y[i]
-
-
-def plot_pr_curves(ev: Evaluation, cols: int = 5) -> bytes:
-    """Precision-recall curve per class (IoU 0.5, interpolated), best-F1 point marked.
-
-    Small multiples drawn into one axes (panel k at an offset): one matplotlib axes instead
-    of K keeps this fast for many classes.
-    """
-    K = len(ev.classes)
-    cols = max(1, min(cols, K))
-    rows = max(1, math.ceil(K / cols))
-    gap_x, gap_y = 0.18, 0.36                      # between panels, in panel units
-    fig = Figure(figsize=(2.45 * cols + 0.4, 2.05 * rows + 0.75))
-    ax = fig.add_axes((0.02, 0.02, 0.96, 0.96))
-    ax.set_axis_off()
-    for k, name in enumerate(ev.classes):
-        x0 = (k % cols) * (1 + gap_x)
-        y0 = -(k // cols) * (1 + gap_y)
-        ax.add_patch(Rectangle((x0, y0), 1, 1, fill=False, lw=0.8, ec="#888"))
-        for v in (0.5,):
-            ax.plot([x0 + v, x0 + v], [y0, y0 + 1], color="#ddd", lw=0.6)
-            ax.plot([x0, x0 + 1], [y0 + v, y0 + v], color="#ddd", lw=0.6)
-        c = ev.voc.curves[k]
-        if c.n_gt > 0 and len(c.recall):
-            r, p = _thin(c.recall, np.maximum.accumulate(c.precision[::-1])[::-1])
-            r, p = np.concatenate(([0.0], r)), np.concatenate(([p[0]], p))
-            ax.fill_between(x0 + r, y0, y0 + p, step="post", alpha=0.15, color="#3182bd", lw=0)
-            ax.step(x0 + r, y0 + p, where="post", color="#3182bd", lw=1.3)
-            best = c.best_f1()
-            ax.plot([x0 + best["recall"]], [y0 + best["precision"]], "o", color="#e6550d", ms=4)
-            title = f"{name}  AP50 {ev.voc.ap[k]:.2f}"
-        else:
-            title = f"{name}  ({'no objects' if c.n_gt == 0 else 'no detections'})"
-        ax.text(x0 + 0.5, y0 + 1.04, title, ha="center", va="bottom", fontsize=9)
-        if k % cols == 0:
-            for v in (0, 0.5, 1):
-                ax.text(x0 - 0.03, y0 + v, f"{v:g}".lstrip("0") or "0", ha="right",
-                        va="center", fontsize=7, color="#555")
-            ax.text(x0 - 0.13, y0 + 0.5, "precision", rotation=90, ha="right", va="center",
-                    fontsize=8)
-        if k >= K - cols:
-            for v in (0, 0.5, 1):
-                ax.text(x0 + v, y0 - 0.03, f"{v:g}".lstrip("0") or "0", ha="center",
-                        va="top", fontsize=7, color="#555")
-            ax.text(x0 + 0.5, y0 - 0.1, "recall", ha="center", va="top", fontsize=8)
-    right = cols * (1 + gap_x) - gap_x
-    ax.text(right / 2, 1.24, "Precision–recall at IoU 0.5 (orange dot: best F1)",
-            ha="center", va="bottom", fontsize=11)
-    ax.set_xlim(-0.25, right + 0.02)
-    ax.set_ylim(-(rows - 1) * (1 + gap_y) - 0.22, 1.38)
-    return png_bytes(fig)
-
-
-def plot_confusion(matrix: np.ndarray, labels: list[str], conf: float, iou: float) -> bytes:
-    """Confusion heat-map, rows normalised (true class → where its objects went)."""
-    n = len(labels)
-    cell = max(0.36, min(0.9, 4.5 / n))
-    margin = 0.075 * max(len(x) for x in labels) + 0.8   # room for the tick labels
-    side = cell * n
-    fig = Figure(figsize=(side + margin + 1.2, side + margin + 0.5))
-    w, h = fig.get_size_inches()
-    ax = fig.add_axes((margin / w, margin / h, side / w, side / h))
-    cax = fig.add_axes(((margin + side + 0.15) / w, margin / h, 0.18 / w, side / h))
-    totals = matrix.sum(axis=1, keepdims=True)
-    frac = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
-    im = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
-    if n <= 30:
-        for i in range(n):
-            for j in range(n):
-                if matrix[i, j]:
-                    ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
-                            color="white" if frac[i, j] > 0.6 else "black")
-    ax.set_xticks(range(n), labels, rotation=90, fontsize=8)
-    ax.set_yticks(range(n), labels, fontsize=8)
-    ax.set_xlabel("predicted class (background: missed)")
-    ax.set_ylabel("true class (background: false alarm)")
-    ax.set_title(f"conf ≥ {conf:g}, IoU ≥ {iou:g}", fontsize=10)
-    fig.colorbar(im, cax=cax)
-    return png_bytes(fig)
-
-
-def plot_errors(ev: Evaluation) -> bytes:
-    """Left: mAP50 each error type costs; right: error counts per class at conf."""
-    height = max(3.5, 0.26 * len(ev.classes) + 1.3)
-    fig = Figure(figsize=(12, height))
-    longest = max(len(c) for c in ev.classes)
-    fig.subplots_adjust(left=0.05, right=0.98, bottom=0.75 / height, top=1 - 0.4 / height,
-                        wspace=0.12 + 0.012 * longest)
-    ax = fig.add_subplot(1, 2, 1)
-    dm = [ev.errors.delta_map[t] * 100 for t in ERROR_TYPES]
-    ax.barh(range(len(ERROR_TYPES)), dm, color=[ERROR_COLOURS[t] for t in ERROR_TYPES])
-    ax.set_yticks(range(len(ERROR_TYPES)), ERROR_TYPES)
-    ax.invert_yaxis()
-    for i, v in enumerate(dm):
-        ax.text(max(v, 0), i, f" {v:.1f}", va="center", fontsize=8)
-    ax.set_xlim(min(0, min(dm)), max(max(dm), 0.1) * 1.15)
-    ax.set_xlabel("mAP50 points gained if this error type were fixed")
-    ax.set_title("What each error type costs", fontsize=10)
-    ax.grid(axis="x", alpha=0.3)
-    ax = fig.add_subplot(1, 2, 2)
-    left = np.zeros(len(ev.classes))
-    for t in ERROR_TYPES:
-        v = ev.errors.counts[t]
-        ax.barh(range(len(ev.classes)), v, left=left, color=ERROR_COLOURS[t], label=t)
-        left += v
-    ax.set_yticks(range(len(ev.classes)), ev.classes, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"errors per class at conf ≥ {ev.conf:g}")
-    ax.legend(fontsize=8, ncol=len(ERROR_TYPES), loc="lower left", bbox_to_anchor=(0, 1),
-              frameon=False, handlelength=1, columnspacing=1)
-    ax.grid(axis="x", alpha=0.3)
-    return png_bytes(fig)
 
 
 # ----------------------------------------------------------------------------- gallery
@@ -411,14 +288,6 @@ def report_markdown(ev: Evaluation, title: str, lines: list[str]) -> str:
 
 
 # ----------------------------------------------------------------------------- writing
-def render_plots(ev: Evaluation) -> dict[str, bytes]:
-    """All plots of an evaluation as {file name: PNG bytes}."""
-    return {"pr_curves.png": plot_pr_curves(ev),
-            "errors.png": plot_errors(ev),
-            "confusion.png": plot_confusion(ev.confusion, list(ev.classes) + ["background"],
-                                            ev.conf, ev.iou)}
-
-
 def render_report(ev: Evaluation, title: str = "Detection evaluation",
                   lines: list[str] | None = None, extra_json: dict | None = None,
                   n_gallery: int = 12) -> dict[str, bytes]:
