@@ -26,6 +26,7 @@ MODELS = ("pinhole", "fisheye")
 PINHOLE_DIST_SIZES = (4, 5, 8)
 FISHEYE_DIST_SIZE = 4
 MIN_IMAGE_SIDE = 32
+MAX_IMAGE_SIDE = 20000  # what synth.imageio lets PIL decode (MAX_IMAGE_PIXELS)
 PITCH_RANGE_DEG = (-45.0, 90.0)
 MAX_ABS_ROLL_DEG = 45.0
 INTRINSIC_KEYS = ("fx", "fy", "cx", "cy")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import multiprocessing as mp
 import os
 from dataclasses import asdict, dataclass, field
@@ -29,7 +30,7 @@ from .compose import Composite, ComposeOptions, Library, compose, placement_samp
 from .views import class_seen, coverage_gaps
 from .effects import DEFAULT_CAMERA, CameraEffects, apply_camera
 from .errors import InputError
-from .camera_file import CameraSpec, load_camera_file
+from .camera_file import MAX_IMAGE_SIDE, CameraSpec, load_camera_file
 from .imageio import encode_jpeg
 from .layouts import LAYOUTS, write_dataset
 from .manifest import image_record, record_line, write_manifest
@@ -40,6 +41,10 @@ from .voc import VocImage, VocObject, annotation_xml, read_annotation, write_lab
 log = logging.getLogger(__name__)
 
 STATE_DIR = ".synth"
+MAX_IMAGES = 100_000_000
+MAX_OBJECTS = 1000  # subjects (or distractors) per image
+MAX_WORKERS = 1024
+MAX_HEIGHT_M = 100.0
 EFFECTS_FILE = "effects.yaml"  # the set's fitted camera effects, a recipe fragment
 
 
@@ -243,11 +248,24 @@ def _check_config(cfg: GenerateConfig) -> None:
         raise InputError(f"--view: unknown view {cfg.view!r} (topdown, robot, human, flat)")
     if cfg.n < 1:
         raise InputError("-n: must be at least 1")
+    if cfg.n > MAX_IMAGES:
+        raise InputError(f"-n: at most {MAX_IMAGES} images, got {cfg.n}")
+    if cfg.seed < 0:
+        raise InputError(f"--seed: must be a whole number >= 0, got {cfg.seed}")
+    if cfg.workers > MAX_WORKERS:
+        raise InputError(f"--workers: at most {MAX_WORKERS}, got {cfg.workers}")
     lo, hi = cfg.objects
     if not (0 <= lo <= hi) or hi < 1:
         raise InputError(f"--objects: need 0 <= MIN <= MAX and MAX >= 1, got {lo}-{hi}")
     if not (0 <= cfg.distractors[0] <= cfg.distractors[1]):
         raise InputError(f"--distractors: need 0 <= MIN <= MAX, got {cfg.distractors}")
+    for flag, (_, top) in (("--objects", cfg.objects), ("--distractors", cfg.distractors)):
+        if top > MAX_OBJECTS:
+            raise InputError(f"{flag}: at most {MAX_OBJECTS} subjects per image, got {top}")
+    if not 1 <= cfg.jpeg_quality <= 100:
+        raise InputError(f"--jpeg-quality: must lie in [1, 100], got {cfg.jpeg_quality}")
+    if not 0 <= cfg.min_visible <= 1:
+        raise InputError(f"--min-visible: must lie in [0, 1], got {cfg.min_visible}")
     if cfg.blend not in ("alpha", "feather", "poisson", "random"):
         raise InputError(f"--blend: unknown mode {cfg.blend!r}")
     k, n = cfg.shard
@@ -256,7 +274,10 @@ def _check_config(cfg: GenerateConfig) -> None:
     w, h = cfg.size
     if w < 32 or h < 32:
         raise InputError(f"--size: {w}x{h} is too small (at least 32x32)")
-    if not cfg.split or any(v < 0 for v in cfg.split.values()) or sum(cfg.split.values()) <= 0:
+    if max(w, h) > MAX_IMAGE_SIDE:
+        raise InputError(f"--size: {w}x{h} is too large (at most {MAX_IMAGE_SIDE} pixels a side)")
+    if not cfg.split or not all(0 <= v < math.inf for v in cfg.split.values()) \
+            or sum(cfg.split.values()) <= 0:
         raise InputError(f"--split: ratios must be non-negative and not all zero: {cfg.split}")
     if cfg.pitch_deg is not None and not (-45 <= cfg.pitch_deg <= 90):
         raise InputError(f"--pitch: must lie in [-45, 90] degrees (0 = level, negative = "
@@ -275,8 +296,9 @@ def _check_config(cfg: GenerateConfig) -> None:
     if cfg.match_stats is not None and cfg.camera_effects is not None:
         raise InputError(f"--match-stats {cfg.match_stats}: the recipe already holds fitted "
                          "camera effects (an effects: mapping); give one or the other")
-    if cfg.height_m is not None and cfg.height_m <= 0:
-        raise InputError(f"--height: must be positive, got {cfg.height_m}")
+    if cfg.height_m is not None and not 0 < cfg.height_m <= MAX_HEIGHT_M:
+        raise InputError(f"--height: must be a positive number of metres (at most "
+                         f"{MAX_HEIGHT_M:g}), got {cfg.height_m}")
     if cfg.fov_deg is not None and not (1 <= cfg.fov_deg < 179):
         raise InputError(f"--fov: must lie in [1, 179) degrees, got {cfg.fov_deg}")
 
