@@ -322,3 +322,28 @@ def test_a_malformed_standard_result_is_refused_by_index(tmp_path):
                                       "--detections", res, "--out", tmp_path / "ev"))
     assert "detection #3" in msg and "999" in msg
     assert not (tmp_path / "ev").exists()
+
+
+@pytest.mark.parametrize("where,key,value,problem", [
+    ("annotations", "image_id", {"a": 1}, "annotations[0] (id 1): image_id must be a whole "
+                                          "number or a string, got {'a': 1}"),
+    ("annotations", "category_id", [1], "annotations[0] (id 1): category_id must be a whole "
+                                        "number or a string, got [1]"),
+    ("images", "id", [1], "images[0]: id must be a whole number or a string, got [1]"),
+    ("images", "width", "abc", "images[0]: width must be a whole number of pixels, got 'abc'"),
+    ("images", "file_name", None, "images[0]: file_name must be a string, got None"),
+    ("categories", "id", "x", "categories[0]: id must be a whole number, got 'x'"),
+    ("annotations", "bbox", [2.0, 3.0, 1e308, 1e308], "annotations[0] (id 1): bbox [2.0, 3.0, "
+                                                     "1e+308, 1e+308] lies outside the 80x100"),
+])
+def test_a_coco_field_of_the_wrong_type_names_file_and_field(tmp_path, where, key, value,
+                                                            problem):
+    """Unhashable ids, a text width or mixed category id types used to end in a TypeError or
+    ValueError traceback; a box reaching 1e308 px was taken as it was."""
+    convert(sample_voc(tmp_path / "voc", n=5), "coco", tmp_path / "coco")
+    path = tmp_path / "coco" / "annotations" / "instances_train.json"
+    doc = json.loads(path.read_text())
+    doc[where][0][key] = value
+    path.write_text(json.dumps(doc))
+    msg = one_error_line(run_synth("stats", tmp_path / "coco"))
+    assert msg.startswith(f"error: {path}: {problem}"), msg
