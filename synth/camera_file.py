@@ -401,7 +401,11 @@ def _read_opencv(path: Path, expected_model: str | None) -> Intrinsics:
             for name in names:
                 node = fs.getNode(name)
                 if not node.empty():
-                    return name, node.mat()
+                    try:
+                        return name, node.mat()
+                    except (cv2.error, SystemError) as exc:
+                        raise InputError(f"{where}: {name} is not a readable !!opencv-matrix "
+                                         f"({cv_error_text(exc)})") from None
             return names[0], None
 
         k_name, K = matrix(OPENCV_MATRIX_NAMES)

@@ -33,6 +33,7 @@ from .errors import InputError
 from .camera_file import MAX_IMAGE_SIDE, CameraSpec, load_camera_file
 from .imageio import encode_jpeg
 from .layouts import LAYOUTS, write_dataset
+from .lens import NoRays, lens_map
 from .manifest import image_record, record_line, write_manifest
 from .match import effects_mapping, effects_yaml, fit_header, fit_to_folder
 from .scene import SceneBank, load_scene_bank
@@ -412,6 +413,12 @@ def load_camera(cfg: GenerateConfig) -> None:
     if cfg.camera is None:
         return
     spec = load_camera_file(cfg.camera)
+    try:
+        lens_map(spec, spec.roll_deg)  # cached: the first image reuses its rays
+    except NoRays:
+        raise InputError(f"{cfg.camera}: dist: no pixel of this lens maps back to a ray in front "
+                         f"of the camera (the distortion {list(spec.dist)} is too strong to "
+                         "invert)") from None
     if cfg.size_given and tuple(cfg.size) != tuple(spec.image_size):
         raise InputError(f"--size {cfg.size[0]}x{cfg.size[1]}: {cfg.camera} makes "
                          f"{spec.image_size[0]}x{spec.image_size[1]} images (leave --size out)")

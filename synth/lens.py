@@ -83,6 +83,10 @@ def roll_matrix(roll_deg: float) -> np.ndarray:
     return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
+class NoRays(ValueError):
+    """A lens whose distortion sends no pixel back to a ray in front of the camera."""
+
+
 @lru_cache(maxsize=4)
 def _rays(spec: CameraSpec) -> np.ndarray:
     """Unit rays (H, W, 3) of every real-frame pixel, in the camera frame."""
@@ -144,7 +148,7 @@ def lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
     lim_y = (MAX_CANVAS - 1) / 2 * H
     ok &= (u > -lim_x) & (u < W - 1 + lim_x) & (v > -lim_y) & (v < H - 1 + lim_y)
     if not ok.any():
-        raise ValueError("no pixel of the camera sees forward")
+        raise NoRays("no pixel of the camera sees forward")
     x0 = math.floor(min(u[ok].min(), 0.0)) - 2
     y0 = math.floor(min(v[ok].min(), 0.0)) - 2
     x1 = math.ceil(max(u[ok].max(), W - 1.0)) + 3

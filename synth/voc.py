@@ -164,7 +164,7 @@ def read_labels(root: str | os.PathLike) -> list[str] | None:
     path = Path(root) / "labels.txt"
     if not path.is_file():
         return None
-    names = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    names = [ln.strip() for ln in fsio.read_text(path, "class list").splitlines()]
     return [n for n in names if n and not n.startswith("#")]
 
 
@@ -179,7 +179,8 @@ def read_split(root: str | os.PathLike, split: str) -> list[str]:
     if not path.is_file():
         raise InputError(f"{path}: split file not found")
     # PASCAL's per-class files hold "stem  1"; the plain split files hold "stem".
-    return [ln.split()[0] for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return [ln.split()[0] for ln in fsio.read_text(path, "split file").splitlines()
+            if ln.strip()]
 
 
 def write_splits(root: str | os.PathLike, splits: dict[str, list[str]]) -> None:

@@ -347,3 +347,13 @@ def test_a_coco_field_of_the_wrong_type_names_file_and_field(tmp_path, where, ke
     path.write_text(json.dumps(doc))
     msg = one_error_line(run_synth("stats", tmp_path / "coco"))
     assert msg.startswith(f"error: {path}: {problem}"), msg
+
+
+@pytest.mark.parametrize("name", ["labels.txt", "ImageSets/Main/train.txt"])
+def test_a_voc_text_file_that_is_not_utf8_is_one_error_line(tmp_path, name):
+    """labels.txt or a split file with a non-UTF-8 byte used to escape as UnicodeDecodeError."""
+    voc = sample_voc(tmp_path / "voc", n=4)
+    path = voc / name
+    path.write_bytes(path.read_bytes() + b"im\xff\xfe\n")
+    msg = one_error_line(run_synth("stats", voc))
+    assert msg.startswith(f"error: {path}: cannot read"), msg
