@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from . import fsio
 from .assets import capture_elevation, load_subjects
+from .camera import PRESETS
 from .catalog import DEFAULT_ASSETS, DEFAULT_BACKGROUNDS, DEFAULT_CATALOG, load_catalog
 from .compose import Composite, ComposeOptions, Library, compose, placement_samples
 from .views import class_seen, coverage_gaps
@@ -45,7 +46,6 @@ STATE_DIR = ".synth"
 MAX_IMAGES = 100_000_000
 MAX_OBJECTS = 1000  # subjects (or distractors) per image
 MAX_WORKERS = 1024
-MAX_HEIGHT_M = 100.0
 EFFECTS_FILE = "effects.yaml"  # the set's fitted camera effects, a recipe fragment
 
 
@@ -297,9 +297,9 @@ def _check_config(cfg: GenerateConfig) -> None:
     if cfg.match_stats is not None and cfg.camera_effects is not None:
         raise InputError(f"--match-stats {cfg.match_stats}: the recipe already holds fitted "
                          "camera effects (an effects: mapping); give one or the other")
-    if cfg.height_m is not None and not 0 < cfg.height_m <= MAX_HEIGHT_M:
-        raise InputError(f"--height: must be a positive number of metres (at most "
-                         f"{MAX_HEIGHT_M:g}), got {cfg.height_m}")
+    if cfg.height_m is not None and not 0 < cfg.height_m < math.inf:
+        raise InputError(f"--height: must be a positive, finite number of metres, "
+                         f"got {cfg.height_m}")
     if cfg.fov_deg is not None and not (1 <= cfg.fov_deg < 179):
         raise InputError(f"--fov: must lie in [1, 179) degrees, got {cfg.fov_deg}")
 
@@ -320,6 +320,11 @@ def check_coverage(cfg: GenerateConfig, lib: Library, n: int = 600) -> list[str]
     angles; return the warning lines."""
     heights, points = placement_samples(cfg.compose_options(),
                                         np.random.default_rng([cfg.seed, 7]), n)
+    preset = PRESETS[cfg.view]
+    if preset.perspective and not len(points):
+        raise InputError(f"{camera_text(cfg)}: the camera sees no floor nearer than "
+                         f"{preset.max_distance_m:g} m, where subjects stand (lower the camera "
+                         "or look further down)")
     views = {c: lib.views[c] for c in lib.classes}
     seen = {c: class_seen(v, heights, points, float(np.mean(lib.catalog[c].size_m)))
             for c, v in views.items()} if len(points) else {}

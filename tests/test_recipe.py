@@ -50,7 +50,7 @@ def test_recipe_value_of_the_wrong_type_names_file_and_key(tmp_path, text, messa
     ({"distractors": [0, 10**30]}, "--distractors: at most 1000 subjects per image"),
     ({"n": 10**12}, "-n: at most 100000000 images"),
     ({"size": "100000x48"}, "--size: 100000x48 is too large"),
-    ({"height": float("inf")}, "--height: must be a positive number of metres"),
+    ({"height": float("inf")}, "--height: must be a positive, finite number of metres"),
     ({"seed": -1}, "--seed: must be a whole number >= 0"),
     ({"workers": 10**9}, "--workers: at most 1024"),
     ({"jpeg_quality": 0}, "--jpeg-quality: must lie in [1, 100]"),
@@ -63,3 +63,18 @@ def test_out_of_range_values_are_refused_before_rendering(tmp_path, opts, messag
         generate(cfg, progress=False)
     assert str(err.value).startswith(message)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args", [["--view", "robot", "--height", "5"],
+                                  ["--view", "robot", "--height", "50", "--pitch", "-45"]])
+def test_a_camera_that_sees_no_floor_within_reach_is_one_error_line(tiny_pack, tmp_path, args):
+    """A robot-view camera 5 m up sees no floor within the view's 1.8 m: the floor sampler's
+    empty row range ended in numpy's 'high - low < 0' (a traceback)."""
+    out = tmp_path / "out"
+    line = one_error_line(run_synth("generate", *args, "-n", "1", "--size", "64x48",
+                                    "--workers", "1", "--assets", tiny_pack["assets"],
+                                    "--backgrounds", tiny_pack["backgrounds"],
+                                    "--classes", tiny_pack["classes"], "--out", out))
+    assert line.startswith(f"error: {' '.join(args)}: the camera sees no floor nearer than "
+                           "1.8 m"), line
+    assert not out.exists()
