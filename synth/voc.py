@@ -6,6 +6,7 @@ covering pixel columns 0..9 (0-based) is written xmin=1, xmax=10.
 """
 from __future__ import annotations
 
+import math
 import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -78,13 +79,21 @@ def _number(node: ET.Element, tag: str, path: Path) -> float:
         raise InputError(f"{path}: <{tag}> is not a number: {raw!r}") from None
 
 
+def _count(node: ET.Element, tag: str, path: Path, unit: str) -> int:
+    raw = _text(node, tag, path)
+    value = _number(node, tag, path)
+    if not (math.isfinite(value) and value >= 0):
+        raise InputError(f"{path}: <{tag}> must be a whole number of {unit}, got {raw!r}")
+    return int(value)
+
+
 def _flag(node: ET.Element, tag: str) -> bool:
     child = node.find(tag)
     if child is None or child.text is None:
         return False
     try:
         return bool(int(float(child.text.strip())))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, NaN, infinite: not set
         return False
 
 
@@ -103,8 +112,8 @@ def read_annotation(path: str | os.PathLike, check_boxes: bool = True) -> VocIma
     size = root.find("size")
     if size is None:
         raise InputError(f"{path}: missing <size>")
-    width, height = int(_number(size, "width", path)), int(_number(size, "height", path))
-    depth = int(float(_text(size, "depth", path, default="3")))
+    width, height = (_count(size, tag, path, "pixels") for tag in ("width", "height"))
+    depth = _count(size, "depth", path, "channels") if _text(size, "depth", path, "") else 3
     objects = []
     for obj in root.iter("object"):
         name = _text(obj, "name", path)

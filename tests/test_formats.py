@@ -357,3 +357,31 @@ def test_a_voc_text_file_that_is_not_utf8_is_one_error_line(tmp_path, name):
     path.write_bytes(path.read_bytes() + b"im\xff\xfe\n")
     msg = one_error_line(run_synth("stats", voc))
     assert msg.startswith(f"error: {path}: cannot read"), msg
+
+
+@pytest.mark.parametrize("tag,value,problem", [
+    ("width", "-inf", "<width> must be a whole number of pixels, got '-inf'"),
+    ("height", "nan", "<height> must be a whole number of pixels, got 'nan'"),
+    ("depth", "abc", "<depth> is not a number: 'abc'"),
+])
+def test_a_voc_size_that_is_no_pixel_count_is_one_error_line(tmp_path, tag, value, problem):
+    """<width>-inf</width> used to escape as OverflowError, <depth>abc</depth> as ValueError."""
+    voc = sample_voc(tmp_path / "voc", n=4)
+    path = voc / "Annotations" / "im2.xml"
+    text = path.read_text()
+    path.write_text(text.replace(f"<{tag}>", f"<{tag}>{value}<!--", 1)
+                    .replace(f"</{tag}>", f"--></{tag}>", 1))
+    msg = one_error_line(run_synth("stats", voc))
+    assert msg == f"error: {path}: {problem}", msg
+
+
+def test_an_infinite_voc_flag_reads_as_unset(tmp_path):
+    """<difficult>inf</difficult> used to escape as OverflowError; junk in a flag is unset."""
+    voc = sample_voc(tmp_path / "voc", n=4)
+    path = voc / "Annotations" / "im2.xml"
+    path.write_text(path.read_text().replace("<difficult>0</difficult>",
+                                             "<difficult>inf</difficult>"))
+    r = run_synth("stats", voc, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["all"]["difficult"] == json.loads(
+        run_synth("stats", sample_voc(tmp_path / "v2", n=4), "--json").stdout)["all"]["difficult"]
