@@ -141,7 +141,10 @@ def yolo_with_label(tmp_path: Path, line: str) -> Path:
 @pytest.mark.parametrize("line,problem", [("1 0.5 0.5 0.2", "(5 numbers), got 4"),
                                           ("3 0.5 0.5 0.2 0.2", "class index 3 out of range"),
                                           ("1 0.5 0.5 0.2 x", "not a number"),
-                                          ("0 1.5 0.5 0.2 0.2", "not normalised")])
+                                          ("0 1.5 0.5 0.2 0.2", "not normalised"),
+                                          # were OverflowError / ValueError from int(class)
+                                          ("inf 0.5 0.5 0.2 0.2", "must be finite numbers"),
+                                          ("nan 0.5 0.5 0.2 0.2", "must be finite numbers")])
 def test_a_bad_yolo_label_line_names_the_file_and_line(tmp_path, line, problem):
     root = yolo_with_label(tmp_path, line)
     msg = one_error_line(run_synth("stats", root))
