@@ -138,11 +138,17 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _number(where: str, field: str, value) -> float:
     if not _is_number(value):
         raise InputError(f"{where}: {field} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise InputError(f"{where}: {field} must be finite, got {value!r}")
+    # (a YAML integer may be of any size; float() of a huge one overflows)
+    if not (math.isfinite(value) if isinstance(value, float) else abs(value) < 1e300):
+        raise InputError(f"{where}: {field} must be finite, got {_shown(value)}")
     return float(value)
 
 
@@ -207,6 +213,9 @@ def _image_size(where: str, value) -> tuple[int, int]:
     if min(w, h) < MIN_IMAGE_SIDE:
         raise InputError(f"{where}: image_size must be at least {MIN_IMAGE_SIDE}x"
                          f"{MIN_IMAGE_SIDE} pixels, got {w}x{h}")
+    if max(w, h) > MAX_IMAGE_SIDE:
+        raise InputError(f"{where}: image_size must be at most {MAX_IMAGE_SIDE}x"
+                         f"{MAX_IMAGE_SIDE} pixels, got {w}x{h}")
     return int(w), int(h)
 
 
@@ -432,9 +441,10 @@ def _read_opencv(path: Path, expected_model: str | None) -> Intrinsics:
     fx, fy, cx, cy = _lens_from_matrix(where, k_name, K)
     dist = _finite_dist(where, d_name, D)
     size = (sizes["image_width"], sizes["image_height"]) if sizes else None
-    if size is not None and min(size) < MIN_IMAGE_SIDE:
-        raise InputError(f"{where}: image_width x image_height must be at least "
-                         f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}, got {size[0]}x{size[1]}")
+    if size is not None and not MIN_IMAGE_SIDE <= min(size) <= max(size) <= MAX_IMAGE_SIDE:
+        raise InputError(f"{where}: image_width x image_height must be from "
+                         f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} to {MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE}, "
+                         f"got {size[0]}x{size[1]}")
     check_lens(where, size, fx, fy, cx, cy, model, dist, dist_field=d_name)
     return Intrinsics(size, fx, fy, cx, cy, model, dist)
 
@@ -455,9 +465,10 @@ def _read_ros(path: Path, doc: dict, expected_model: str | None) -> Intrinsics:
         if key not in doc:
             raise InputError(f"{where}: missing {key}")
         v = doc[key]
-        if not isinstance(v, int) or isinstance(v, bool) or v < MIN_IMAGE_SIDE:
-            raise InputError(f"{where}: {key} must be a whole number >= {MIN_IMAGE_SIDE}, "
-                             f"got {v!r}")
+        if not isinstance(v, int) or isinstance(v, bool) or not \
+                MIN_IMAGE_SIDE <= v <= MAX_IMAGE_SIDE:
+            raise InputError(f"{where}: {key} must be a whole number from {MIN_IMAGE_SIDE} to "
+                             f"{MAX_IMAGE_SIDE}, got {_shown(v)}")
     size = (doc["image_width"], doc["image_height"])
     k = _ros_data(where, doc, "camera_matrix")
     if len(k) != 9:

@@ -106,6 +106,9 @@ BAD = [
     (_edit(GOOD, "image_size", "[31, 480]"), "image_size must be at least 32x32"),
     (_edit(GOOD, "image_size", "[640.0, 480]"), "image_size must be [W, H]"),
     (_edit(GOOD, "image_size", "640"), "image_size must be [W, H]"),
+    # were a MemoryError mid-render and an OverflowError from math.isfinite
+    (_edit(GOOD, "image_size", "[1000000000000, 480]"), "image_size must be at most 20000x20000"),
+    (_edit(GOOD, "fx", "1" + "0" * 400), "fx must be finite"),
     (_edit(GOOD, "height_m", "0"), "height_m must be > 0"),
     (_edit(GOOD, "height_m", "-0.1"), "height_m must be > 0"),
     (_edit(GOOD, "pitch_deg", "90.5"), "pitch_deg must lie within [-45, 90]"),
