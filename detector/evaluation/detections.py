@@ -71,12 +71,17 @@ def _unknown_class(where: str, name: Any, classes: Sequence[str]) -> InputError:
                       f"{', '.join(classes)})")
 
 
+def _finite(v: float) -> bool:
+    # a JSON integer may be too large for a float (math.isfinite would overflow)
+    return math.isfinite(v) if isinstance(v, float) else abs(v) < 1e300
+
+
 def _bad_numbers(where: str, box: list, score: float) -> InputError | None:
-    if not all(math.isfinite(v) for v in box):
+    if not all(_finite(v) for v in box):
         return InputError(f"{where}: bbox has a NaN or infinite value: {_describe(box)}")
     if box[2] < 0 or box[3] < 0:
         return InputError(f"{where}: bbox has a negative width or height: {_describe(box)}")
-    if not math.isfinite(score):
+    if not _finite(score):
         return InputError(f"{where}: score must be a finite number, got {_describe(score)}")
     return None
 
