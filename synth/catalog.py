@@ -86,7 +86,8 @@ def _range(path: Path, cls: str, field: str, value, positive: bool = False) -> t
         raise InputError(f"{where} must be a list [lo, hi] of two numbers, got {value!r}")
     out = []
     for v in value:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (
+                math.isfinite(v) if isinstance(v, float) else abs(v) < 1e300):
             raise InputError(f"{where} must be a list [lo, hi] of two numbers, got {value!r}")
         out.append(float(v))
     lo, hi = out

@@ -124,7 +124,7 @@ def check_recipe_value(path: Path, key: str, value: object) -> None:
     if key in NUMBER_KEYS:
         if not _is_number(value):
             raise bad("a number")
-        if not math.isfinite(value):
+        if not (math.isfinite(value) if isinstance(value, float) else abs(value) < 1e300):
             raise bad("a finite number")
     if key in WHOLE_KEYS and not _is_whole(value):
         raise bad("a whole number")

@@ -32,6 +32,7 @@ def test_recipe_pitch_list_is_one_error_line(tmp_path):
     ("n: [2]", "n: expected a whole number, got [2]"),
     ("seed: 2.5", "seed: expected a whole number, got 2.5"),
     ("height: .nan", "height: expected a finite number, got nan"),
+    ("pitch: 1%s" % ("0" * 400), "pitch: expected a finite number, got 1000"),
     ("fov: abc", "fov: expected a number, got 'abc'"),
     ("shadows: 3", "shadows: expected true or false, got 3"),
     ("blend: [alpha]", "blend: expected a word, got ['alpha']"),
