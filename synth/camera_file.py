@@ -20,6 +20,7 @@ import numpy as np
 from .camera import mount_rotation
 from .errors import InputError
 from .fsio import read_text, write_text
+from .values import is_finite, is_number, shown
 from .yamlio import parse_yaml
 
 MODELS = ("pinhole", "fisheye")
@@ -134,21 +135,11 @@ class CameraSpec:
 # --------------------------------------------------------------------------- validation
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _shown(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _number(where: str, field: str, value) -> float:
-    if not _is_number(value):
+    if not is_number(value):
         raise InputError(f"{where}: {field} must be a number, got {value!r}")
-    # (a YAML integer may be of any size; float() of a huge one overflows)
-    if not (math.isfinite(value) if isinstance(value, float) else abs(value) < 1e300):
-        raise InputError(f"{where}: {field} must be finite, got {_shown(value)}")
+    if not is_finite(value):
+        raise InputError(f"{where}: {field} must be finite, got {shown(value)}")
     return float(value)
 
 
@@ -468,7 +459,7 @@ def _read_ros(path: Path, doc: dict, expected_model: str | None) -> Intrinsics:
         if not isinstance(v, int) or isinstance(v, bool) or not \
                 MIN_IMAGE_SIDE <= v <= MAX_IMAGE_SIDE:
             raise InputError(f"{where}: {key} must be a whole number from {MIN_IMAGE_SIDE} to "
-                             f"{MAX_IMAGE_SIDE}, got {_shown(v)}")
+                             f"{MAX_IMAGE_SIDE}, got {shown(v)}")
     size = (doc["image_width"], doc["image_height"])
     k = _ros_data(where, doc, "camera_matrix")
     if len(k) != 9:

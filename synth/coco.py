@@ -16,6 +16,7 @@ from typing import Sequence
 from . import fsio
 from .errors import InputError
 from .voc import VocImage, VocObject, VocSet
+from .values import is_finite, is_int, is_whole, shown
 
 
 def coco_files(root: str | os.PathLike) -> dict[str, Path]:
@@ -45,27 +46,11 @@ def _records(doc: dict, key: str, fields: Sequence[str], path: Path) -> list[dic
     return items
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _whole(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _finite(v: object) -> bool:
-    """A number a float holds (JSON integers may be of any size)."""
-    if isinstance(v, int) and not isinstance(v, bool):
-        return abs(v) < 1e300
-    return isinstance(v, float) and math.isfinite(v)
-
-
 def _key(where: str, field: str, value: object) -> object:
     """An image or category id as used for lookups: a whole number or a string."""
-    if not (_whole(value) or isinstance(value, str)):
+    if not (is_int(value) or isinstance(value, str)):
         raise InputError(f"{where}: {field} must be a whole number or a string, "
-                         f"got {_shown(value)}")
+                         f"got {shown(value)}")
     return value
 
 
@@ -73,20 +58,18 @@ def _pixels(where: str, field: str, value: object) -> int:
     """An image's width or height (0: not given)."""
     if value is None:
         return 0
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if not _whole(value) or value < 0:
-        raise InputError(f"{where}: {field} must be a whole number of pixels, got {_shown(value)}")
-    return value
+    if not is_whole(value) or value < 0:
+        raise InputError(f"{where}: {field} must be a whole number of pixels, got {shown(value)}")
+    return int(value)
 
 
 def coco_categories(doc: dict, path: Path) -> dict[int, str]:
     """{category id: name}, in id order."""
     cats = _records(doc, "categories", ("id", "name"), path)
     for i, c in enumerate(cats):
-        if not _whole(c["id"]):
+        if not is_int(c["id"]):
             raise InputError(f"{path}: categories[{i}]: id must be a whole number, "
-                             f"got {_shown(c['id'])}")
+                             f"got {shown(c['id'])}")
     out = {}
     for i, c in enumerate(sorted(cats, key=lambda c: c["id"])):
         if c["id"] in out:
@@ -107,7 +90,7 @@ def read_coco_split(root: Path, split: str, path: Path) -> tuple[dict[int, str],
         if _key(where, "id", rec["id"]) in images:
             raise InputError(f"{where}: id {rec['id']} appears twice")
         if not isinstance(rec["file_name"], str):
-            raise InputError(f"{where}: file_name must be a string, got {_shown(rec['file_name'])}")
+            raise InputError(f"{where}: file_name must be a string, got {shown(rec['file_name'])}")
         name = rec["file_name"]
         width, height = (_pixels(where, k, rec.get(k)) for k in ("width", "height"))
         found = [p for p in (root / "images" / split / name, root / "images" / name, root / name)
@@ -117,13 +100,13 @@ def read_coco_split(root: Path, split: str, path: Path) -> tuple[dict[int, str],
                                      path=str(found[0] if found else root / "images" / name),
                                      source=str(path), coco_id=rec["id"])
     for i, a in enumerate(_records(doc, "annotations", ("image_id", "category_id", "bbox"), path)):
-        where = f"{path}: annotations[{i}] (id {_shown(a.get('id'))})"
+        where = f"{path}: annotations[{i}] (id {shown(a.get('id'))})"
         if _key(where, "image_id", a["image_id"]) not in images:
             raise InputError(f"{where}: image_id {a['image_id']!r} is not in 'images'")
         if _key(where, "category_id", a["category_id"]) not in cats:
             raise InputError(f"{where}: category_id {a['category_id']!r} is not in 'categories'")
         b = a["bbox"]
-        if not (isinstance(b, list) and len(b) == 4 and all(_finite(v) for v in b)):
+        if not (isinstance(b, list) and len(b) == 4 and all(is_finite(v) for v in b)):
             raise InputError(f"{where}: bbox must be 4 numbers [x, y, w, h], got {b!r}")
         x, y, w, h = (float(v) for v in b)
         if w <= 0 or h <= 0:

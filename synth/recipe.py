@@ -1,7 +1,6 @@
 """`synth generate`'s options: flag values and YAML recipes into a GenerateConfig."""
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from .errors import InputError
 from .fsio import read_text
 from .generate import GenerateConfig
 from .match import effects_from_mapping
+from .values import is_finite, is_number, is_whole, shown
 from .yamlio import parse_yaml
 
 
@@ -92,27 +92,14 @@ NUMBER_KEYS = ("height", "pitch", "fov", "min_visible")
 WHOLE_KEYS = ("n", "seed", "workers", "jpeg_quality")
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _is_number(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _is_whole(v: object) -> bool:
-    return _is_number(v) and (isinstance(v, int) or (math.isfinite(v) and v == int(v)))
-
-
 def _pair_of_whole(v: object) -> bool:
-    return isinstance(v, list) and len(v) == 2 and all(_is_whole(x) for x in v)
+    return isinstance(v, list) and len(v) == 2 and all(is_whole(x) for x in v)
 
 
 def check_recipe_value(path: Path, key: str, value: object) -> None:
     """Refuse a recipe value of the wrong type: InputError '<path>: KEY: expected ..., got ...'."""
     def bad(expected: str) -> InputError:
-        return InputError(f"{path}: {key}: expected {expected}, got {_shown(value)}")
+        return InputError(f"{path}: {key}: expected {expected}, got {shown(value)}")
 
     if key in PATH_KEYS and not isinstance(value, str):
         raise bad("a path")
@@ -122,28 +109,28 @@ def check_recipe_value(path: Path, key: str, value: object) -> None:
     if key in ("view", "blend", "format") and not isinstance(value, str):
         raise bad("a word")
     if key in NUMBER_KEYS:
-        if not _is_number(value):
+        if not is_number(value):
             raise bad("a number")
-        if not (math.isfinite(value) if isinstance(value, float) else abs(value) < 1e300):
+        if not is_finite(value):
             raise bad("a finite number")
-    if key in WHOLE_KEYS and not _is_whole(value):
+    if key in WHOLE_KEYS and not is_whole(value):
         raise bad("a whole number")
     if key in ("shadows", "strict_views") and not isinstance(value, bool):
         raise bad("true or false")
     if key == "effects" and not isinstance(value, (bool, dict)):
         raise bad("true, false or a mapping of effect ranges")
     if key in ("objects", "distractors") and not (
-            isinstance(value, str) or _is_whole(value) or _pair_of_whole(value)):
+            isinstance(value, str) or is_whole(value) or _pair_of_whole(value)):
         raise bad("MIN-MAX or [MIN, MAX] (whole numbers)")
     if key == "size" and not (isinstance(value, str) or _pair_of_whole(value)):
         raise bad("WxH or [W, H] (whole numbers)")
     if key == "shard" and not (isinstance(value, str) or _pair_of_whole(value)):
         raise bad("K/N or [K, N] (whole numbers)")
     if key == "split" and not (isinstance(value, str) or isinstance(value, dict) and all(
-            isinstance(k, str) and _is_number(v) for k, v in value.items())):
+            isinstance(k, str) and is_number(v) for k, v in value.items())):
         raise bad("NAME=RATIO,... or a mapping of split names to numbers")
-    if key == "capture_elev" and not (isinstance(value, str) or _is_number(value) or (
-            isinstance(value, list) and value and all(_is_number(v) for v in value))):
+    if key == "capture_elev" and not (isinstance(value, str) or is_number(value) or (
+            isinstance(value, list) and value and all(is_number(v) for v in value))):
         raise bad("degrees E, 'E,E,...' or a list of numbers")
     if key == "only" and not (isinstance(value, str) or isinstance(value, list) and all(
             isinstance(v, str) for v in value)):

@@ -33,6 +33,7 @@ from .camera import Camera, ViewPreset
 from .errors import InputError
 from .fsio import read_text
 from .imageio import read_image
+from .values import is_finite
 from .yamlio import parse_yaml
 from .voc import VocObject, read_voc_set
 
@@ -148,8 +149,7 @@ def _scale_table(path: Path) -> dict[str, float]:
     if not isinstance(raw, dict):
         raise InputError(f"{path}: expected a mapping of floor file name to metres")
     for name, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not 0 < value < 1e300:  # (JSON/YAML integers may be of any size)
+        if not (is_finite(value) and value > 0):
             raise InputError(f"{path}: {name}: must cover a positive, finite number of metres, "
                              f"got {value!r}")
     return {str(k): float(v) for k, v in raw.items()}

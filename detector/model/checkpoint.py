@@ -20,6 +20,7 @@ import torch
 
 from synth.errors import InputError
 from synth.fsio import atomic_path
+from synth.values import is_finite, is_int, shown
 
 from . import MAX_STRIDE, MODEL_NAMES
 from .model import YOLOv3, build_model
@@ -73,15 +74,6 @@ def read_torch_file(path: str | os.PathLike, what: str = "checkpoint",
         raise InputError(f"{path}: not a readable {what} ({_first_line(exc)})") from None
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _whole(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 def check_meta(ckpt: dict, path: str | os.PathLike) -> None:
     """Refuse a checkpoint whose descriptive fields cannot describe a model: one line naming
     the file and the field."""
@@ -90,29 +82,28 @@ def check_meta(ckpt: dict, path: str | os.PathLike) -> None:
 
     if ckpt["model_name"] not in MODEL_NAMES:
         raise bad("model_name", f"must be one of {', '.join(MODEL_NAMES)}, "
-                                f"got {_shown(ckpt['model_name'])}")
+                                f"got {shown(ckpt['model_name'])}")
     classes = ckpt["classes"]
     if not (isinstance(classes, (list, tuple)) and classes
             and all(isinstance(c, str) for c in classes)):
-        raise bad("classes", f"must be a non-empty list of class names, got {_shown(classes)}")
-    if ckpt["num_classes"] != len(classes) or not _whole(ckpt["num_classes"]):
-        raise bad("num_classes", f"{_shown(ckpt['num_classes'])} does not match the "
+        raise bad("classes", f"must be a non-empty list of class names, got {shown(classes)}")
+    if ckpt["num_classes"] != len(classes) or not is_int(ckpt["num_classes"]):
+        raise bad("num_classes", f"{shown(ckpt['num_classes'])} does not match the "
                                  f"{len(classes)} classes")
     anchors = ckpt["anchors"]
     if torch.is_tensor(anchors):
         anchors = anchors.tolist()
     if not (isinstance(anchors, (list, tuple)) and anchors and all(
             isinstance(a, (list, tuple)) and len(a) == 2 and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1e6
-                for v in a) for a in anchors)):
+                is_finite(v) and 0 < v < 1e6 for v in a) for a in anchors)):
         raise bad("anchors", "must be a list of [w, h] pairs of positive pixels")
     masks = ckpt["masks"]
     if not (isinstance(masks, (list, tuple)) and all(
-            isinstance(m, (list, tuple)) and all(_whole(i) for i in m) for m in masks)):
-        raise bad("masks", f"must be lists of anchor indices, one per head, got {_shown(masks)}")
+            isinstance(m, (list, tuple)) and all(is_int(i) for i in m) for m in masks)):
+        raise bad("masks", f"must be lists of anchor indices, one per head, got {shown(masks)}")
     size = ckpt.get("img_size", 416)
-    if not (_whole(size) and size > 0 and size % MAX_STRIDE == 0):
-        raise bad("img_size", f"must be a positive multiple of {MAX_STRIDE}, got {_shown(size)}")
+    if not (is_int(size) and size > 0 and size % MAX_STRIDE == 0):
+        raise bad("img_size", f"must be a positive multiple of {MAX_STRIDE}, got {shown(size)}")
     state = ckpt["model"]
     if not (isinstance(state, torch.nn.Module) or isinstance(state, dict) and all(
             isinstance(k, str) and torch.is_tensor(v) for k, v in state.items())):
