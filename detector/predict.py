@@ -54,6 +54,7 @@ from .model.export import OnnxModel
 
 log = logging.getLogger(__name__)
 
+MAX_THREADS = 1024  # OpenMP allocates per thread up front: a huge count aborts the process
 MAX_CANDIDATES = 30000  # top-scoring candidates kept before NMS (bounds its cost at conf 0.001)
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv",
                   ".flv", ".ts"}
@@ -527,6 +528,8 @@ def predict_source(source: str, model: str | os.PathLike | None = None,
         raise InputError(f"--conf {conf} / --iou {iou}: must be in [0, 1] / (0, 1]")
     if max_det < 1 or warmup < 0 or any(v is not None and v < 1 for v in (max_frames, threads)):
         raise InputError("--max-det, --max-frames and --threads must be >= 1, --warmup >= 0")
+    if threads is not None and threads > MAX_THREADS:
+        raise InputError(f"--threads {threads}: at most {MAX_THREADS}")
     if onnx is not None and Path(onnx).suffix.lower() != ".onnx":
         raise InputError(f"{onnx}: --onnx wants a .onnx file")
     predictor = load_predictor(onnx if onnx is not None else model, device, img_size, threads)

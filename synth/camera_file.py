@@ -20,12 +20,14 @@ import numpy as np
 from .camera import mount_rotation
 from .errors import InputError
 from .fsio import read_text, write_text
+from .values import is_finite, is_number, shown
 from .yamlio import parse_yaml
 
 MODELS = ("pinhole", "fisheye")
 PINHOLE_DIST_SIZES = (4, 5, 8)
 FISHEYE_DIST_SIZE = 4
 MIN_IMAGE_SIDE = 32
+MAX_IMAGE_SIDE = 20000  # what synth.imageio lets PIL decode (MAX_IMAGE_PIXELS)
 PITCH_RANGE_DEG = (-45.0, 90.0)
 MAX_ABS_ROLL_DEG = 45.0
 INTRINSIC_KEYS = ("fx", "fy", "cx", "cy")
@@ -133,15 +135,11 @@ class CameraSpec:
 # --------------------------------------------------------------------------- validation
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _number(where: str, field: str, value) -> float:
-    if not _is_number(value):
+    if not is_number(value):
         raise InputError(f"{where}: {field} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise InputError(f"{where}: {field} must be finite, got {value!r}")
+    if not is_finite(value):
+        raise InputError(f"{where}: {field} must be finite, got {shown(value)}")
     return float(value)
 
 
@@ -206,6 +204,9 @@ def _image_size(where: str, value) -> tuple[int, int]:
     if min(w, h) < MIN_IMAGE_SIDE:
         raise InputError(f"{where}: image_size must be at least {MIN_IMAGE_SIDE}x"
                          f"{MIN_IMAGE_SIDE} pixels, got {w}x{h}")
+    if max(w, h) > MAX_IMAGE_SIDE:
+        raise InputError(f"{where}: image_size must be at most {MAX_IMAGE_SIDE}x"
+                         f"{MAX_IMAGE_SIDE} pixels, got {w}x{h}")
     return int(w), int(h)
 
 
@@ -400,7 +401,11 @@ def _read_opencv(path: Path, expected_model: str | None) -> Intrinsics:
             for name in names:
                 node = fs.getNode(name)
                 if not node.empty():
-                    return name, node.mat()
+                    try:
+                        return name, node.mat()
+                    except (cv2.error, SystemError) as exc:
+                        raise InputError(f"{where}: {name} is not a readable !!opencv-matrix "
+                                         f"({cv_error_text(exc)})") from None
             return names[0], None
 
         k_name, K = matrix(OPENCV_MATRIX_NAMES)
@@ -427,9 +432,10 @@ def _read_opencv(path: Path, expected_model: str | None) -> Intrinsics:
     fx, fy, cx, cy = _lens_from_matrix(where, k_name, K)
     dist = _finite_dist(where, d_name, D)
     size = (sizes["image_width"], sizes["image_height"]) if sizes else None
-    if size is not None and min(size) < MIN_IMAGE_SIDE:
-        raise InputError(f"{where}: image_width x image_height must be at least "
-                         f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}, got {size[0]}x{size[1]}")
+    if size is not None and not MIN_IMAGE_SIDE <= min(size) <= max(size) <= MAX_IMAGE_SIDE:
+        raise InputError(f"{where}: image_width x image_height must be from "
+                         f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} to {MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE}, "
+                         f"got {size[0]}x{size[1]}")
     check_lens(where, size, fx, fy, cx, cy, model, dist, dist_field=d_name)
     return Intrinsics(size, fx, fy, cx, cy, model, dist)
 
@@ -450,9 +456,10 @@ def _read_ros(path: Path, doc: dict, expected_model: str | None) -> Intrinsics:
         if key not in doc:
             raise InputError(f"{where}: missing {key}")
         v = doc[key]
-        if not isinstance(v, int) or isinstance(v, bool) or v < MIN_IMAGE_SIDE:
-            raise InputError(f"{where}: {key} must be a whole number >= {MIN_IMAGE_SIDE}, "
-                             f"got {v!r}")
+        if not isinstance(v, int) or isinstance(v, bool) or not \
+                MIN_IMAGE_SIDE <= v <= MAX_IMAGE_SIDE:
+            raise InputError(f"{where}: {key} must be a whole number from {MIN_IMAGE_SIDE} to "
+                             f"{MAX_IMAGE_SIDE}, got {shown(v)}")
     size = (doc["image_width"], doc["image_height"])
     k = _ros_data(where, doc, "camera_matrix")
     if len(k) != 9:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .fsio import read_text
+from .values import is_finite
 from .yamlio import parse_yaml
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -86,7 +87,7 @@ def _range(path: Path, cls: str, field: str, value, positive: bool = False) -> t
         raise InputError(f"{where} must be a list [lo, hi] of two numbers, got {value!r}")
     out = []
     for v in value:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if not is_finite(v):
             raise InputError(f"{where} must be a list [lo, hi] of two numbers, got {value!r}")
         out.append(float(v))
     lo, hi = out

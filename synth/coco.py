@@ -16,6 +16,7 @@ from typing import Sequence
 from . import fsio
 from .errors import InputError
 from .voc import VocImage, VocObject, VocSet
+from .values import is_finite, is_int, is_whole, shown
 
 
 def coco_files(root: str | os.PathLike) -> dict[str, Path]:
@@ -45,9 +46,30 @@ def _records(doc: dict, key: str, fields: Sequence[str], path: Path) -> list[dic
     return items
 
 
+def _key(where: str, field: str, value: object) -> object:
+    """An image or category id as used for lookups: a whole number or a string."""
+    if not (is_int(value) or isinstance(value, str)):
+        raise InputError(f"{where}: {field} must be a whole number or a string, "
+                         f"got {shown(value)}")
+    return value
+
+
+def _pixels(where: str, field: str, value: object) -> int:
+    """An image's width or height (0: not given)."""
+    if value is None:
+        return 0
+    if not is_whole(value) or value < 0:
+        raise InputError(f"{where}: {field} must be a whole number of pixels, got {shown(value)}")
+    return int(value)
+
+
 def coco_categories(doc: dict, path: Path) -> dict[int, str]:
     """{category id: name}, in id order."""
     cats = _records(doc, "categories", ("id", "name"), path)
+    for i, c in enumerate(cats):
+        if not is_int(c["id"]):
+            raise InputError(f"{path}: categories[{i}]: id must be a whole number, "
+                             f"got {shown(c['id'])}")
     out = {}
     for i, c in enumerate(sorted(cats, key=lambda c: c["id"])):
         if c["id"] in out:
@@ -64,29 +86,36 @@ def read_coco_split(root: Path, split: str, path: Path) -> tuple[dict[int, str],
     cats = coco_categories(doc, path)
     images: dict[object, VocImage] = {}
     for i, rec in enumerate(_records(doc, "images", ("id", "file_name"), path)):
-        if rec["id"] in images:
-            raise InputError(f"{path}: images[{i}]: id {rec['id']} appears twice")
-        name = str(rec["file_name"])
+        where = f"{path}: images[{i}]"
+        if _key(where, "id", rec["id"]) in images:
+            raise InputError(f"{where}: id {rec['id']} appears twice")
+        if not isinstance(rec["file_name"], str):
+            raise InputError(f"{where}: file_name must be a string, got {shown(rec['file_name'])}")
+        name = rec["file_name"]
+        width, height = (_pixels(where, k, rec.get(k)) for k in ("width", "height"))
         found = [p for p in (root / "images" / split / name, root / "images" / name, root / name)
                  if p.is_file()]
         images[rec["id"]] = VocImage(stem=Path(name).stem, filename=Path(name).name,
-                                     width=int(rec.get("width") or 0),
-                                     height=int(rec.get("height") or 0),
+                                     width=width, height=height,
                                      path=str(found[0] if found else root / "images" / name),
                                      source=str(path), coco_id=rec["id"])
     for i, a in enumerate(_records(doc, "annotations", ("image_id", "category_id", "bbox"), path)):
-        where = f"{path}: annotations[{i}] (id {a.get('id')})"
-        if a["image_id"] not in images:
+        where = f"{path}: annotations[{i}] (id {shown(a.get('id'))})"
+        if _key(where, "image_id", a["image_id"]) not in images:
             raise InputError(f"{where}: image_id {a['image_id']!r} is not in 'images'")
-        if a["category_id"] not in cats:
+        if _key(where, "category_id", a["category_id"]) not in cats:
             raise InputError(f"{where}: category_id {a['category_id']!r} is not in 'categories'")
         b = a["bbox"]
-        if not (isinstance(b, list) and len(b) == 4 and all(isinstance(v, (int, float))
-                                                              and math.isfinite(v) for v in b)):
+        if not (isinstance(b, list) and len(b) == 4 and all(is_finite(v) for v in b)):
             raise InputError(f"{where}: bbox must be 4 numbers [x, y, w, h], got {b!r}")
         x, y, w, h = (float(v) for v in b)
         if w <= 0 or h <= 0:
             raise InputError(f"{where}: bbox {b} has no area")
+        im = images[a["image_id"]]
+        # the VOC reader's rule: a box may overshoot its image by a pixel, not more
+        if not math.isfinite(x + w + y + h) or (im.width > 0 and im.height > 0 and (
+                x < -1 or y < -1 or x + w > im.width + 1 or y + h > im.height + 1)):
+            raise InputError(f"{where}: bbox {b} lies outside the {im.width}x{im.height} image")
         images[a["image_id"]].objects.append(VocObject(cats[a["category_id"]],
                                                        (x + 1, y + 1, x + w, y + h),
                                                        difficult=bool(a.get("iscrowd", 0))))

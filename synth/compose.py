@@ -178,6 +178,8 @@ def sample_floor_point(camera: Camera, max_distance_m: float, rng: np.random.Gen
     W = camera.width
     top, bottom = rows or _floor_sampler_rows(camera, max_distance_m)
     if mask_pts is None:
+        if not (math.isfinite(top) and top < bottom):  # no floor within reach in the frame
+            return None
         x = rng.uniform(-0.15 * W, 1.15 * W)
         y = rng.uniform(top, bottom)
     else:  # a pixel of the floor mask, jittered within the pixel

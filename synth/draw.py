@@ -63,6 +63,9 @@ def draw_box(img: np.ndarray, box: Sequence[float], colour: RGB, thickness: int 
              dashed: bool = False) -> tuple[int, int]:
     """Outline a continuous box in place (dashed: for truncated objects); returns its
     top-left pixel, where a label goes."""
+    # A box may lie far outside the image (detections do); OpenCV takes int32 coordinates.
+    h, w = img.shape[:2]
+    box = [min(max(float(v), -2.0), side + 2.0) for v, side in zip(box, (w, h, w, h))]
     x0, y0, x1, y1 = box_edges(box)
     if dashed:
         for p, q in (((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)), ((x1, y1), (x0, y1)),

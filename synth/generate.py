@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import multiprocessing as mp
 import os
 from dataclasses import asdict, dataclass, field
@@ -25,16 +26,16 @@ from tqdm import tqdm
 
 from . import fsio
 from .assets import capture_elevation, load_subjects
+from .camera import PRESETS
 from .catalog import DEFAULT_ASSETS, DEFAULT_BACKGROUNDS, DEFAULT_CATALOG, load_catalog
 from .compose import Composite, ComposeOptions, Library, compose, placement_samples
 from .views import class_seen, coverage_gaps
 from .effects import DEFAULT_CAMERA, CameraEffects, apply_camera, unit_noise
 from .errors import InputError
-from .camera import PRESETS
-from .camera_file import CameraSpec, load_camera_file
+from .camera_file import MAX_IMAGE_SIDE, CameraSpec, load_camera_file
 from .imageio import encode_jpeg
 from .layouts import LAYOUTS, write_dataset
-from .lens import prepare_lens
+from .lens import NoRays, lens_map, prepare_lens
 from .locks import FileLock
 from .manifest import MANIFEST, image_record, record_line, write_manifest
 from .match import effects_mapping, effects_yaml, fit_header, fit_to_folder
@@ -48,6 +49,9 @@ STATE_DIR = ".synth"
 OUT_LOCK = "lock"  # OUT/.synth/lock: held while a run prepares OUT or gathers the index files
 ACTIVE_LOCK = "active"  # held shared by every run rendering into OUT
 LOCK_FILES = (OUT_LOCK, ACTIVE_LOCK)
+MAX_IMAGES = 100_000_000
+MAX_OBJECTS = 1000  # subjects (or distractors) per image
+MAX_WORKERS = 1024
 EFFECTS_FILE = "effects.yaml"  # the set's fitted camera effects, a recipe fragment
 
 
@@ -260,11 +264,22 @@ def _check_config(cfg: GenerateConfig) -> None:
         raise InputError(f"--view: unknown view {cfg.view!r} ({', '.join(PRESETS)})")
     if cfg.n < 1:
         raise InputError("-n: must be at least 1")
+    if cfg.n > MAX_IMAGES:
+        raise InputError(f"-n: at most {MAX_IMAGES} images, got {cfg.n}")
+    if cfg.seed < 0:
+        raise InputError(f"--seed: must be a whole number >= 0, got {cfg.seed}")
+    if cfg.workers > MAX_WORKERS:
+        raise InputError(f"--workers: at most {MAX_WORKERS}, got {cfg.workers}")
     lo, hi = cfg.objects
     if not (0 <= lo <= hi) or hi < 1:
         raise InputError(f"--objects: need 0 <= MIN <= MAX and MAX >= 1, got {lo}-{hi}")
     if not (0 <= cfg.distractors[0] <= cfg.distractors[1]):
         raise InputError(f"--distractors: need 0 <= MIN <= MAX, got {cfg.distractors}")
+    for flag, (_, top) in (("--objects", cfg.objects), ("--distractors", cfg.distractors)):
+        if top > MAX_OBJECTS:
+            raise InputError(f"{flag}: at most {MAX_OBJECTS} subjects per image, got {top}")
+    if not 1 <= cfg.jpeg_quality <= 100:
+        raise InputError(f"--jpeg-quality: must lie in [1, 100], got {cfg.jpeg_quality}")
     if cfg.blend not in (*BLENDS, "random"):
         raise InputError(f"--blend: unknown mode {cfg.blend!r} ({', '.join(BLENDS)}, random)")
     k, n = cfg.shard
@@ -273,7 +288,10 @@ def _check_config(cfg: GenerateConfig) -> None:
     w, h = cfg.size
     if w < 32 or h < 32:
         raise InputError(f"--size: {w}x{h} is too small (at least 32x32)")
-    if not cfg.split or any(v < 0 for v in cfg.split.values()) or sum(cfg.split.values()) <= 0:
+    if max(w, h) > MAX_IMAGE_SIDE:
+        raise InputError(f"--size: {w}x{h} is too large (at most {MAX_IMAGE_SIDE} pixels a side)")
+    if not cfg.split or not all(0 <= v < math.inf for v in cfg.split.values()) \
+            or sum(cfg.split.values()) <= 0:
         raise InputError(f"--split: ratios must be non-negative and not all zero: {cfg.split}")
     if cfg.pitch_deg is not None and not (-45 <= cfg.pitch_deg <= 90):
         raise InputError(f"--pitch: must lie in [-45, 90] degrees (0 = level, negative = "
@@ -294,8 +312,9 @@ def _check_config(cfg: GenerateConfig) -> None:
                          "camera effects (an effects: mapping); give one or the other")
     if not 0 <= cfg.min_visible <= 1:
         raise InputError(f"--min-visible: a fraction in [0, 1], got {cfg.min_visible}")
-    if cfg.height_m is not None and cfg.height_m <= 0:
-        raise InputError(f"--height: must be positive, got {cfg.height_m}")
+    if cfg.height_m is not None and not 0 < cfg.height_m < math.inf:
+        raise InputError(f"--height: must be a positive, finite number of metres, "
+                         f"got {cfg.height_m}")
     if cfg.fov_deg is not None and not (1 <= cfg.fov_deg < 179):
         raise InputError(f"--fov: must lie in [1, 179) degrees, got {cfg.fov_deg}")
 
@@ -316,6 +335,11 @@ def check_coverage(cfg: GenerateConfig, lib: Library, n: int = 600) -> list[str]
     angles; return the warning lines."""
     heights, points = placement_samples(cfg.compose_options(),
                                         np.random.default_rng([cfg.seed, 7]), n)
+    preset = PRESETS[cfg.view]
+    if preset.perspective and not len(points):
+        raise InputError(f"{camera_text(cfg)}: the camera sees no floor nearer than "
+                         f"{preset.max_distance_m:g} m, where subjects stand (lower the camera "
+                         "or look further down)")
     views = {c: lib.views[c] for c in lib.classes}
     seen = {c: class_seen(v, heights, points, float(np.mean(lib.catalog[c].size_m)))
             for c, v in views.items()} if len(points) else {}
@@ -459,6 +483,12 @@ def load_camera(cfg: GenerateConfig) -> None:
     if cfg.camera is None:
         return
     spec = load_camera_file(cfg.camera)
+    try:
+        lens_map(spec, spec.roll_deg)  # cached: the first image reuses its rays
+    except NoRays:
+        raise InputError(f"{cfg.camera}: dist: no pixel of this lens maps back to a ray in front "
+                         f"of the camera (the distortion {list(spec.dist)} is too strong to "
+                         "invert)") from None
     if cfg.size_given and tuple(cfg.size) != tuple(spec.image_size):
         raise InputError(f"--size {cfg.size[0]}x{cfg.size[1]}: {cfg.camera} makes "
                          f"{spec.image_size[0]}x{spec.image_size[1]} images (leave --size out)")

@@ -92,6 +92,10 @@ def roll_matrix(roll_deg: float) -> np.ndarray:
     return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
+class NoRays(ValueError):
+    """A lens whose distortion sends no pixel back to a ray in front of the camera."""
+
+
 @lru_cache(maxsize=4)
 def _rays(spec: CameraSpec) -> np.ndarray:
     """Unit rays (H, W, 3) of every real-frame pixel, in the camera frame."""
@@ -176,7 +180,7 @@ def lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
     if not ok.all():
         index, u, v = index[ok], u[ok], v[ok]
     if len(index) == 0:
-        raise ValueError("no pixel of the camera sees forward")
+        raise NoRays("no pixel of the camera sees forward")
     x0 = math.floor(min(u.min(), 0.0)) - 2
     y0 = math.floor(min(v.min(), 0.0)) - 2
     x1 = math.ceil(max(u.max(), W - 1.0)) + 3

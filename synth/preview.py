@@ -30,6 +30,7 @@ from .layouts import read_dataset, split_source
 from .voc import VocImage, VocObject, VocSet
 
 CAPTION_H = 20
+MAX_SHEET_SIDE = 20000  # pixels; what synth.imageio reads back
 PAD_COLOR = (48, 48, 48)
 CAPTION_BG = (16, 16, 16)
 def fit_geometry(width: int, height: int, thumb: int) -> tuple[int, int, int, int]:
@@ -147,6 +148,11 @@ def contact_sheet(voc_set: VocSet | str | os.PathLike, n: int = 24, cols: int = 
     if not images:
         where = voc_set.root if split is None else split_source(voc_set.root, split)
         raise InputError(f"{where}: no images to preview")
+    used = min(cols, len(images))
+    w, h = used * thumb, -(-len(images) // used) * (thumb + CAPTION_H)
+    if max(w, h) > MAX_SHEET_SIDE:
+        raise InputError(f"--thumb {thumb}: the sheet would be {w}x{h} pixels (at most "
+                         f"{MAX_SHEET_SIDE} a side): lower -n, --cols or --thumb")
     sheet = tile_grid(voc_set, images, cols, thumb)
     if any(o.difficult for im in images for o in im.objects):
         sheet = np.concatenate([sheet, _legend(sheet.shape[1])])

@@ -7,8 +7,11 @@ from pathlib import Path
 from .cores import default_workers
 from .effects import CameraEffects
 from .errors import InputError
+from .fsio import read_text
 from .generate import GenerateConfig
 from .match import effects_from_mapping
+from .values import is_finite, is_number, is_whole, shown
+from .yamlio import parse_yaml
 
 
 def parse_range(text: str | list | tuple, flag: str) -> tuple[int, int]:
@@ -84,19 +87,62 @@ RECIPE_KEYS = {"view", "assets", "backgrounds", "classes", "n", "out", "size", "
                "blend", "distractors", "only", "height", "pitch", "fov", "split", "seed",
                "workers", "shard", "jpeg_quality", "min_visible", "effects", "shadows",
                "capture_elev", "strict_views", "camera", "match_stats", "format"}
+PATH_KEYS = ("backgrounds", "classes", "out", "camera", "match_stats")
+NUMBER_KEYS = ("height", "pitch", "fov", "min_visible")
+WHOLE_KEYS = ("n", "seed", "workers", "jpeg_quality")
+
+
+def _pair_of_whole(v: object) -> bool:
+    return isinstance(v, list) and len(v) == 2 and all(is_whole(x) for x in v)
+
+
+def check_recipe_value(path: Path, key: str, value: object) -> None:
+    """Refuse a recipe value of the wrong type: InputError '<path>: KEY: expected ..., got ...'."""
+    def bad(expected: str) -> InputError:
+        return InputError(f"{path}: {key}: expected {expected}, got {shown(value)}")
+
+    if key in PATH_KEYS and not isinstance(value, str):
+        raise bad("a path")
+    if key == "assets" and not (isinstance(value, str) or isinstance(value, list) and all(
+            isinstance(v, str) for v in value)):
+        raise bad("a path or a list of paths")
+    if key in ("view", "blend", "format") and not isinstance(value, str):
+        raise bad("a word")
+    if key in NUMBER_KEYS:
+        if not is_number(value):
+            raise bad("a number")
+        if not is_finite(value):
+            raise bad("a finite number")
+    if key in WHOLE_KEYS and not is_whole(value):
+        raise bad("a whole number")
+    if key in ("shadows", "strict_views") and not isinstance(value, bool):
+        raise bad("true or false")
+    if key == "effects" and not isinstance(value, (bool, dict)):
+        raise bad("true, false or a mapping of effect ranges")
+    if key in ("objects", "distractors") and not (
+            isinstance(value, str) or is_whole(value) or _pair_of_whole(value)):
+        raise bad("MIN-MAX or [MIN, MAX] (whole numbers)")
+    if key == "size" and not (isinstance(value, str) or _pair_of_whole(value)):
+        raise bad("WxH or [W, H] (whole numbers)")
+    if key == "shard" and not (isinstance(value, str) or _pair_of_whole(value)):
+        raise bad("K/N or [K, N] (whole numbers)")
+    if key == "split" and not (isinstance(value, str) or isinstance(value, dict) and all(
+            isinstance(k, str) and is_number(v) for k, v in value.items())):
+        raise bad("NAME=RATIO,... or a mapping of split names to numbers")
+    if key == "capture_elev" and not (isinstance(value, str) or is_number(value) or (
+            isinstance(value, list) and value and all(is_number(v) for v in value))):
+        raise bad("degrees E, 'E,E,...' or a list of numbers")
+    if key == "only" and not (isinstance(value, str) or isinstance(value, list) and all(
+            isinstance(v, str) for v in value)):
+        raise bad("class names: 'A,B' or a list")
 
 
 def load_recipe(path: str | os.PathLike) -> dict:
-    """Read a YAML recipe: any `synth generate` flag by name; paths relative to the file."""
-    import yaml
+    """Read a YAML recipe: any `synth generate` flag by name; paths relative to the file.
 
+    A key without a value (`pitch:`) counts as not given."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: recipe not found") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: recipe is not valid YAML ({exc.__class__.__name__})") from None
+    raw = parse_yaml(read_text(path, "recipe"), path)
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -106,9 +152,12 @@ def load_recipe(path: str | os.PathLike) -> dict:
         k = str(key).lstrip("-").replace("-", "_")
         if k not in RECIPE_KEYS:
             raise InputError(f"{path}: unknown recipe key {key!r} (known: {', '.join(sorted(RECIPE_KEYS))})")
+        if value is None:
+            continue
+        check_recipe_value(path, k, value)
         if k in ("assets",):
             value = [str(path.parent / v) for v in (value if isinstance(value, list) else [value])]
-        elif k in ("backgrounds", "classes", "out", "camera", "match_stats"):
+        elif k in PATH_KEYS:
             value = str(path.parent / value)
         elif k == "effects" and isinstance(value, dict):
             value = effects_from_mapping(value, f"{path}: effects")
@@ -139,7 +188,10 @@ def config_from_options(opts: dict) -> GenerateConfig:
                 raise InputError(f"--{key.replace('_', '-')}: not a number: {opts[key]!r}") from None
     for key, attr in (("height", "height_m"), ("pitch", "pitch_deg"), ("fov", "fov_deg")):
         if opts.get(key) is not None:
-            setattr(cfg, attr, float(opts[key]))
+            try:
+                setattr(cfg, attr, float(opts[key]))
+            except (TypeError, ValueError):
+                raise InputError(f"--{key}: not a number: {opts[key]!r}") from None
     if opts.get("size"):
         cfg.size = parse_size(opts["size"])
         cfg.size_given = True

@@ -28,12 +28,12 @@ from typing import Callable
 
 import cv2
 import numpy as np
-import yaml
 
 from .camera import Camera, ViewPreset
 from .errors import InputError
 from .fsio import read_text
 from .imageio import is_image_file, read_image
+from .values import is_finite
 from .yamlio import parse_yaml
 from .voc import VocObject, read_voc_set
 
@@ -119,19 +119,10 @@ def load_scene_bank(directory: str | os.PathLike) -> SceneBank:
     if not root.is_dir():
         raise InputError(f"{root}: backgrounds directory not found")
     bank = SceneBank()
-    scales: dict[str, float] = {}
-    scale_file = root / "floors" / "scale.yaml"
-    if scale_file.is_file():
-        try:
-            raw = yaml.safe_load(scale_file.read_text(encoding="utf-8")) or {}
-            scales = {str(k): float(v) for k, v in raw.items()}
-        except (yaml.YAMLError, TypeError, ValueError, AttributeError) as exc:
-            raise InputError(f"{scale_file}: not a mapping of file name to metres ({exc})") from None
+    scales = _scale_table(root / "floors" / "scale.yaml")
     glosses = _gloss_table(root / "floors" / "gloss.yaml")
     for path in _images_in(root / "floors"):
         width_m = scales.get(path.name, scales.get(path.stem, 2.0))
-        if width_m <= 0:
-            raise InputError(f"{scale_file}: {path.name} must cover a positive width")
         bank.floors.append(FloorTexture(f"floors/{path.name}", width_m,
                                         _mip_pyramid(read_image(path)),
                                         glosses.get(path.name, glosses.get(path.stem, (0.0, 0.0)))))
@@ -147,6 +138,20 @@ def load_scene_bank(directory: str | os.PathLike) -> SceneBank:
         raise InputError(f"{root}: no backgrounds found (expected floors/*.jpg textures or "
                          "scene photos)")
     return bank
+
+
+def _scale_table(path: Path) -> dict[str, float]:
+    """floors/scale.yaml: {file name: metres its width covers}, each a positive number."""
+    if not path.is_file():
+        return {}
+    raw = parse_yaml(read_text(path, "floor scale table"), path) or {}
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: expected a mapping of floor file name to metres")
+    for name, value in raw.items():
+        if not (is_finite(value) and value > 0):
+            raise InputError(f"{path}: {name}: must cover a positive, finite number of metres, "
+                             f"got {value!r}")
+    return {str(k): float(v) for k, v in raw.items()}
 
 
 def _gloss_table(path: Path) -> dict[str, tuple[float, float]]:

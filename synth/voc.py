@@ -7,6 +7,7 @@ covering pixel columns 0..9 (0-based) is written xmin=1, xmax=10.
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -80,13 +81,21 @@ def _number(node: ET.Element, tag: str, path: Path) -> float:
         raise InputError(f"{path}: <{tag}> is not a number: {raw!r}") from None
 
 
+def _count(node: ET.Element, tag: str, path: Path, unit: str) -> int:
+    raw = _text(node, tag, path)
+    value = _number(node, tag, path)
+    if not (math.isfinite(value) and value >= 0):
+        raise InputError(f"{path}: <{tag}> must be a whole number of {unit}, got {raw!r}")
+    return int(value)
+
+
 def _flag(node: ET.Element, tag: str) -> bool:
     child = node.find(tag)
     if child is None or child.text is None:
         return False
     try:
         return bool(int(float(child.text.strip())))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, NaN, infinite: not set
         return False
 
 
@@ -106,8 +115,8 @@ def _annotation_from_tree(root: ET.Element, path: Path, check_boxes: bool) -> Vo
     size = root.find("size")
     if size is None:
         raise InputError(f"{path}: missing <size>")
-    width, height = int(_number(size, "width", path)), int(_number(size, "height", path))
-    depth = int(float(_text(size, "depth", path, default="3")))
+    width, height = (_count(size, tag, path, "pixels") for tag in ("width", "height"))
+    depth = _count(size, "depth", path, "channels") if _text(size, "depth", path, "") else 3
     objects = []
     for obj in root.iter("object"):
         name = _text(obj, "name", path)
@@ -249,7 +258,7 @@ def read_labels(root: str | os.PathLike) -> list[str] | None:
     path = Path(root) / "labels.txt"
     if not path.is_file():
         return None
-    names = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    names = [ln.strip() for ln in fsio.read_text(path, "class list").splitlines()]
     return [n for n in names if n and not n.startswith("#")]
 
 
@@ -264,7 +273,8 @@ def read_split(root: str | os.PathLike, split: str) -> list[str]:
     if not path.is_file():
         raise InputError(f"{path}: split file not found")
     # PASCAL's per-class files hold "stem  1"; the plain split files hold "stem".
-    return [ln.split()[0] for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return [ln.split()[0] for ln in fsio.read_text(path, "split file").splitlines()
+            if ln.strip()]
 
 
 def write_splits(root: str | os.PathLike, splits: dict[str, list[str]]) -> None:

@@ -132,7 +132,7 @@ def parse_label_line(line: str, where: str, n_classes: int) -> tuple[int, tuple[
         cls_f, *vals = (float(v) for v in parts)
     except ValueError:
         raise InputError(f"{where}: not a number in {line.strip()!r}") from None
-    if not all(math.isfinite(v) for v in vals) or cls_f != int(cls_f):
+    if not all(math.isfinite(v) for v in (cls_f, *vals)) or cls_f != int(cls_f):
         raise InputError(f"{where}: class and coordinates must be finite numbers, the class "
                          f"an integer: {line.strip()!r}")
     cls = int(cls_f)

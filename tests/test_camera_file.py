@@ -106,6 +106,9 @@ BAD = [
     (_edit(GOOD, "image_size", "[31, 480]"), "image_size must be at least 32x32"),
     (_edit(GOOD, "image_size", "[640.0, 480]"), "image_size must be [W, H]"),
     (_edit(GOOD, "image_size", "640"), "image_size must be [W, H]"),
+    # were a MemoryError mid-render and an OverflowError from math.isfinite
+    (_edit(GOOD, "image_size", "[1000000000000, 480]"), "image_size must be at most 20000x20000"),
+    (_edit(GOOD, "fx", "1" + "0" * 400), "fx must be finite"),
     (_edit(GOOD, "height_m", "0"), "height_m must be > 0"),
     (_edit(GOOD, "height_m", "-0.1"), "height_m must be > 0"),
     (_edit(GOOD, "pitch_deg", "90.5"), "pitch_deg must lie within [-45, 90]"),
@@ -256,6 +259,10 @@ INTRINSICS_BAD = [
     ("%YAML:1.0\n---\ncamera_matrix: !!opencv-matrix\n  rows: 3\n  cols: [3\n",
      "not a readable OpenCV FileStorage file"),
     ("%YAML:1.0\n---\nimage_width: 640\n", "missing camera_matrix"),
+    # a matrix without its `dt` used to escape as cv2.error (a traceback)
+    ("%YAML:1.0\n---\ncamera_matrix: !!opencv-matrix\n  rows: 3\n  cols: 3\n"
+     "  data: [300., 0., 320., 0., 300., 240., 0., 0., 1.]\n", "camera_matrix is not a readable "
+     "!!opencv-matrix"),
 ]
 
 
@@ -283,3 +290,17 @@ def test_with_mount_builds_the_camera():
     assert spec == CameraSpec((640, 480), 330.0, 331.5, 322.4, 236.1, 0.1, 12.0, 1.5, "fisheye",
                               (0.1, 0.0, 0.0, 0.0))
     assert spec.intrinsics() == intr
+
+
+def test_a_lens_that_sees_nothing_is_refused_before_rendering(tmp_path):
+    """A distortion so strong that no pixel maps back to a ray (p1 = -30851) used to pass the
+    reader and end in lens_map's ValueError in the middle of `synth generate`."""
+    from synth.generate import GenerateConfig, load_camera
+
+    path = tmp_path / "camera.yaml"
+    path.write_text(GOOD.replace("dist: [-0.2, 0.05, 0.001, -0.0005, 0.0]",
+                                 "dist: [-0.1, 0.01, -30851, 0.0, 0.0]"))
+    cfg = GenerateConfig(view="robot", out=tmp_path / "out", camera=path)
+    with pytest.raises(InputError) as err:
+        load_camera(cfg)
+    assert str(err.value).startswith(f"{path}: dist: no pixel of this lens maps back to a ray")

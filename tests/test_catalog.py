@@ -57,6 +57,8 @@ def test_default_paths_point_into_the_repo():
     ("  shoe: {size_m: [0.1, 0.2, 0.3], pose: flat}", ["shoe", "size_m", "[lo, hi]"]),
     ("  shoe: {size_m: 0.2, pose: flat}", ["shoe", "size_m", "[lo, hi]"]),
     ("  shoe: {size_m: [a, 0.2], pose: flat}", ["shoe", "size_m"]),
+    # an integer too large for a float escaped as OverflowError from math.isfinite
+    ("  shoe: {size_m: [0.1, 1%s], pose: flat}" % ("0" * 400), ["shoe", "size_m", "[lo, hi]"]),
     ("  shoe: {size_m: [0.1, 0.2], pose: sideways}", ["shoe", "pose", "sideways"]),
     ("  shoe: {size_m: [0.1, 0.2]}", ["shoe", "missing pose"]),
     ("  shoe: {size_m: [0.1, 0.2], pose: flat, yaw_deg: [10]}", ["shoe", "yaw_deg"]),

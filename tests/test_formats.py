@@ -143,7 +143,10 @@ def yolo_with_label(tmp_path: Path, line: str) -> Path:
 @pytest.mark.parametrize("line,problem", [("1 0.5 0.5 0.2", "(5 numbers), got 4"),
                                           ("3 0.5 0.5 0.2 0.2", "class index 3 out of range"),
                                           ("1 0.5 0.5 0.2 x", "not a number"),
-                                          ("0 1.5 0.5 0.2 0.2", "not normalised")])
+                                          ("0 1.5 0.5 0.2 0.2", "not normalised"),
+                                          # were OverflowError / ValueError from int(class)
+                                          ("inf 0.5 0.5 0.2 0.2", "must be finite numbers"),
+                                          ("nan 0.5 0.5 0.2 0.2", "must be finite numbers")])
 def test_a_bad_yolo_label_line_names_the_file_and_line(tmp_path, line, problem):
     root = yolo_with_label(tmp_path, line)
     msg = one_error_line(run_synth("stats", root))
@@ -354,3 +357,66 @@ def test_a_malformed_standard_result_is_refused_by_index(tmp_path):
                                       "--detections", res, "--out", tmp_path / "ev"))
     assert "detection #3" in msg and "999" in msg
     assert not (tmp_path / "ev").exists()
+
+
+@pytest.mark.parametrize("where,key,value,problem", [
+    ("annotations", "image_id", {"a": 1}, "annotations[0] (id 1): image_id must be a whole "
+                                          "number or a string, got {'a': 1}"),
+    ("annotations", "category_id", [1], "annotations[0] (id 1): category_id must be a whole "
+                                        "number or a string, got [1]"),
+    ("images", "id", [1], "images[0]: id must be a whole number or a string, got [1]"),
+    ("images", "width", "abc", "images[0]: width must be a whole number of pixels, got 'abc'"),
+    ("images", "file_name", None, "images[0]: file_name must be a string, got None"),
+    ("categories", "id", "x", "categories[0]: id must be a whole number, got 'x'"),
+    ("annotations", "bbox", [2.0, 3.0, 1e308, 1e308], "annotations[0] (id 1): bbox [2.0, 3.0, "
+                                                     "1e+308, 1e+308] lies outside the 80x100"),
+])
+def test_a_coco_field_of_the_wrong_type_names_file_and_field(tmp_path, where, key, value,
+                                                            problem):
+    """Unhashable ids, a text width or mixed category id types used to end in a TypeError or
+    ValueError traceback; a box reaching 1e308 px was taken as it was."""
+    convert(sample_voc(tmp_path / "voc", n=5), "coco", tmp_path / "coco")
+    path = tmp_path / "coco" / "annotations" / "instances_train.json"
+    doc = json.loads(path.read_text())
+    doc[where][0][key] = value
+    path.write_text(json.dumps(doc))
+    msg = one_error_line(run_synth("stats", tmp_path / "coco"))
+    assert msg.startswith(f"error: {path}: {problem}"), msg
+
+
+@pytest.mark.parametrize("name", ["labels.txt", "ImageSets/Main/train.txt"])
+def test_a_voc_text_file_that_is_not_utf8_is_one_error_line(tmp_path, name):
+    """labels.txt or a split file with a non-UTF-8 byte used to escape as UnicodeDecodeError."""
+    voc = sample_voc(tmp_path / "voc", n=4)
+    path = voc / name
+    path.write_bytes(path.read_bytes() + b"im\xff\xfe\n")
+    msg = one_error_line(run_synth("stats", voc))
+    assert msg.startswith(f"error: {path}: cannot read"), msg
+
+
+@pytest.mark.parametrize("tag,value,problem", [
+    ("width", "-inf", "<width> must be a whole number of pixels, got '-inf'"),
+    ("height", "nan", "<height> must be a whole number of pixels, got 'nan'"),
+    ("depth", "abc", "<depth> is not a number: 'abc'"),
+])
+def test_a_voc_size_that_is_no_pixel_count_is_one_error_line(tmp_path, tag, value, problem):
+    """<width>-inf</width> used to escape as OverflowError, <depth>abc</depth> as ValueError."""
+    voc = sample_voc(tmp_path / "voc", n=4)
+    path = voc / "Annotations" / "im2.xml"
+    text = path.read_text()
+    path.write_text(text.replace(f"<{tag}>", f"<{tag}>{value}<!--", 1)
+                    .replace(f"</{tag}>", f"--></{tag}>", 1))
+    msg = one_error_line(run_synth("stats", voc))
+    assert msg == f"error: {path}: {problem}", msg
+
+
+def test_an_infinite_voc_flag_reads_as_unset(tmp_path):
+    """<difficult>inf</difficult> used to escape as OverflowError; junk in a flag is unset."""
+    voc = sample_voc(tmp_path / "voc", n=4)
+    path = voc / "Annotations" / "im2.xml"
+    path.write_text(path.read_text().replace("<difficult>0</difficult>",
+                                             "<difficult>inf</difficult>"))
+    r = run_synth("stats", voc, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["all"]["difficult"] == json.loads(
+        run_synth("stats", sample_voc(tmp_path / "v2", n=4), "--json").stdout)["all"]["difficult"]

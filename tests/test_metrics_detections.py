@@ -96,6 +96,11 @@ def test_cancel_stops_the_child(tmp_path):
     ({"image_id": "b", "category": "shoe", "bbox": [0, 1, 1, -1], "score": 1}, "negative width"),
     ({"image_id": ["b"], "category": "shoe", "bbox": [0, 0, 1, 1], "score": 1}, "unknown image_id"),
     ("not a dict", "is not an object"),
+    # integers too large for a float escaped as OverflowError
+    ({"image_id": "b", "category": "shoe", "bbox": [0, 0, 1, 10**400], "score": 1},
+     "bbox has a NaN or infinite value"),
+    ({"image_id": "b", "category": "shoe", "bbox": [0, 0, 1, 1], "score": -10**400},
+     "score must be a finite number"),
 ])
 def test_bad_entries_name_the_entry(entry, message):
     with pytest.raises(InputError, match="detection #3") as err:

@@ -321,3 +321,20 @@ def test_predictor_dataclass_is_accepted_by_predict_voc_set(tmp_path):
     p = Predictor(BrightBoxModel(), ["shoe", "sock", "cable"], IMG_SIZE, "fake", "pytorch")
     dets = predict_voc_set(p, voc, progress=False)
     assert [voc.classes[c] for c in dets.cls] == ["sock", "sock"]
+
+
+@pytest.mark.parametrize("flag,value,problem", [
+    ("--img-size", "3200000000000", "--img-size 3200000000000: must be a positive multiple of "
+                                    "32, at most 8192"),
+    ("--threads", "1000000000", "--threads 1000000000: at most 1024"),
+])
+def test_huge_flags_are_one_line_and_exit_2(tmp_path, firing_ckpt, flag, value, problem):
+    """A huge --img-size ended in numpy's 'array is too big'; --threads 1000000000 made
+    libgomp abort the whole process trying to allocate 216 GB."""
+    img = tmp_path / "ok.jpg"
+    img.write_bytes(encode_jpeg(np.zeros((32, 48, 3), np.uint8)))
+    out = tmp_path / "out"
+    line = one_error_line(run_pipeline("predict", "--model", firing_ckpt, img, flag, value,
+                                       "--out", out, "--device", "cpu"))
+    assert line == f"error: {problem}", line
+    assert not out.exists()

@@ -125,3 +125,25 @@ def test_label_has_filled_background_above_box(tmp_path: Path) -> None:
     assert np.all(label == class_colour(1), axis=1).mean() > 0.3
     above_label = sheet[top - 40:top - 30, 22:40].reshape(-1, 3)
     assert np.abs(above_label.astype(int) - GREY).max() <= 3
+
+
+def test_sheet_too_large_is_one_error_line(one_image: Path, tmp_path: Path) -> None:
+    """A huge --thumb used to end in numpy's ValueError 'array is too big' (a traceback)."""
+    res = CliRunner().invoke(main, ["preview", str(one_image), "--out", str(tmp_path / "s.png"),
+                                    "--thumb", "100000000000"])
+    assert res.exit_code == 2, res.output
+    assert res.stderr == ("error: --thumb 100000000000: the sheet would be 100000000000x"
+                          "100000000020 pixels (at most 20000 a side): lower -n, --cols or "
+                          "--thumb\n")
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_box_far_outside_the_image_is_drawn_clipped(tmp_path: Path) -> None:
+    """A COCO box whose corner lies at 1e15 px (no image size to check it against) used to
+    crash OpenCV's rectangle (coordinates beyond int32)."""
+    root = write_voc(tmp_path / "v", {"im": (64, 48, [])}, classes=["shoe"], color=GREY)
+    voc = read_voc_set(root)
+    voc.images[0].objects.append(VocObject("shoe", (11.0, 9.0, 1e15, 1e15)))
+    voc.images[0].objects.append(VocObject("shoe", (-1e15, 9.0, 20.0, 30.0), truncated=True))
+    sheet = contact_sheet(voc, n=1, cols=1, thumb=128)
+    assert tuple(sheet[40, 20]) == class_colour(0)  # the left edge of the first box

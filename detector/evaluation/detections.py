@@ -9,7 +9,6 @@ validates and converts it (parsing itself is in jsoncolumns.py); nothing here im
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -18,6 +17,7 @@ import numpy as np
 
 from synth import fsio
 from synth.errors import InputError
+from synth.values import is_finite
 from synth.voc import VocSet
 
 from .jsoncolumns import BackgroundParse, Columns, columns_from_items, load_items, parse_file
@@ -72,11 +72,11 @@ def _unknown_class(where: str, name: Any, classes: Sequence[str]) -> InputError:
 
 
 def _bad_numbers(where: str, box: list, score: float) -> InputError | None:
-    if not all(math.isfinite(v) for v in box):
+    if not all(is_finite(v) for v in box):
         return InputError(f"{where}: bbox has a NaN or infinite value: {_describe(box)}")
     if box[2] < 0 or box[3] < 0:
         return InputError(f"{where}: bbox has a negative width or height: {_describe(box)}")
-    if not math.isfinite(score):
+    if not is_finite(score):
         return InputError(f"{where}: score must be a finite number, got {_describe(score)}")
     return None
 

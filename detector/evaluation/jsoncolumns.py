@@ -72,7 +72,7 @@ def columns_from_items(items: Sequence[Any]) -> Columns | None:
         cat_keys, cat_code = _encode(cat)
         return Columns(image_keys, image_code, cat_keys, cat_code,
                        array("d", chain.from_iterable(box)), array("d", score))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError):
         return None
 
 

@@ -20,7 +20,9 @@ import torch
 
 from synth.errors import InputError
 from synth.fsio import atomic_path
+from synth.values import is_finite, is_int, shown
 
+from . import MAX_STRIDE, MODEL_NAMES
 from .model import YOLOv3, build_model
 
 REQUIRED = ("model", "model_name", "num_classes", "classes", "anchors", "masks")
@@ -72,11 +74,49 @@ def read_torch_file(path: str | os.PathLike, what: str = "checkpoint",
         raise InputError(f"{path}: not a readable {what} ({_first_line(exc)})") from None
 
 
+def check_meta(ckpt: dict, path: str | os.PathLike) -> None:
+    """Refuse a checkpoint whose descriptive fields cannot describe a model: one line naming
+    the file and the field."""
+    def bad(field: str, problem: str) -> InputError:
+        return InputError(f"{path}: {field} {problem}")
+
+    if ckpt["model_name"] not in MODEL_NAMES:
+        raise bad("model_name", f"must be one of {', '.join(MODEL_NAMES)}, "
+                                f"got {shown(ckpt['model_name'])}")
+    classes = ckpt["classes"]
+    if not (isinstance(classes, (list, tuple)) and classes
+            and all(isinstance(c, str) for c in classes)):
+        raise bad("classes", f"must be a non-empty list of class names, got {shown(classes)}")
+    if ckpt["num_classes"] != len(classes) or not is_int(ckpt["num_classes"]):
+        raise bad("num_classes", f"{shown(ckpt['num_classes'])} does not match the "
+                                 f"{len(classes)} classes")
+    anchors = ckpt["anchors"]
+    if torch.is_tensor(anchors):
+        anchors = anchors.tolist()
+    if not (isinstance(anchors, (list, tuple)) and anchors and all(
+            isinstance(a, (list, tuple)) and len(a) == 2 and all(
+                is_finite(v) and 0 < v < 1e6 for v in a) for a in anchors)):
+        raise bad("anchors", "must be a list of [w, h] pairs of positive pixels")
+    masks = ckpt["masks"]
+    if not (isinstance(masks, (list, tuple)) and all(
+            isinstance(m, (list, tuple)) and all(is_int(i) for i in m) for m in masks)):
+        raise bad("masks", f"must be lists of anchor indices, one per head, got {shown(masks)}")
+    size = ckpt.get("img_size", 416)
+    if not (is_int(size) and size > 0 and size % MAX_STRIDE == 0):
+        raise bad("img_size", f"must be a positive multiple of {MAX_STRIDE}, got {shown(size)}")
+    state = ckpt["model"]
+    if not (isinstance(state, torch.nn.Module) or isinstance(state, dict) and all(
+            isinstance(k, str) and torch.is_tensor(v) for k, v in state.items())):
+        raise bad("model", "must be a state dict of tensors")
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Read a checkpoint; a missing, corrupt or foreign file raises InputError naming it."""
+    """Read a checkpoint; a missing, corrupt or foreign file, or one whose fields cannot
+    describe a model, raises InputError naming it."""
     ckpt = read_torch_file(path)
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED):
         raise InputError(f"{path}: not a detector checkpoint (needs {', '.join(REQUIRED)})")
+    check_meta(ckpt, path)
     return ckpt
 
 
@@ -92,8 +132,11 @@ def model_from_checkpoint(path: str | os.PathLike, device: str | torch.device = 
                           ) -> tuple[YOLOv3, dict]:
     """Rebuild the model of a checkpoint in eval mode; returns (model, checkpoint dict)."""
     ckpt = load_checkpoint(path)
-    model = build_model(ckpt["model_name"], int(ckpt["num_classes"]), anchors=ckpt["anchors"],
-                        masks=ckpt["masks"])
+    try:
+        model = build_model(ckpt["model_name"], ckpt["num_classes"], anchors=ckpt["anchors"],
+                            masks=ckpt["masks"])
+    except ValueError as exc:  # build_model's own check: masks that do not fit the heads
+        raise InputError(f"{path}: {exc}") from None
     state = ckpt["model"]
     if isinstance(state, torch.nn.Module):
         state = state.state_dict()
