@@ -311,7 +311,7 @@ def _check_config(cfg: GenerateConfig) -> None:
         raise InputError(f"--match-stats {cfg.match_stats}: the recipe already holds fitted "
                          "camera effects (an effects: mapping); give one or the other")
     if not 0 <= cfg.min_visible <= 1:
-        raise InputError(f"--min-visible: a fraction in [0, 1], got {cfg.min_visible}")
+        raise InputError(f"--min-visible: must lie in [0, 1], got {cfg.min_visible}")
     if cfg.height_m is not None and not 0 < cfg.height_m < math.inf:
         raise InputError(f"--height: must be a positive, finite number of metres, "
                          f"got {cfg.height_m}")
