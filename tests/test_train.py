@@ -195,7 +195,7 @@ while True:
     k += 1
     w = torch.full((2_000_000,), float(k))
     save_checkpoint(path, {"model": {"w": w}, "step": k, "model_name": "yolov3-tiny",
-                           "num_classes": 1, "classes": ["a"], "anchors": [], "masks": []})
+                           "num_classes": 1, "classes": ["a"], "anchors": [[10.0, 14.0]], "masks": [[0]]})
 """
 
 
