@@ -17,7 +17,7 @@ from .coco import coco_categories, coco_files, load_json
 from .errors import InputError
 from .imageio import image_size, is_image_file
 from .layouts import detect_layout
-from .manifest import MANIFEST
+from .manifest import MANIFEST, parse_records
 from .voc import available_splits, read_annotation, read_labels, read_split
 from .yolo import label_path, parse_label_line, split_images, yolo_config
 
@@ -220,15 +220,11 @@ def _check_manifest(root: Path, entries: dict[str, Entry], problems: list[str]) 
         problems.append(f"{path}: missing (one line per generated image)")
         return
     records: dict[str, dict] = {}
-    for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            stem = str(rec["image"])
-        except (ValueError, KeyError, TypeError) as exc:
+    for k, rec, exc in parse_records(path):
+        if exc is not None:
             problems.append(f"{path}:{k}: not a manifest record ({type(exc).__name__})")
             continue
+        stem = rec["image"]
         if stem in records:
             problems.append(f"{path}:{k}: a second line for {stem}")
         records[stem] = rec

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Iterator
 
 from . import fsio
 from .errors import InputError
@@ -16,12 +17,9 @@ from .errors import InputError
 MANIFEST = "manifest.jsonl"
 
 
-def read_records(root: str | os.PathLike) -> dict[str, dict]:
-    """{image stem: record} of ROOT/manifest.jsonl ({} if the set has none)."""
-    path = Path(root) / MANIFEST
-    if not path.is_file():
-        return {}
-    out: dict[str, dict] = {}
+def parse_records(path: Path) -> Iterator[tuple[int, dict | None, Exception | None]]:
+    """(line number, record, None) for each good line of a manifest file, (line number, None,
+    why) for a line that is no record; blank lines skipped. The one reader of the format."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -34,10 +32,24 @@ def read_records(root: str | os.PathLike) -> dict[str, dict]:
             if not isinstance(rec.get("objects"), list) or not all(
                     isinstance(o, dict) and "class" in o for o in rec["objects"]):
                 raise ValueError("'objects' must be a list of objects with a 'class'")
-            out[str(rec["image"])] = rec
+            rec["image"] = str(rec["image"])
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            yield lineno, None, exc
+            continue
+        yield lineno, rec, None
+
+
+def read_records(root: str | os.PathLike) -> dict[str, dict]:
+    """{image stem: record} of ROOT/manifest.jsonl ({} if the set has none)."""
+    path = Path(root) / MANIFEST
+    if not path.is_file():
+        return {}
+    out: dict[str, dict] = {}
+    for lineno, rec, exc in parse_records(path):
+        if exc is not None:
             raise InputError(f"{path}: line {lineno} is not a manifest record "
-                             f"({type(exc).__name__}: {exc})") from None
+                             f"({type(exc).__name__}: {exc})")
+        out[rec["image"]] = rec
     return out
 
 
