@@ -52,6 +52,9 @@ LOCK_FILES = (OUT_LOCK, ACTIVE_LOCK)
 MAX_IMAGES = 100_000_000
 MAX_OBJECTS = 1000  # subjects (or distractors) per image
 MAX_WORKERS = 1024
+# Bump when the same settings and inputs render other bytes (a new label rule, stage or draw
+# order): a set half-made by older code is then refused instead of resumed into a mixed set.
+RENDER_VERSION = 2
 EFFECTS_FILE = "effects.yaml"  # the set's fitted camera effects, a recipe fragment
 
 
@@ -172,6 +175,7 @@ def _fingerprint(cfg: GenerateConfig, lib: Library, bank: SceneBank) -> dict:
     d["catalog"] = _hash_arrays([np.frombuffer(repr(sorted(lib.catalog.items())).encode(), np.uint8)])
     d["backgrounds"] = _hash_arrays([f.mips[0] for f in bank.floors] +
                                     [b for _, b in bank.backdrops] + [p.rgb for p in bank.photos])
+    d["render_version"] = RENDER_VERSION
     return d
 
 
@@ -371,6 +375,10 @@ def _prepare_out(cfg: GenerateConfig, fingerprint: dict, sweep: bool) -> dict[st
     config_file = state / "config.json"
     if config_file.is_file():
         old = json.loads(config_file.read_text(encoding="utf-8"))
+        if old.get("render_version", 1) != RENDER_VERSION:
+            raise InputError(f"{out}: was made by another version of synth generate (render "
+                             f"version {old.get('render_version', 1)}, this one "
+                             f"{RENDER_VERSION}); use another --out or delete it")
         if old != fingerprint:
             diff = sorted(k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k))
             raise InputError(f"{out}: holds a set made with other settings ({', '.join(diff)}); "

@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from synth.cli import main as synth_main
-from synth.generate import GenerateConfig, generate, split_assignment
+from synth.generate import RENDER_VERSION, GenerateConfig, generate, split_assignment
+from synth.errors import InputError
 from synth.imageio import read_image
 from synth.voc import read_annotation, read_split, read_voc_set
 
@@ -144,6 +145,29 @@ def test_other_settings_into_same_dir_refused(tiny_pack, reference):
                                      str(tiny_pack["classes"]), "--size", "320x240",
                                      "--out", str(reference)])
     assert res.exit_code == 2 and "seed" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_set_made_by_older_renderer_is_refused_not_resumed(tiny_pack, tmp_path):
+    out = tmp_path / "old"
+    generate(_cfg(tiny_pack, out, n=6), progress=False)
+    config = out / ".synth" / "config.json"
+    fingerprint = json.loads(config.read_text())
+    assert fingerprint["render_version"] == RENDER_VERSION
+    # Half-made by this code: resumes (one image missing is rendered again).
+    (out / "manifest.jsonl").unlink()
+    next(iter(sorted((out / "Annotations").glob("*.xml")))).unlink()
+    assert generate(_cfg(tiny_pack, out, n=6), progress=False).written == 1
+    # Half-made by code from before render versions (no key) or by another version: refused.
+    for old in (None, RENDER_VERSION - 1):
+        d = {k: v for k, v in fingerprint.items() if k != "render_version"}
+        if old is not None:
+            d["render_version"] = old
+        config.write_text(json.dumps(d))
+        before = _digest(out)
+        with pytest.raises(InputError, match=f"another version of synth generate .*version {old or 1}, "
+                                             f"this one {RENDER_VERSION}"):
+            generate(_cfg(tiny_pack, out, n=6), progress=False)
+        assert _digest(out) == before
 
 
 def _scene_args(pack) -> list[str]:
