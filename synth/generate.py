@@ -375,10 +375,11 @@ def _prepare_out(cfg: GenerateConfig, fingerprint: dict, sweep: bool) -> dict[st
     config_file = state / "config.json"
     if config_file.is_file():
         old = json.loads(config_file.read_text(encoding="utf-8"))
-        if old.get("render_version", 1) != RENDER_VERSION:
+        made_by = old.get("render_version", 1)  # sets made before the key existed: 1
+        if made_by != RENDER_VERSION:
             raise InputError(f"{out}: was made by another version of synth generate (render "
-                             f"version {old.get('render_version', 1)}, this one "
-                             f"{RENDER_VERSION}); use another --out or delete it")
+                             f"version {made_by}, this one {RENDER_VERSION}); use another --out "
+                             "or delete it")
         if old != fingerprint:
             diff = sorted(k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k))
             raise InputError(f"{out}: holds a set made with other settings ({', '.join(diff)}); "

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from synth.cli import main as synth_main
-from synth.generate import RENDER_VERSION, GenerateConfig, generate, split_assignment
 from synth.errors import InputError
+from synth.generate import RENDER_VERSION, GenerateConfig, generate, split_assignment
 from synth.imageio import read_image
 from synth.voc import read_annotation, read_split, read_voc_set
 
