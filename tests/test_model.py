@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 import detector
 from detector.model.model import Conv, MaxPoolLayer, build_model, count_parameters
@@ -105,6 +106,28 @@ def test_tiny_stride1_maxpool_keeps_13x13_and_pads_like_darknet():
     assert y[0, 0, 12, 12] == x[0, 0, 12, 12]
     assert y[0, 0, 0, 12] == torch.max(x[0, 0, 0:2, 12])
     assert y[0, 0, 5, 5] == torch.max(x[0, 0, 5:7, 5:7])
+
+
+def test_tiny_stride1_maxpool_matches_minus_inf_padding_forward_and_backward():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 7, 9, requires_grad=True)
+    ref = x.detach().clone().requires_grad_(True)
+    g = torch.randn(2, 3, 7, 9)
+    (MaxPoolLayer(2, 1)(x) * g).sum().backward()
+    oracle = F.max_pool2d(F.pad(ref, (0, 1, 0, 1), value=-math.inf), 2, 1)  # darknet's padding
+    (oracle * g).sum().backward()
+    assert torch.equal(MaxPoolLayer(2, 1)(x), oracle)
+    assert torch.equal(x.grad, ref.grad)
+
+
+def test_tiny_stride1_maxpool_backward_survives_torch_compile():
+    # torch 2.14's inductor miscompiled F.pad(mode="replicate")'s backward on channels-last input
+    x = torch.randn(2, 4, 6, 6).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    ref = x.detach().clone().requires_grad_(True)
+    pool = MaxPoolLayer(2, 1)
+    torch.compile(pool)(x).square().sum().backward()
+    pool(ref).square().sum().backward()
+    assert torch.allclose(x.grad, ref.grad)
 
 
 def test_prior_bias_initialisation():

@@ -171,8 +171,10 @@ class MaxPoolLayer(nn.Module):
     """Darknet max-pool: windows past the edge see only valid pixels.
 
     Darknet pads size-1 pixels at the bottom/right with -inf; for the tiny's size-2
-    stride-1 pool this keeps 13x13 at 13x13. Replicate padding gives exactly that max
-    (the padded pixel repeats one already in its window) and exports to ONNX as edge Pad.
+    stride-1 pool this keeps 13x13 at 13x13. Repeating the last row and column gives exactly
+    that max (the padded pixel repeats one already in its window). It is built from slices
+    and concatenation, not `F.pad(mode="replicate")`: torch.compile (2.14) miscompiles that
+    pad's backward, and slices export to ONNX as plainly.
     """
 
     def __init__(self, size: int, stride: int):
@@ -182,7 +184,9 @@ class MaxPoolLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride == 1:
             p = self.size - 1
-            return F.max_pool2d(F.pad(x, (0, p, 0, p), mode="replicate"), self.size, 1)
+            x = torch.cat([x, x[:, :, :, -1:].expand(-1, -1, -1, p)], 3)
+            x = torch.cat([x, x[:, :, -1:, :].expand(-1, -1, p, -1)], 2)
+            return F.max_pool2d(x, self.size, 1)
         return F.max_pool2d(x, self.size, self.stride, ceil_mode=True)
 
 
