@@ -148,37 +148,79 @@ def _valid_rays(spec: CameraSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
             np.ascontiguousarray(z[index]))
 
 
+@dataclass(frozen=True)
+class _PlaneRays:
+    """Every real-frame pixel's forward ray as (x/z, y/z), the same for every roll."""
+
+    xy: np.ndarray  # (H, W, 2) float64; 0 where a pixel has no forward ray
+    missing: np.ndarray  # flat indices of the pixels without one
+    hull: np.ndarray  # (K, 2) the convex hull of the rays that exist
+
+
+@lru_cache(maxsize=4)
+def _plane_rays(spec: CameraSpec) -> _PlaneRays:
+    """The rays every per-roll lens map of `spec` is computed from."""
+    W, H = spec.image_size
+    index, x, y, z = _valid_rays(spec)
+    xy = np.zeros((H * W, 2))
+    xy[index, 0], xy[index, 1] = x / z, y / z
+    missing = np.setdiff1d(np.arange(H * W), index)
+    # the hull's vertices, found on float32 copies (cv2.convexHull's input): an extreme it
+    # misses is within float32 rounding of one it keeps, far inside the canvas's margin
+    hull = (cv2.convexHull(xy[index].astype(np.float32), returnPoints=False).ravel()
+            if len(index) else np.zeros(0, np.int64))
+    return _PlaneRays(xy.reshape(H, W, 2), missing, xy[index][hull])
+
+
 def prepare_lens(spec: CameraSpec) -> None:
     """Compute (and cache) the rays of a distorting lens's pixels, which every image reuses."""
     rolls = spec.roll_deg != 0.0 or (spec.jitter is not None and spec.jitter.roll_deg != 0.0)
     if rolls or np.any(spec.dist_coeffs()):
-        _valid_rays(spec)
+        _plane_rays(spec)
 
 
 def lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
     """The remap from the ideal canvas of `spec` (rolled by `roll_deg`) to its real frame."""
     W, H = spec.image_size
-    # Only the pixels with a forward ray are computed (the others stay outside, -10); each
-    # value comes out of the same float64 operations in the same order as for the whole frame.
-    index, x, y, z = _valid_rays(spec)
-    # rolled -> un-rolled camera frame (rays @ roll_matrix, written out: numpy's matmul of
-    # an (N, 3) array by a 3x3 is 15x slower than these lines)
+    rays = _plane_rays(spec)
+    # the roll and the pinhole projection are one affine map of (x/z, y/z): u = fx (cos r x/z
+    # - sin r y/z) + cx, v = fy (sin r x/z + cos r y/z) + cy
     sr, cr = math.sin(math.radians(roll_deg)), math.cos(math.radians(roll_deg))
-    u = cr * x
-    u -= sr * y
-    u *= spec.fx
-    u /= z
-    u += spec.cx
-    v = sr * x
-    v += cr * y
-    v *= spec.fy
-    v /= z
-    v += spec.cy
+    M = np.array([[spec.fx * cr, -spec.fx * sr, spec.cx], [spec.fy * sr, spec.fy * cr, spec.cy]])
+    if len(rays.hull) == 0:
+        raise NoRays("no pixel of the camera sees forward")
+    # an affine map takes its extremes over a point set at the set's hull vertices
+    corners = rays.hull @ M[:, :2].T + M[:, 2]
+    lim_x = (MAX_CANVAS - 1) / 2 * W
+    lim_y = (MAX_CANVAS - 1) / 2 * H
+    u, v = corners[:, 0], corners[:, 1]
+    if not ((u > -lim_x) & (u < W - 1 + lim_x) & (v > -lim_y) & (v < H - 1 + lim_y)).all():
+        return _clipped_lens_map(spec, roll_deg)  # a lens wider than the canvas holds
+    x0 = math.floor(min(u.min(), 0.0)) - 2
+    y0 = math.floor(min(v.min(), 0.0)) - 2
+    x1 = math.ceil(max(u.max(), W - 1.0)) + 3
+    y1 = math.ceil(max(v.max(), H - 1.0)) + 3
+    dx, dy = float(-x0), float(-y0)
+    M[:, 2] += (dx, dy)
+    map_x, map_y = cv2.split(cv2.transform(rays.xy, M).astype(np.float32))
+    map_x.ravel()[rays.missing] = -10.0
+    map_y.ravel()[rays.missing] = -10.0
+    size = (x1 - x0, y1 - y0)
+    return LensMap(map_x, map_y, size, (dx, dy), _footprint(map_x, map_y, size))
+
+
+def _clipped_lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
+    """lens_map for a lens some of whose rays fall outside MAX_CANVAS: those pixels stay
+    outside (-10), like the pixels without a forward ray."""
+    W, H = spec.image_size
+    index, x, y, z = _valid_rays(spec)
+    sr, cr = math.sin(math.radians(roll_deg)), math.cos(math.radians(roll_deg))
+    u = (cr * x - sr * y) * spec.fx / z + spec.cx
+    v = (sr * x + cr * y) * spec.fy / z + spec.cy
     lim_x = (MAX_CANVAS - 1) / 2 * W
     lim_y = (MAX_CANVAS - 1) / 2 * H
     ok = (u > -lim_x) & (u < W - 1 + lim_x) & (v > -lim_y) & (v < H - 1 + lim_y)
-    if not ok.all():
-        index, u, v = index[ok], u[ok], v[ok]
+    index, u, v = index[ok], u[ok], v[ok]
     if len(index) == 0:
         raise NoRays("no pixel of the camera sees forward")
     x0 = math.floor(min(u.min(), 0.0)) - 2
@@ -188,10 +230,8 @@ def lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
     dx, dy = float(-x0), float(-y0)
     map_x = np.full(H * W, -10.0, np.float32)
     map_y = np.full(H * W, -10.0, np.float32)
-    u += dx
-    v += dy
-    map_x[index] = u
-    map_y[index] = v
+    map_x[index] = u + dx
+    map_y[index] = v + dy
     map_x, map_y = map_x.reshape(H, W), map_y.reshape(H, W)
     size = (x1 - x0, y1 - y0)
     return LensMap(map_x, map_y, size, (dx, dy), _footprint(map_x, map_y, size))

@@ -168,10 +168,16 @@ def _plain_lens_map(spec: CameraSpec, roll_deg: float) -> tuple[np.ndarray, np.n
             np.where(ok, v + dy, -10.0).astype(np.float32).reshape(H, W))
 
 
-@pytest.mark.parametrize("roll", [0.7, 2.5])
-def test_the_lens_map_of_each_roll_is_the_whole_frame_computation(roll):
-    lens = lens_map(SPEC, roll)
-    want_x, want_y = _plain_lens_map(SPEC, roll)
+# a fisheye of ~190°: its outer rays fall outside the canvas (the slower, clipped path)
+WIDE_FISHEYE = CameraSpec((96, 72), 30.0, 30.0, 48.0, 36.0, 0.07, -6.0, 1.5, "fisheye",
+                          (0.02, -0.01, 0.002, -0.0005))
+
+
+@pytest.mark.parametrize("spec,roll", [(SPEC, 0.7), (SPEC, 2.5), (WIDE_FISHEYE, 1.2)],
+                         ids=["pinhole-0.7", "pinhole-2.5", "fisheye-clipped"])
+def test_the_lens_map_of_each_roll_is_the_whole_frame_computation(spec, roll):
+    lens = lens_map(spec, roll)
+    want_x, want_y = _plain_lens_map(spec, roll)
     # the fast path's rays are refined only where they still move: at most a rounding apart
     assert np.abs(lens.map_x - want_x).max() <= 1e-4 and np.abs(lens.map_y - want_y).max() <= 1e-4
     assert np.array_equal(lens.map_x < -5, want_x < -5)
