@@ -164,7 +164,9 @@ def _plane_rays(spec: CameraSpec) -> _PlaneRays:
     index, x, y, z = _valid_rays(spec)
     xy = np.zeros((H * W, 2))
     xy[index, 0], xy[index, 1] = x / z, y / z
-    missing = np.setdiff1d(np.arange(H * W), index)
+    missing = np.ones(H * W, bool)
+    missing[index] = False
+    missing = np.flatnonzero(missing)
     # the hull's vertices, found on float32 copies (cv2.convexHull's input): an extreme it
     # misses is within float32 rounding of one it keeps, far inside the canvas's margin
     hull = (cv2.convexHull(xy[index].astype(np.float32), returnPoints=False).ravel()
