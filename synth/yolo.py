@@ -6,10 +6,13 @@ image's displayed (EXIF-applied) size. A split entry is a folder of images, a .t
 image paths, or a list of those; an image's label file is its path with the last `images`
 folder replaced by `labels` and the suffix by .txt (no label file: an image without objects).
 A line of more than 5 numbers is a polygon (ultralytics' segment labels): its box is used.
-YOLO has no `difficult`, `truncated` or `pose`.
+YOLO has no `difficult`, `truncated` or `pose`. The writer makes `path` absolute (ultralytics
+resolves a relative one against its own datasets folder); the reader takes the folder of the
+data.yaml instead when that folder holds the images (the set was moved or copied).
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +26,8 @@ from .errors import InputError
 from .imageio import image_size, is_image_file
 from .voc import VocImage, VocObject, VocSet
 from .yamlio import read_yaml_mapping
+
+log = logging.getLogger(__name__)
 
 SPLIT_KEYS = ("train", "val", "test")
 EPS = 1e-3  # normalised coordinates this far outside [0, 1] are rounding, and clipped
@@ -82,9 +87,24 @@ def yolo_config(path: str | os.PathLike) -> tuple[Path, dict, list[str]]:
     root = Path(str(cfg.get("path") or "."))
     if not root.is_absolute():
         root = where.parent / root
-    if not root.is_dir() or ((where.parent / "images").is_dir() and not (root / "images").is_dir()):
-        root = where.parent  # a set moved since its data.yaml was written
+    here = where.parent
+    if not root.is_dir():
+        root = here  # a set moved since its data.yaml was written
+    elif (here / "images").is_dir() and not _same_dir(root, here):
+        # A copied set: its data.yaml still names the original, whose files may have changed
+        # since; the images beside the data.yaml are the ones meant.
+        if (root / "images").is_dir():
+            log.warning("%s: path: %s is another copy of this set; reading the files beside "
+                        "the data.yaml (%s)", where, root, here)
+        root = here
     return root, cfg, names
+
+
+def _same_dir(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def yolo_splits(path: str | os.PathLike) -> list[str]:

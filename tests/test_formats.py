@@ -221,6 +221,22 @@ def test_yolo_split_lists_and_a_moved_set(tmp_path):
     assert s.root == root
 
 
+def test_a_copied_yolo_set_reads_its_own_files_not_the_original(tmp_path, caplog):
+    import shutil
+
+    convert(sample_voc(tmp_path / "voc", n=4), "yolo", tmp_path / "yolo")
+    shutil.copytree(tmp_path / "yolo", tmp_path / "copy")  # data.yaml's path: the original
+    label = tmp_path / "copy" / "labels" / "train" / "im0.txt"
+    label.write_text("")  # the copy is edited: im0 has no objects any more
+    with caplog.at_level("WARNING"):
+        s = read_dataset(tmp_path / "copy")
+    assert s.root == tmp_path / "copy"
+    assert [im.objects for im in s.images if im.stem == "im0"] == [[]]
+    assert "another copy of this set" in caplog.text
+    original = read_dataset(tmp_path / "yolo")
+    assert [len(im.objects) > 0 for im in original.images if im.stem == "im0"] == [True]
+
+
 # ----------------------------------------------------------------------------- every command
 def test_evaluate_reads_all_three_layouts(tmp_path):
     from tests.helpers import make_voc_set, run_pipeline
