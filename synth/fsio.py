@@ -164,9 +164,16 @@ def staged_dir(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_UMASK)
-        if path.is_dir():
-            path.rmdir()
-        rename_into_place(tmp, path)
+        try:
+            if path.is_dir():
+                path.rmdir()
+            rename_into_place(tmp, path)
+        except OSError:
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                # another run (a concurrent command with the same --out) finished first
+                raise InputError(f"{path}: was written by another run meanwhile; this one "
+                                 "wrote nothing (choose a new --out)") from None
+            raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

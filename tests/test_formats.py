@@ -237,6 +237,26 @@ def test_a_copied_yolo_set_reads_its_own_files_not_the_original(tmp_path, caplog
     assert [len(im.objects) > 0 for im in original.images if im.stem == "im0"] == [True]
 
 
+def test_convert_losing_a_race_for_its_out_is_one_line_and_leaves_the_winners_set(tmp_path,
+                                                                                  monkeypatch):
+    import synth.layouts
+
+    voc, out = sample_voc(tmp_path / "voc", n=3), tmp_path / "out"
+    write = synth.layouts.write_dataset
+
+    def write_then_lose(tmp, *args, **kwargs):
+        write(tmp, *args, **kwargs)
+        out.mkdir()  # a concurrent `synth convert ... out` finishes first
+        (out / "data.yaml").write_text("theirs")
+
+    monkeypatch.setattr(synth.layouts, "write_dataset", write_then_lose)
+    line = one_error_line(run_synth("convert", voc, "--to", "yolo", "--out", out))
+    assert "was written by another run meanwhile" in line
+    assert sorted(p.name for p in out.iterdir()) == ["data.yaml"]
+    assert (out / "data.yaml").read_text() == "theirs"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
+
+
 # ----------------------------------------------------------------------------- every command
 def test_evaluate_reads_all_three_layouts(tmp_path):
     from tests.helpers import make_voc_set, run_pipeline
