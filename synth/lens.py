@@ -183,32 +183,24 @@ def prepare_lens(spec: CameraSpec) -> None:
 
 def lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
     """The remap from the ideal canvas of `spec` (rolled by `roll_deg`) to its real frame."""
-    W, H = spec.image_size
     rays = _plane_rays(spec)
+    if len(rays.hull) == 0:
+        raise NoRays("no pixel of the camera sees forward")
     # the roll and the pinhole projection are one affine map of (x/z, y/z): u = fx (cos r x/z
     # - sin r y/z) + cx, v = fy (sin r x/z + cos r y/z) + cy
     sr, cr = math.sin(math.radians(roll_deg)), math.cos(math.radians(roll_deg))
     M = np.array([[spec.fx * cr, -spec.fx * sr, spec.cx], [spec.fy * sr, spec.fy * cr, spec.cy]])
-    if len(rays.hull) == 0:
-        raise NoRays("no pixel of the camera sees forward")
     # an affine map takes its extremes over a point set at the set's hull vertices
     corners = rays.hull @ M[:, :2].T + M[:, 2]
-    lim_x = (MAX_CANVAS - 1) / 2 * W
-    lim_y = (MAX_CANVAS - 1) / 2 * H
     u, v = corners[:, 0], corners[:, 1]
-    if not ((u > -lim_x) & (u < W - 1 + lim_x) & (v > -lim_y) & (v < H - 1 + lim_y)).all():
+    if not _in_canvas(u, v, spec.image_size).all():
         return _clipped_lens_map(spec, roll_deg)  # a lens wider than the canvas holds
-    x0 = math.floor(min(u.min(), 0.0)) - 2
-    y0 = math.floor(min(v.min(), 0.0)) - 2
-    x1 = math.ceil(max(u.max(), W - 1.0)) + 3
-    y1 = math.ceil(max(v.max(), H - 1.0)) + 3
-    dx, dy = float(-x0), float(-y0)
-    M[:, 2] += (dx, dy)
+    x0, y0, size = _canvas_bounds(u, v, spec.image_size)
+    M[:, 2] -= (x0, y0)
     map_x, map_y = cv2.split(cv2.transform(rays.xy, M).astype(np.float32))
     map_x.ravel()[rays.missing] = -10.0
     map_y.ravel()[rays.missing] = -10.0
-    size = (x1 - x0, y1 - y0)
-    return LensMap(map_x, map_y, size, (dx, dy), _footprint(map_x, map_y, size))
+    return LensMap(map_x, map_y, size, (-x0, -y0), _footprint(map_x, map_y, size))
 
 
 def _clipped_lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
@@ -219,24 +211,36 @@ def _clipped_lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
     sr, cr = math.sin(math.radians(roll_deg)), math.cos(math.radians(roll_deg))
     u = (cr * x - sr * y) * spec.fx / z + spec.cx
     v = (sr * x + cr * y) * spec.fy / z + spec.cy
-    lim_x = (MAX_CANVAS - 1) / 2 * W
-    lim_y = (MAX_CANVAS - 1) / 2 * H
-    ok = (u > -lim_x) & (u < W - 1 + lim_x) & (v > -lim_y) & (v < H - 1 + lim_y)
+    ok = _in_canvas(u, v, spec.image_size)
     index, u, v = index[ok], u[ok], v[ok]
     if len(index) == 0:
         raise NoRays("no pixel of the camera sees forward")
+    x0, y0, size = _canvas_bounds(u, v, spec.image_size)
+    map_x = np.full(H * W, -10.0, np.float32)
+    map_y = np.full(H * W, -10.0, np.float32)
+    map_x[index] = u - x0
+    map_y[index] = v - y0
+    return LensMap(map_x.reshape(H, W), map_y.reshape(H, W), size, (-x0, -y0),
+                   _footprint(map_x.reshape(H, W), map_y.reshape(H, W), size))
+
+
+def _in_canvas(u: np.ndarray, v: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+    """Which ideal-image points (u, v) lie within MAX_CANVAS times the frame."""
+    W, H = image_size
+    lim_x, lim_y = (MAX_CANVAS - 1) / 2 * W, (MAX_CANVAS - 1) / 2 * H
+    return (u > -lim_x) & (u < W - 1 + lim_x) & (v > -lim_y) & (v < H - 1 + lim_y)
+
+
+def _canvas_bounds(u: np.ndarray, v: np.ndarray, image_size: tuple[int, int]
+                   ) -> tuple[float, float, tuple[int, int]]:
+    """The canvas around the frame and the points (u, v), with a margin for bilinear taps:
+    its top-left corner in ideal-image pixels (x0, y0) and its size."""
+    W, H = image_size
     x0 = math.floor(min(u.min(), 0.0)) - 2
     y0 = math.floor(min(v.min(), 0.0)) - 2
     x1 = math.ceil(max(u.max(), W - 1.0)) + 3
     y1 = math.ceil(max(v.max(), H - 1.0)) + 3
-    dx, dy = float(-x0), float(-y0)
-    map_x = np.full(H * W, -10.0, np.float32)
-    map_y = np.full(H * W, -10.0, np.float32)
-    map_x[index] = u + dx
-    map_y[index] = v + dy
-    map_x, map_y = map_x.reshape(H, W), map_y.reshape(H, W)
-    size = (x1 - x0, y1 - y0)
-    return LensMap(map_x, map_y, size, (dx, dy), _footprint(map_x, map_y, size))
+    return float(x0), float(y0), (x1 - x0, y1 - y0)
 
 
 def _footprint(map_x: np.ndarray, map_y: np.ndarray, size: tuple[int, int]) -> np.ndarray:
