@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from detector.model.checkpoint import load_checkpoint
 from detector.training.config import TrainConfig
 from detector.training.optim import lr_factor
-from detector.training.trainer import resume_config, train
+from detector.training.trainer import process_gpu, resume_config, train
 from pipeline import main
 from synth.generate import GenerateConfig, generate
 
@@ -238,6 +238,22 @@ def _ddp_worker(rank: int, world: int, port: int, voc: str, tmp: str) -> None:
                           epochs=1, batch_size=4, augment="none", workers=0, progress=False,
                           device="cpu", project=Path("runs"), name="ddp", ema=False))
     torch.save({"state": r.model.state_dict(), "batch": r.batch_size}, Path(tmp) / f"w{rank}.pt")
+
+
+@pytest.mark.parametrize("local_rank,local_world,gpus,want", [
+    (0, 1, 1, (0, "nccl")), (1, 2, 2, (1, "nccl")), (3, 4, 8, (3, "nccl")),
+    (0, 2, 1, (0, "gloo")), (1, 2, 1, (0, "gloo")),  # two processes on one GPU: nccl refuses
+    (3, 4, 2, (1, "gloo"))])
+def test_each_torchrun_process_gets_a_gpu_and_a_backend_that_accepts_it(local_rank, local_world,
+                                                                         gpus, want):
+    assert process_gpu(local_rank, local_world, gpus) == want
+
+
+def test_torchrun_on_cuda_without_a_gpu_is_an_input_error():
+    from synth.errors import InputError
+
+    with pytest.raises(InputError, match="no GPU"):
+        process_gpu(0, 2, 0)
 
 
 def test_ddp_two_cpu_processes(voc8, tmp_path):

@@ -106,7 +106,7 @@ class Dist:
 
     rank: int = 0
     world: int = 1
-    local_rank: int = 0
+    gpu: int = 0  # this process's CUDA device under torchrun
     owns_group: bool = False
 
     @property
@@ -114,20 +114,32 @@ class Dist:
         return self.rank == 0
 
 
+def process_gpu(local_rank: int, local_world: int, n_gpus: int) -> tuple[int, str]:
+    """(GPU index, backend) of a torchrun process on a machine with `n_gpus`: one GPU each
+    over nccl; when there are more processes than GPUs they share them round robin over
+    gloo (nccl refuses two ranks on one GPU)."""
+    if n_gpus < 1:
+        raise InputError("--device cuda under torchrun: no GPU on this machine")
+    return local_rank % n_gpus, ("nccl" if local_world <= n_gpus else "gloo")
+
+
 def setup_distributed(device: str) -> Dist:
-    """Join the torchrun process group when WORLD_SIZE > 1 (nccl on CUDA, gloo on CPU)."""
+    """Join the torchrun process group when WORLD_SIZE > 1 (nccl on CUDA, gloo on the CPU or
+    when processes share a GPU)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Dist()
     rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+    gpu, backend = 0, "gloo"
+    if device.startswith("cuda"):
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world)))
+        gpu, backend = process_gpu(local, local_world, torch.cuda.device_count())
+        torch.cuda.set_device(gpu)
     owns = False
     if not dist.is_initialized():
-        backend = "nccl" if device.startswith("cuda") else "gloo"
-        if backend == "nccl":
-            torch.cuda.set_device(local)
         dist.init_process_group(backend, init_method="env://")
         owns = True
-    return Dist(rank, world, local, owns)
+    return Dist(rank, world, gpu, owns)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -244,7 +256,7 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, d: Dist):
         self.cfg, self.d = cfg, d
-        self.device = resolve_device(cfg.device, d.local_rank if d.world > 1 else None)
+        self.device = resolve_device(cfg.device, d.gpu if d.world > 1 else None)
         if cfg.batch_size % d.world:
             raise InputError(f"--batch-size {cfg.batch_size}: must be a multiple of the "
                              f"{d.world} processes (the global batch is split over them)")
