@@ -25,15 +25,21 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+import os
 import sys
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
+# the checkout's commands through this interpreter: no installed entry points needed (the
+# GPU machine runs the checkout as it is, bench/gpu_check.sh)
+SYNTH = [sys.executable, "-m", "synth.cli"]
+PIPELINE = [sys.executable, "-m", "pipeline"]
 
 
 def sh(*args: str) -> None:
     print("+", " ".join(args), flush=True)
-    subprocess.run(list(args), check=True)
+    path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    subprocess.run(list(args), check=True, env={**os.environ, "PYTHONPATH": path})
 
 
 def main() -> None:
@@ -70,7 +76,7 @@ def main() -> None:
     if not (real / "ImageSets" / "Main" / "val.txt").is_file():
         shutil.rmtree(real, ignore_errors=True)
         shutil.copytree(rd / "photos", real)
-        sh(str(BIN / "synth"), "split", str(real), "--ratio", "0.7", "--interval", "--block", "3")
+        sh(*SYNTH, "split", str(real), "--ratio", "0.7", "--interval", "--block", "3")
     frames = out / f"real-train-frames-{args.frames_layout}"
     if not frames.is_dir():  # the real set's train split, as backgrounds
         train = sorted(set((real / "ImageSets" / "Main" / "train.txt").read_text().split()))
@@ -85,7 +91,7 @@ def main() -> None:
             (frames / "scenes").mkdir(parents=True)
             for stem in train:
                 shutil.copy(real / "JPEGImages" / f"{stem}.jpg", frames / "scenes" / f"{stem}.jpg")
-    gen = [str(BIN / "synth"), "generate", "--view", "topdown", "-n", str(args.n),
+    gen = [*SYNTH, "generate", "--view", "topdown", "-n", str(args.n),
            "--only", "cable,poop", "--seed", "0", *args.generate_option]
     regimes = {"pseudo": [],
                "half-real": ["--assets", str(rd / "cutouts"), "--backgrounds", str(rd / "floors")],
@@ -110,7 +116,7 @@ def main() -> None:
     for name, extra in regimes.items():
         if name in needed and not (sets[name] / "manifest.jsonl").is_file():
             sh(*gen, "--out", str(sets[name]), *extra)
-    sh(str(BIN / "pipeline"), "ablate",
+    sh(*PIPELINE, "ablate",
        *[a for r in chosen for a in ("--regime", f"{r}={trained[r]}")],
        "--test", f"real={real}:val", "--model", args.model, "--img-size", str(args.img_size),
        "--epochs", str(args.epochs), "--images-per-epoch", str(args.images_per_epoch),
