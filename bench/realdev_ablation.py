@@ -23,9 +23,9 @@ The photos never leave --out (which is git-ignored under data/). Prints the resu
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
-import os
 import sys
 from pathlib import Path
 

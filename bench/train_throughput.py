@@ -111,7 +111,8 @@ def bench(data_dir: Path, model_name: str, size: int, batch: int, device: torch.
     # step alone: one batch on the device, repeated
     images, t = images_to_float(imgs, device).contiguous(memory_format=layout), targets.to(device)
     t0 = time.perf_counter()
-    step(images, t)  # the first step pays torch.compile's compilation
+    step(images, t)  # the first step pays torch.compile's compilation (and cuDNN's search)
+    _sync(device)
     first_s = time.perf_counter() - t0
     for _ in range(warmup):
         step(images, t)
