@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,10 +70,22 @@ def test_background_parse_reports_bad_files_like_in_process(tmp_path):
 
 def test_background_parse_only_where_a_core_is_free(monkeypatch):
     # On a busy machine the child only competes with the parent (measured: +0.35 s wall).
-    for cores, load, free in ((2, 0.4, True), (2, 1.5, False), (16, 9.0, True), (1, 0.0, False)):
+    for cores, load, now, free in ((2, 0.4, None, True), (2, 1.5, None, False),
+                                   (16, 9.0, None, True), (1, 0.0, None, False),
+                                   (2, 1.9, 0.0, True),   # the load of a command just ended
+                                   (2, 1.9, 2.0, False), (2, 0.2, 3.0, True)):
         monkeypatch.setattr(jsoncolumns, "default_workers", lambda: cores)
         monkeypatch.setattr(jsoncolumns.os, "getloadavg", lambda: (load, load, load))
-        assert spare_core() is free, (cores, load)
+        monkeypatch.setattr(jsoncolumns, "running_now", lambda: now)
+        assert spare_core() is free, (cores, load, now)
+
+
+def test_running_now_reads_this_machines_run_queue():
+    now = jsoncolumns.running_now()
+    if not Path("/proc/loadavg").is_file():
+        assert now is None
+    else:
+        assert now is not None and now >= 0.0
 
 
 def test_cancel_stops_the_child(tmp_path):

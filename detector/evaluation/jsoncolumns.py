@@ -117,14 +117,29 @@ def _child(path: str, conn) -> None:
         conn.close()
 
 
+def running_now() -> float | None:
+    """Threads running or runnable at this instant besides the caller (Linux's
+    /proc/loadavg), or None where that is not available."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return max(float(f.read().split()[3].split("/")[0]) - 1.0, 0.0)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def spare_core() -> bool:
-    """Whether a core is free for a background parse: two or more usable cores and a
-    1-minute load average that leaves one idle (on a busy machine the child only competes
-    with this process, and the fork and the pickled columns cost more than it saves)."""
+    """Whether a core is free for a background parse: two or more usable cores and a load
+    that leaves one idle (on a busy machine the child only competes with this process, and
+    the fork and the pickled columns cost more than it saves). The load is the lower of the
+    1-minute average and the threads running now: the average alone still counts, for a
+    minute, the work of a command that has just ended."""
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # not measurable here: assume idle
         load = 0.0
+    now = running_now()
+    if now is not None:
+        load = min(load, now)
     cores = default_workers()
     return cores >= 2 and load + 1 <= cores
 
