@@ -92,7 +92,10 @@ def test_suggestions_use_generator_terms(comparison):
     # Made with --view topdown (manifest): position and size shifts point to --view robot.
     assert _finding(comparison, "bowl", "y_center").suggestion.startswith(
         "--view robot: synthetic set was made with --view topdown (manifest: camera pitch 88°")
+    # real shoes are smaller: a low camera sees them far ahead, a looking-down one from higher
     assert "--view robot" in _finding(comparison, "shoe", "rel_area").suggestion
+    assert "raise --height (manifest: camera height" in \
+        _finding(comparison, "shoe", "rel_area").suggestion
     assert "backgrounds and lighting like the real ones" in \
         _finding(comparison, "rag", "brightness").suggestion
 

@@ -198,8 +198,12 @@ def suggest_shift(attr: str, high: bool, cls: str, manifest: Manifest | None) ->
                 f"real boxes sit {where}")
     if attr == "rel_area":
         if topdown:
+            cam = m.camera.get("height_m")
+            height = f" (manifest: camera height {_range(cam, '.2f')} m)" if cam else ""
             return view_fix(f"real {cls} objects are {'larger' if high else 'smaller'} in the "
-                            f"frame (seen from {'closer up' if high else 'farther away'})")
+                            f"frame (seen from {'closer up' if high else 'farther away'}); if "
+                            f"the real camera looks down too, {'lower' if high else 'raise'} "
+                            f"--height{height}")
         size = cls_range("size_m", ".2f", " m")
         if high:
             return (f"widen size_m for {cls} upwards in classes.yaml{size}, or a lower "
