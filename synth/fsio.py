@@ -133,6 +133,12 @@ def place_file(src: str | os.PathLike, dst: str | os.PathLike, copy: bool = Fals
         os.symlink(src.resolve(), dst)
 
 
+def _taken(path: Path) -> bool:
+    """Whether `path` holds something a staged folder may not replace (a file, a non-empty
+    folder)."""
+    return path.exists() and (not path.is_dir() or any(path.iterdir()))
+
+
 @contextlib.contextmanager
 def staged_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside `path`, renamed onto it on success (removed on failure).
@@ -147,7 +153,7 @@ def staged_dir(path: str | os.PathLike) -> Iterator[Path]:
     from .locks import FileLock
 
     path = Path(path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if _taken(path):
         raise InputError(f"{path}: already exists and is not empty; choose a new --out")
     path.parent.mkdir(parents=True, exist_ok=True)
     for old in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
@@ -169,7 +175,7 @@ def staged_dir(path: str | os.PathLike) -> Iterator[Path]:
                 path.rmdir()
             rename_into_place(tmp, path)
         except OSError:
-            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            if _taken(path):
                 # another run (a concurrent command with the same --out) finished first
                 raise InputError(f"{path}: was written by another run meanwhile; this one "
                                  "wrote nothing (choose a new --out)") from None

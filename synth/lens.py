@@ -138,16 +138,6 @@ class LensMap:
                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
-@lru_cache(maxsize=4)
-def _valid_rays(spec: CameraSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The real-frame pixels that have a forward ray (flat indices) and their rays' x, y, z."""
-    r = _rays(spec).reshape(-1, 3)
-    z = r[:, 2]
-    index = np.flatnonzero(np.isfinite(z) & (z > 1e-6))
-    return (index, np.ascontiguousarray(r[index, 0]), np.ascontiguousarray(r[index, 1]),
-            np.ascontiguousarray(z[index]))
-
-
 @dataclass(frozen=True)
 class _PlaneRays:
     """Every real-frame pixel's forward ray as (x/z, y/z), the same for every roll."""
@@ -161,17 +151,17 @@ class _PlaneRays:
 def _plane_rays(spec: CameraSpec) -> _PlaneRays:
     """The rays every per-roll lens map of `spec` is computed from."""
     W, H = spec.image_size
-    index, x, y, z = _valid_rays(spec)
+    r = _rays(spec).reshape(-1, 3)
+    z = r[:, 2]
+    forward = np.isfinite(z) & (z > 1e-6)
     xy = np.zeros((H * W, 2))
-    xy[index, 0], xy[index, 1] = x / z, y / z
-    missing = np.ones(H * W, bool)
-    missing[index] = False
-    missing = np.flatnonzero(missing)
+    xy[forward] = r[forward, :2] / z[forward, None]
     # the hull's vertices, found on float32 copies (cv2.convexHull's input): an extreme it
     # misses is within float32 rounding of one it keeps, far inside the canvas's margin
-    hull = (cv2.convexHull(xy[index].astype(np.float32), returnPoints=False).ravel()
-            if len(index) else np.zeros(0, np.int64))
-    return _PlaneRays(xy.reshape(H, W, 2), missing, xy[index][hull])
+    ahead = xy[forward]
+    hull = (cv2.convexHull(ahead.astype(np.float32), returnPoints=False).ravel()
+            if len(ahead) else np.zeros(0, np.int64))
+    return _PlaneRays(xy.reshape(H, W, 2), np.flatnonzero(~forward), ahead[hull])
 
 
 def prepare_lens(spec: CameraSpec) -> None:
@@ -191,43 +181,28 @@ def lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
     sr, cr = math.sin(math.radians(roll_deg)), math.cos(math.radians(roll_deg))
     M = np.array([[spec.fx * cr, -spec.fx * sr, spec.cx], [spec.fy * sr, spec.fy * cr, spec.cy]])
     # an affine map takes its extremes over a point set at the set's hull vertices
-    corners = rays.hull @ M[:, :2].T + M[:, 2]
-    u, v = corners[:, 0], corners[:, 1]
-    if not _in_canvas(u, v, spec.image_size).all():
-        return _clipped_lens_map(spec, roll_deg)  # a lens wider than the canvas holds
-    x0, y0, size = _canvas_bounds(u, v, spec.image_size)
+    points, outside = rays.hull @ M[:, :2].T + M[:, 2], rays.missing
+    if not _in_canvas(points, spec.image_size).all():
+        # a lens wider than the canvas holds: its outer rays stay outside, like missing ones
+        flat = cv2.transform(rays.xy, M).reshape(-1, 2)
+        ok = _in_canvas(flat, spec.image_size)
+        ok[rays.missing] = False
+        if not ok.any():
+            raise NoRays("no pixel of the camera sees forward")
+        points, outside = flat[ok], np.flatnonzero(~ok)
+    x0, y0, size = _canvas_bounds(points[:, 0], points[:, 1], spec.image_size)
     M[:, 2] -= (x0, y0)
     map_x, map_y = cv2.split(cv2.transform(rays.xy, M).astype(np.float32))
-    map_x.ravel()[rays.missing] = -10.0
-    map_y.ravel()[rays.missing] = -10.0
+    map_x.ravel()[outside] = -10.0
+    map_y.ravel()[outside] = -10.0
     return LensMap(map_x, map_y, size, (-x0, -y0), _footprint(map_x, map_y, size))
 
 
-def _clipped_lens_map(spec: CameraSpec, roll_deg: float) -> LensMap:
-    """lens_map for a lens some of whose rays fall outside MAX_CANVAS: those pixels stay
-    outside (-10), like the pixels without a forward ray."""
-    W, H = spec.image_size
-    index, x, y, z = _valid_rays(spec)
-    sr, cr = math.sin(math.radians(roll_deg)), math.cos(math.radians(roll_deg))
-    u = (cr * x - sr * y) * spec.fx / z + spec.cx
-    v = (sr * x + cr * y) * spec.fy / z + spec.cy
-    ok = _in_canvas(u, v, spec.image_size)
-    index, u, v = index[ok], u[ok], v[ok]
-    if len(index) == 0:
-        raise NoRays("no pixel of the camera sees forward")
-    x0, y0, size = _canvas_bounds(u, v, spec.image_size)
-    map_x = np.full(H * W, -10.0, np.float32)
-    map_y = np.full(H * W, -10.0, np.float32)
-    map_x[index] = u - x0
-    map_y[index] = v - y0
-    return LensMap(map_x.reshape(H, W), map_y.reshape(H, W), size, (-x0, -y0),
-                   _footprint(map_x.reshape(H, W), map_y.reshape(H, W), size))
-
-
-def _in_canvas(u: np.ndarray, v: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
-    """Which ideal-image points (u, v) lie within MAX_CANVAS times the frame."""
+def _in_canvas(uv: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+    """Which ideal-image points uv (N, 2) lie within MAX_CANVAS times the frame."""
     W, H = image_size
     lim_x, lim_y = (MAX_CANVAS - 1) / 2 * W, (MAX_CANVAS - 1) / 2 * H
+    u, v = uv[:, 0], uv[:, 1]
     return (u > -lim_x) & (u < W - 1 + lim_x) & (v > -lim_y) & (v < H - 1 + lim_y)
 
 
