@@ -1,11 +1,13 @@
 """Which view of a subject the camera sees, and whether a class has the views a camera needs.
 
 A class's subjects are views of physical objects, each photographed from a capture elevation
-(and maybe an azimuth). For a placement the camera sees the floor contact point from some
-elevation; `choose_view` takes the class's views whose capture elevation is nearest (near
-ties within TIE_DEG drawn at random), an object among those that have one, and among that
-object's views at that elevation the azimuth nearest the side the camera faces — mirrored
-copies too where the class is left-right symmetric. What is left over (the residual angle)
+(and maybe an azimuth). For a placement the camera sees each view's middle from some
+elevation, but never from higher than it sees the object's top (`class_seen`: a camera under
+the rim of a bowl cannot look into it, however tall that bowl's view from above is drawn).
+`choose_view` takes the class's views whose capture elevation is nearest (near ties within
+TIE_DEG drawn at random), an object among those that have one, and among that object's
+views at that elevation the azimuth nearest the side the camera faces — mirrored copies too
+where the class is left-right symmetric. What is left over (the residual angle)
 is what the plane's homography foreshortens.
 
 `coverage_gaps` estimates, before rendering, the viewing elevations a camera produces and
@@ -43,6 +45,7 @@ class ClassViews:
     ref_px: list[int] = field(default_factory=list)  # per object: its largest view's longer side
 
     _arrays: tuple | None = field(default=None, repr=False)
+    _lowest: np.ndarray | None = field(default=None, repr=False)  # per object: lowest view
 
     @property
     def elevations(self) -> np.ndarray:
@@ -65,6 +68,20 @@ class ClassViews:
             self._scale = (h / ref, declared * h / np.asarray(self.long_px, float))
         per_size, declared = self._scale
         return np.where(np.isnan(declared), size_m * per_size, declared)
+
+    def tops_m(self, size_m: float) -> np.ndarray:
+        """Per view, how high its object stands (metres): the height of the object's lowest
+        view below TOP_VIEW_DEG, upright; 0 for an object with only views from above."""
+        if self._lowest is None:
+            elev, obj = self.arrays
+            low = np.full(len(self.objects), -1)
+            for v in np.argsort(elev, kind="stable")[::-1]:
+                if elev[v] < TOP_VIEW_DEG:
+                    low[obj[v]] = v
+            self._lowest = low
+        low = self._lowest[self.arrays[1]]
+        up = self.heights_m(size_m)[low] * np.cos(np.radians(self.elevations[low]))
+        return np.where(low >= 0, up, 0.0)
 
 
 def middle_elevation(camera_height_m, floor_xy, elev_deg, height_m) -> np.ndarray:
@@ -216,11 +233,15 @@ class CoverageGap:
 
 def class_seen(cv: ClassViews, camera_h: np.ndarray, floor_xy: np.ndarray,
                size_m: float) -> np.ndarray:
-    """(n, V): the elevation from which each of n placements would see each view's middle."""
-    heights = cv.heights_m(size_m)[None, :]
-    return middle_elevation(np.asarray(camera_h, float)[:, None],
-                            np.asarray(floor_xy, float)[:, None, :], cv.elevations[None, :],
-                            heights)
+    """(n, V): the elevation from which each of n placements would see each view's middle,
+    but no higher than the camera sees its object's top from (and no higher than level
+    when the camera is below that top): a camera cannot look onto a top it is under."""
+    cam = np.asarray(camera_h, float)[:, None]
+    xy = np.asarray(floor_xy, float)[:, None, :]
+    middle = middle_elevation(cam, xy, cv.elevations[None, :], cv.heights_m(size_m)[None, :])
+    top = np.degrees(np.arctan2(cam - cv.tops_m(size_m)[None, :],
+                                np.hypot(xy[..., 0], xy[..., 1])))
+    return np.minimum(middle, np.maximum(top, 0.0))
 
 
 def coverage_gaps(views: dict[str, ClassViews], seen: dict[str, np.ndarray]) -> list[CoverageGap]:

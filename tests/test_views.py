@@ -164,7 +164,9 @@ def test_each_view_is_judged_from_where_its_middle_is_seen():
     cv.ref_px[:] = [80]
     seen = class_seen(cv, np.array([0.07]), np.array([[0.0, 0.6]]), 0.8)[0]
     half45 = 0.3  # 60 px of 80 -> 0.6 m
-    expected = [math.degrees(math.atan2(0.07, 0.6)),
+    # the lying view's contact point is seen from atan(0.07 / 0.6) above, but the camera is
+    # under the object's 0.8 m top: it cannot look onto it, so no higher than level
+    expected = [0.0,
                 math.degrees(math.atan2(0.07 - half45 * math.cos(math.radians(45)),
                                         0.6 + half45 * math.sin(math.radians(45)))),
                 math.degrees(math.atan2(0.07 - 0.4, 0.6))]
@@ -172,6 +174,38 @@ def test_each_view_is_judged_from_where_its_middle_is_seen():
     mismatch = np.abs(seen - np.array([90.0, 45.0, 0.0]))
     ch = choose_view(cv, SHOE, seen, np.random.default_rng(0))
     assert ch.capture_elev_deg == [90.0, 45.0, 0.0][int(mismatch.argmin())] == 0.0
+
+
+def _bowl_views():
+    # a 0.3 m double bowl: its side view (0°) 40 px of 150 high -> 0.08 m tall; the 15° view
+    # is taller (67 px) as it shows the inside too
+    cv = _views([_subject("b", e, px=150) for e in (15.0, 0.0)])
+    cv.h_px[:] = [67, 40]
+    return cv
+
+
+def test_a_camera_under_a_top_never_sees_a_view_from_above():
+    import math
+    # robot_s11_000001: a 0.08 m tall bowl 0.183 m from a 0.0787 m camera. Judged by the
+    # middles alone the 15° view (its middle higher, so seen from lower) was nearer:
+    cv = _bowl_views()
+    middles = [middle_elevation(0.0787, (0.0, 0.183), e, h)
+               for e, h in zip((15.0, 0.0), cv.heights_m(0.3))]
+    assert abs(middles[0] - 15.0) < abs(middles[1] - 0.0)
+    assert cv.tops_m(0.3) == pytest.approx([0.08, 0.08])
+    seen = class_seen(cv, np.array([0.0787]), np.array([[0.0, 0.183]]), 0.3)[0]
+    assert seen == pytest.approx([0.0, 0.0])  # the rim is above the camera: level at most
+    rng = np.random.default_rng(0)
+    assert {choose_view(cv, SHOE, seen, rng).capture_elev_deg for _ in range(20)} == {0.0}
+    # from 0.3 m up, 0.5 m away, the middles are seen from above the rim's own elevation
+    seen = class_seen(cv, np.array([0.3]), np.array([[0.3, 0.4]]), 0.3)[0]
+    rim = math.degrees(math.atan2(0.3 - 0.08, 0.5))
+    assert seen == pytest.approx([rim, rim])
+    # an object with only a top view stands 0 m high: its contact point is all that counts
+    flat = _views([_subject("r", 90.0)])
+    assert flat.tops_m(0.3) == pytest.approx([0.0])
+    assert class_seen(flat, np.array([0.1]), np.array([[0.0, 1.0]]), 0.3)[0] == pytest.approx(
+        [math.degrees(math.atan(0.1))])
 
 
 def test_coverage_gap_threshold_by_hand():
