@@ -80,6 +80,14 @@ class Camera:
                          [0.0, 0.0, 1.0]])
 
     @cached_property
+    def _principal(self) -> np.ndarray:
+        return self.K[:2, 2].copy()
+
+    @cached_property
+    def _focals(self) -> np.ndarray:
+        return np.diag(self.K)[:2].copy()
+
+    @cached_property
     def R(self) -> np.ndarray:
         """World-to-camera rotation: its rows are the camera's x, y, z axes in world terms."""
         return mount_rotation(self.pitch_deg, 0.0)
@@ -114,12 +122,13 @@ class Camera:
     def pixel_to_floor(self, uv: np.ndarray) -> np.ndarray:
         """Pixels (N, 2) to floor points (N, 2); pixels at or above the horizon give NaN."""
         uv = np.atleast_2d(np.asarray(uv, float))
-        rays_c = np.column_stack([(uv - self.K[:2, 2]) / np.diag(self.K)[:2], np.ones(len(uv))])
+        rays_c = np.ones((len(uv), 3))
+        rays_c[:, :2] = (uv - self._principal) / self._focals
         rays_w = rays_c @ self.R  # camera-to-world is R transposed
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = -self.height_m / rays_w[:, 2]
+        down = rays_w[:, 2] < -1e-12
+        t = -self.height_m / np.where(down, rays_w[:, 2], -1.0)
         xy = rays_w[:, :2] * t[:, None]
-        xy[~(rays_w[:, 2] < -1e-12)] = np.nan
+        xy[~down] = np.nan
         return xy
 
     def horizon_row(self) -> float:
@@ -187,12 +196,6 @@ def sample_camera(view: str, rng: np.random.Generator, width: int, height: int,
                   width=width, height=height)
 
 
-def _rot_z(deg: float) -> np.ndarray:
-    a = math.radians(deg)
-    return np.array([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0],
-                     [0.0, 0.0, 1.0]])
-
-
 def view_elevation(camera: "Camera", floor_xy: tuple[float, float]) -> float:
     """Degrees above the horizontal from which the camera sees a floor point (90 = from above)."""
     return math.degrees(math.atan2(camera.height_m, math.hypot(*floor_xy)))
@@ -215,12 +218,22 @@ def subject_axes(elev_deg: float, floor_xy: tuple[float, float], turn_deg: float
     (0 stands, 90 lies on the floor), then turned about the vertical by `turn_deg`
     (counter-clockwise seen from above) and rolled within its own plane by `roll_deg`.
     """
-    b = _rot_z(turn_deg) @ bearing(floor_xy)
+    # In plain floats: placement tries thousands of planes per second, and 3-vectors as
+    # arrays cost more in numpy's call overhead than in arithmetic.
+    x, y = float(floor_xy[0]), float(floor_xy[1])
+    r = math.hypot(x, y)
+    bx, by = (x / r, y / r) if r > 1e-9 else (0.0, 1.0)
+    t = math.radians(turn_deg)
+    ct, st = math.cos(t), math.sin(t)
+    bx, by = ct * bx - st * by, st * bx + ct * by
     a = math.radians(elev_deg)
-    e_u = np.array([b[1], -b[0], 0.0])  # b x up: the photo's right
-    e_v = -(math.cos(a) * np.array([0.0, 0.0, 1.0]) + math.sin(a) * b)  # the photo's down
-    r = math.radians(roll_deg)
-    return math.cos(r) * e_u - math.sin(r) * e_v, math.sin(r) * e_u + math.cos(r) * e_v
+    sa, ca = math.sin(a), math.cos(a)
+    u = (by, -bx, 0.0)  # b x up: the photo's right
+    v = (-sa * bx, -sa * by, -ca)  # the photo's down
+    rr = math.radians(roll_deg)
+    cr, sr = math.cos(rr), math.sin(rr)
+    return (np.array([cr * u[0] - sr * v[0], cr * u[1] - sr * v[1], cr * u[2] - sr * v[2]]),
+            np.array([sr * u[0] + cr * v[0], sr * u[1] + cr * v[1], sr * u[2] + cr * v[2]]))
 
 
 def subject_plane(elev_deg: float, floor_xy: tuple[float, float], size_m: float,
@@ -238,15 +251,14 @@ def subject_plane(elev_deg: float, floor_xy: tuple[float, float], size_m: float,
     e_u, e_v = subject_axes(elev_deg, floor_xy, turn_deg, roll_deg)
     if mirror:
         e_u = -e_u
-    anchor = np.array([floor_xy[0], floor_xy[1], 0.0])
     # Pixel u spans [u - 0.5, u + 0.5], so the cut-out's edges are at -0.5 and w - 0.5.
     cu = (w - 1) / 2.0
     cv = (h - 1) / 2.0 if elev_deg >= 90.0 else h - 0.5
-    origin = anchor - cu * s * e_u - cv * s * e_v
+    anchor = np.array([floor_xy[0], floor_xy[1], 0.0])
     M = np.zeros((4, 3))
     M[:3, 0] = s * e_u
     M[:3, 1] = s * e_v
-    M[:3, 2] = origin
+    M[:3, 2] = anchor - cu * s * e_u - cv * s * e_v
     M[3, 2] = 1.0
     return M
 

@@ -185,7 +185,7 @@ def sample_floor_point(camera: Camera, max_distance_m: float, rng: np.random.Gen
     else:  # a pixel of the floor mask, jittered within the pixel
         y, x = mask_pts[int(rng.integers(len(mask_pts)))] + rng.uniform(-0.5, 0.5, size=2)
     xy = camera.pixel_to_floor(np.array([[x, y]]))[0]
-    if not np.all(np.isfinite(xy)) or math.hypot(*xy) > max_distance_m:
+    if not (math.isfinite(xy[0]) and math.isfinite(xy[1])) or math.hypot(*xy) > max_distance_m:
         return None
     return float(x), float(y), xy
 
@@ -341,12 +341,13 @@ def _fits(camera: Camera, plane: np.ndarray, wh: tuple[int, int], size: float,
     if any(p.floor_xy is not None and math.dist(p.floor_xy, foot) < 0.35 * (p.size_m + size)
            for p in placed):
         return None
-    corners = cutout_corners(wh)
-    corners_w = (plane @ np.column_stack([corners, np.ones(4)]).T).T[:, :3]
-    if np.any(camera.to_camera(corners_w)[:, 2] < 0.05):
-        return None  # part of the subject is behind (or at) the camera
     Hs = subject_homography(camera, plane)
-    quad = apply_homography(Hs, corners)
+    # The projection's last row is the camera's z axis, so the corners' third homogeneous
+    # coordinate is their depth in front of the camera.
+    q = np.column_stack([cutout_corners(wh), np.ones(4)]) @ Hs.T
+    if q[:, 2].min() < 0.05:
+        return None  # part of the subject is behind (or at) the camera
+    quad = q[:, :2] / q[:, 2:3]
     x0, y0 = quad.min(axis=0)
     x1, y1 = quad.max(axis=0)
     if min(x1 - x0, y1 - y0) < MIN_SIDE_PX or (x1 - x0) > 1.6 * W or (y1 - y0) > 1.6 * Hh:

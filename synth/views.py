@@ -45,7 +45,7 @@ class ClassViews:
     ref_px: list[int] = field(default_factory=list)  # per object: its largest view's longer side
 
     _arrays: tuple | None = field(default=None, repr=False)
-    _lowest: np.ndarray | None = field(default=None, repr=False)  # per object: lowest view
+    _lean: tuple | None = field(default=None, repr=False)
 
     @property
     def elevations(self) -> np.ndarray:
@@ -72,16 +72,41 @@ class ClassViews:
     def tops_m(self, size_m: float) -> np.ndarray:
         """Per view, how high its object stands (metres): the height of the object's lowest
         view below TOP_VIEW_DEG, upright; 0 for an object with only views from above."""
-        if self._lowest is None:
+        _, _, low, upright = self.lean
+        return self.heights_m(size_m)[low] * upright
+
+    @property
+    def lean(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per view (made once): `lean_of` its capture elevation; its object's lowest view
+        below TOP_VIEW_DEG (0 if none) and that view's upright share, cos(elevation) (0 if
+        none)."""
+        if self._lean is None:
             elev, obj = self.arrays
-            low = np.full(len(self.objects), -1)
+            lowest = np.full(len(self.objects), -1)
             for v in np.argsort(elev, kind="stable")[::-1]:
                 if elev[v] < TOP_VIEW_DEG:
-                    low[obj[v]] = v
-            self._lowest = low
-        low = self._lowest[self.arrays[1]]
-        up = self.heights_m(size_m)[low] * np.cos(np.radians(self.elevations[low]))
-        return np.where(low >= 0, up, 0.0)
+                    lowest[obj[v]] = v
+            low = lowest[obj]
+            upright = np.where(low >= 0, np.cos(np.radians(elev[low])), 0.0)
+            self._lean = (*lean_of(elev), np.maximum(low, 0), upright)
+        return self._lean
+
+
+def lean_of(elev_deg) -> tuple[np.ndarray, np.ndarray]:
+    """Per metre of cut-out height, how far up and how far back from its contact point the
+    middle of a view shot from `elev_deg` stands: (cos(elev) / 2, sin(elev) / 2), and 0 for
+    a view from above, which lies on the floor."""
+    e = np.radians(elev_deg)
+    lying = np.asarray(elev_deg, float) >= 90.0
+    return np.where(lying, 0.0, 0.5 * np.cos(e)), np.where(lying, 0.0, 0.5 * np.sin(e))
+
+
+def _elevation(camera_height_m, floor_xy, up_m, back_m) -> np.ndarray:
+    """Degrees above the horizontal from which a camera over the origin sees a point `up_m`
+    above and `back_m` beyond the floor point `floor_xy`."""
+    xy = np.asarray(floor_xy, float)
+    return np.degrees(np.arctan2(np.asarray(camera_height_m, float) - up_m,
+                                 np.hypot(xy[..., 0], xy[..., 1]) + back_m))
 
 
 def middle_elevation(camera_height_m, floor_xy, elev_deg, height_m) -> np.ndarray:
@@ -94,14 +119,9 @@ def middle_elevation(camera_height_m, floor_xy, elev_deg, height_m) -> np.ndarra
     and (height/2) sin(elev) farther away: a tall fan seen by a low camera is seen from
     below, a lying rag from where it lies.
     """
-    xy = np.asarray(floor_xy, float)
-    r = np.hypot(xy[..., 0], xy[..., 1])
-    e = np.radians(elev_deg)
-    half = 0.5 * np.asarray(height_m, float)
-    lying = np.asarray(elev_deg, float) >= 90.0
-    up = np.where(lying, 0.0, half * np.cos(e))
-    back = np.where(lying, 0.0, half * np.sin(e))
-    return np.degrees(np.arctan2(np.asarray(camera_height_m, float) - up, r + back))
+    up, back = lean_of(elev_deg)
+    h = np.asarray(height_m, float)
+    return _elevation(camera_height_m, floor_xy, h * up, h * back)
 
 
 def index_views(subjects: list[Subject], catalog: dict[str, ClassSpec]) -> dict[str, ClassViews]:
@@ -238,9 +258,10 @@ def class_seen(cv: ClassViews, camera_h: np.ndarray, floor_xy: np.ndarray,
     when the camera is below that top): a camera cannot look onto a top it is under."""
     cam = np.asarray(camera_h, float)[:, None]
     xy = np.asarray(floor_xy, float)[:, None, :]
-    middle = middle_elevation(cam, xy, cv.elevations[None, :], cv.heights_m(size_m)[None, :])
-    top = np.degrees(np.arctan2(cam - cv.tops_m(size_m)[None, :],
-                                np.hypot(xy[..., 0], xy[..., 1])))
+    up, back, low, upright = cv.lean
+    h = cv.heights_m(size_m)
+    middle = _elevation(cam, xy, h * up, h * back)
+    top = _elevation(cam, xy, h[low] * upright, 0.0)
     return np.minimum(middle, np.maximum(top, 0.0))
 
 
