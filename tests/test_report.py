@@ -92,3 +92,18 @@ def test_write_report_writes_every_file(tmp_path, evaluation):
         if rel.endswith(".png"):
             assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is not None
     assert not list((tmp_path / "out").glob(".*.tmp"))
+
+
+def test_per_class_ap50_is_voc_ap_and_none_without_objects(evaluation):
+    import dataclasses
+    ap = evaluation.per_class_ap50()
+    assert list(ap) == evaluation.classes
+    for k, c in enumerate(evaluation.classes):
+        assert ap[c] == pytest.approx(float(evaluation.voc.ap[k]))
+    assert evaluation.ap50(None) is None
+    # a class with no objects has no AP50 (not 0): mean APs must skip it
+    empty = dataclasses.replace(evaluation.voc, npos=np.where(np.arange(len(CLASSES)) == 0, 0,
+                                                             evaluation.voc.npos))
+    ev = dataclasses.replace(evaluation, voc=empty)
+    assert ev.ap50(0) is None and ev.per_class_ap50()[CLASSES[0]] is None
+    assert ev.ap50(1) == pytest.approx(float(evaluation.voc.ap[1]))

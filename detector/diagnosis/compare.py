@@ -157,15 +157,9 @@ def low_recall_warning(syn: Domain, conf: float) -> str | None:
 
 
 # ----------------------------------------------------------------------------- table
-def _ap50(ev: Evaluation, k: int | None) -> float | None:
-    if k is None or ev.voc.npos[k] == 0:
-        return None
-    return float(ev.voc.ap[k])
-
-
 def _class_row(cls: str, syn: Domain, real: Domain) -> dict:
     ks, kr = syn.class_index(cls), real.class_index(cls)
-    ap_s, ap_r = _ap50(syn.ev, ks), _ap50(real.ev, kr)
+    ap_s, ap_r = syn.ev.ap50(ks), real.ev.ap50(kr)
     row = {"class": cls, "ap50_synthetic": ap_s, "ap50_real": ap_r,
            "gap": ap_s - ap_r if ap_s is not None and ap_r is not None else None,
            "n_synthetic": int(syn.mask(cls).sum()), "n_real": int(real.mask(cls).sum()),

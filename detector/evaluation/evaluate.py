@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -62,6 +63,16 @@ class Evaluation:
     def map(self) -> float:
         """COCO AP@[.5:.95] (pycocotools' first number)."""
         return float(self.coco.stats[0])
+
+    def ap50(self, k: int | None) -> float | None:
+        """VOC AP50 of class index `k`; None for no class or a class without objects."""
+        if k is None or self.voc.npos[k] == 0 or math.isnan(self.voc.ap[k]):
+            return None
+        return float(self.voc.ap[k])
+
+    def per_class_ap50(self) -> dict[str, float | None]:
+        """AP50 of each class by name (None where the class has no objects)."""
+        return {c: self.ap50(k) for k, c in enumerate(self.classes)}
 
     def per_image(self) -> tuple[np.ndarray, np.ndarray]:
         """(missed objects, false positives) per image at the operating confidence."""

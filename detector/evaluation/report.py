@@ -51,7 +51,7 @@ def per_class_rows(ev: Evaluation) -> list[dict]:
         has_gt = ev.voc.npos[k] > 0
         rows.append({
             "name": name,
-            "ap50": float(ev.voc.ap[k]) if has_gt else None,
+            "ap50": ev.ap50(k),
             "ap": float(ap[k]) if has_gt else None,
             "ap50_coco": float(ap50_coco[k]) if has_gt else None,
             "ap75": float(ap75[k]) if has_gt else None,

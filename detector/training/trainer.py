@@ -162,10 +162,8 @@ def validate(model: nn.Module, val: ValidationSet, img_size: int, conf: float, n
     dets = predict_voc_set(model, val.voc, img_size=img_size, conf=conf, iou=nms_iou,
                            classes=val.voc.classes, paths=val.paths, progress=progress)
     ev = evaluate(val.voc, dets)
-    per_class = {c: (None if ev.voc.npos[k] == 0 or math.isnan(ev.voc.ap[k])
-                     else float(ev.voc.ap[k])) for k, c in enumerate(ev.classes)}
     return {"map50": float(ev.map50) if not math.isnan(ev.map50) else 0.0,
-            "map": max(0.0, ev.map), "ap50": per_class, "detections": len(dets)}
+            "map": max(0.0, ev.map), "ap50": ev.per_class_ap50(), "detections": len(dets)}
 
 
 # ----------------------------------------------------------------------------- the run

@@ -219,8 +219,7 @@ def run_ablation(cfg: AblateConfig, train_fn: Callable | None = None,
             MatchTable.from_evaluation(ev).save(run_dir / "eval" / f"{t.name}.npz")
             record["tests"][t.name] = {
                 "map50": ev.map50, "map": ev.map,
-                "per_class": {c: (None if ev.voc.npos[k] == 0 else float(ev.voc.ap[k]))
-                              for k, c in enumerate(ev.classes)}}
+                "per_class": ev.per_class_ap50()}
             write_json(run_dir / "ablate.json", record)
             log.info("  %s: mAP50 %.4f  mAP %.4f", t.name, ev.map50, ev.map)
     results = summarise(cfg, meta)
