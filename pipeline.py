@@ -16,8 +16,7 @@ from pathlib import Path
 
 import click
 
-from synth.cli import setup_logging
-from synth.errors import CommandGroup, InputError
+from synth.errors import CommandGroup, InputError, setup_logging
 
 from detector.training.config import SETTINGS, coerce_setting, read_config_file
 

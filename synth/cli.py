@@ -7,15 +7,7 @@ from pathlib import Path
 import click
 
 from .catalog import DEFAULT_ASSETS, DEFAULT_CATALOG, NAMING_RULE
-from .errors import CommandGroup, InputError
-
-
-def setup_logging(verbose: bool) -> None:
-    """Plain messages on stderr; debug under -v (for both `synth` and `pipeline`)."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(message)s")
-    for noisy in ("matplotlib", "PIL"):  # their debug output drowns ours under -v
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+from .errors import CommandGroup, InputError, setup_logging
 
 
 @click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})

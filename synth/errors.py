@@ -1,4 +1,5 @@
-"""The one error type for bad user input, and the click group that turns it into exit code 2."""
+"""What both CLIs (`synth`, `pipeline`) share: the one error type for bad user input, the
+click group that turns it into exit code 2, and how they log."""
 from __future__ import annotations
 
 import logging
@@ -22,3 +23,11 @@ class CommandGroup(click.Group):
             logging.shutdown()
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
+
+
+def setup_logging(verbose: bool) -> None:
+    """Plain messages on stderr; debug under -v (for both `synth` and `pipeline`)."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(message)s")
+    for noisy in ("matplotlib", "PIL"):  # their debug output drowns ours under -v
+        logging.getLogger(noisy).setLevel(logging.WARNING)
