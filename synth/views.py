@@ -2,8 +2,9 @@
 
 A class's subjects are views of physical objects, each photographed from a capture elevation
 (and maybe an azimuth). For a placement the camera sees each view's middle from some
-elevation, but never from higher than it sees the object's top (`class_seen`: a camera under
-the rim of a bowl cannot look into it, however tall that bowl's view from above is drawn).
+elevation, but never from higher than it sees the object's top or the view's own top edge
+(`class_seen`: a camera under the rim of a bowl cannot look into it, and a view that looks
+into it must not be drawn with its far rim above the camera).
 `choose_view` takes the class's views whose capture elevation is nearest (near ties within
 TIE_DEG drawn at random), an object among those that have one, and among that object's
 views at that elevation the azimuth nearest the side the camera faces — mirrored copies too
@@ -72,14 +73,14 @@ class ClassViews:
     def tops_m(self, size_m: float) -> np.ndarray:
         """Per view, how high its object stands (metres): the height of the object's lowest
         view below TOP_VIEW_DEG, upright; 0 for an object with only views from above."""
-        _, _, low, upright = self.lean
+        _, _, low, upright, _ = self.lean
         return self.heights_m(size_m)[low] * upright
 
     @property
-    def lean(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def lean(self) -> tuple[np.ndarray, ...]:
         """Per view (made once): `lean_of` its capture elevation; its object's lowest view
         below TOP_VIEW_DEG (0 if none) and that view's upright share, cos(elevation) (0 if
-        none)."""
+        none); the index of its (object, capture elevation) group."""
         if self._lean is None:
             elev, obj = self.arrays
             lowest = np.full(len(self.objects), -1)
@@ -88,7 +89,8 @@ class ClassViews:
                     lowest[obj[v]] = v
             low = lowest[obj]
             upright = np.where(low >= 0, np.cos(np.radians(elev[low])), 0.0)
-            self._lean = (*lean_of(elev), np.maximum(low, 0), upright)
+            group = np.unique(np.column_stack([obj, elev]), axis=0, return_inverse=True)[1]
+            self._lean = (*lean_of(elev), np.maximum(low, 0), upright, group.reshape(-1))
         return self._lean
 
 
@@ -254,15 +256,22 @@ class CoverageGap:
 def class_seen(cv: ClassViews, camera_h: np.ndarray, floor_xy: np.ndarray,
                size_m: float) -> np.ndarray:
     """(n, V): the elevation from which each of n placements would see each view's middle,
-    but no higher than the camera sees its object's top from (and no higher than level
-    when the camera is below that top): a camera cannot look onto a top it is under."""
+    but no higher than the camera sees its object's top from, and no higher than level
+    when the camera is below that top or below the view's top edge as drawn (its plane
+    leaning back by its capture elevation): a camera cannot look onto a top it is under,
+    and a view that shows a top must not reach above the camera (a bowl's far rim above
+    the horizon while its inside shows)."""
     cam = np.asarray(camera_h, float)[:, None]
     xy = np.asarray(floor_xy, float)[:, None, :]
-    up, back, low, upright = cv.lean
+    up, back, low, upright, group = cv.lean
     h = cv.heights_m(size_m)
     middle = _elevation(cam, xy, h * up, h * back)
-    top = _elevation(cam, xy, h[low] * upright, 0.0)
-    return np.minimum(middle, np.maximum(top, 0.0))
+    top = np.maximum(_elevation(cam, xy, h[low] * upright, 0.0), 0.0)
+    # How high the views' top edges stand as drawn, the tallest of each object's views at
+    # one elevation (choose_view takes an elevation first, then any azimuth of it).
+    drawn = np.zeros(group.max() + 1)
+    np.maximum.at(drawn, group, 2.0 * h * up)
+    return np.minimum(middle, np.where(drawn[group] > cam, 0.0, top))
 
 
 def coverage_gaps(views: dict[str, ClassViews], seen: dict[str, np.ndarray]) -> list[CoverageGap]:

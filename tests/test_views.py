@@ -333,3 +333,28 @@ def test_a_side_view_faces_where_its_camera_stood_once_the_object_is_turned():
         facing = -np.cross(e_u, e_v)
         side = rz(ch.yaw_deg) @ rz(-ch.capture_az_deg) @ np.array([0.0, -1.0, 0.0])
         assert facing == pytest.approx(side, abs=1e-9)
+
+
+def test_a_view_that_shows_a_top_is_not_drawn_reaching_above_the_camera():
+    import math
+    # robot_s23_000006: a 0.18 m double bowl (rim 0.04 m) 0.10 m from a 0.06 m camera. The
+    # camera is above the rim, but the 15° view from its side (0.082 m of cut-out, leaning
+    # back 15°) would stand 0.079 m tall: its far rim above the horizon while its inside
+    # shows. From its end (az 0) the 15° view stands 0.058 m, but the elevation is chosen
+    # before the azimuth, so neither may be used.
+    cv = _views([_subject("b", e, az, px=196) for e in (15.0, 0.0) for az in (0.0, 90.0)])
+    cv.h_px[:] = [64, 88, 43, 43]
+    size, cam, r = 0.1837, 0.06, 0.1023
+    h = cv.heights_m(size)
+    assert h[1] * math.cos(math.radians(15)) > cam > h[0] * math.cos(math.radians(15)) > h[2]
+    seen = class_seen(cv, np.array([cam]), np.array([[0.0, r]]), size)[0]
+    rim = math.degrees(math.atan2(cam - h[2], r))
+    assert seen == pytest.approx([0.0, 0.0, rim, rim])  # 0°: its middle is seen from higher
+    rng = np.random.default_rng(0)
+    spec = SHOE  # any yaw: every azimuth is drawn
+    assert {choose_view(cv, spec, seen, rng).capture_elev_deg for _ in range(40)} == {0.0}
+    # farther from a higher camera the 15° views are seen from their middles, under the
+    # rim's own elevation, and chosen
+    seen = class_seen(cv, np.array([0.2]), np.array([[0.0, 0.6]]), size)[0]
+    assert seen[1] == pytest.approx(middle_elevation(0.2, (0.0, 0.6), 15.0, h[1]))
+    assert {choose_view(cv, spec, seen, rng).capture_elev_deg for _ in range(40)} == {15.0}
