@@ -399,8 +399,9 @@ class Trainer:
             return self.model
         if self.ddp_model is None or self.ddp_frozen != frozen:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.ddp_model = DistributedDataParallel(self.model, device_ids=ids,
-                                                     broadcast_buffers=True)
+            # batch-norm buffers follow rank 0 at each forward: DDP's default (torch 2.14
+            # warns when broadcast_buffers is passed at all)
+            self.ddp_model = DistributedDataParallel(self.model, device_ids=ids)
             self.ddp_frozen = frozen
         return self.ddp_model
 
