@@ -18,7 +18,7 @@ import numpy as np
 from .assets import Subject
 from .camera import (PRESETS, Camera, apply_homography, cutout_corners, plane_footprint_centre,
                      sample_camera, subject_homography, subject_plane)
-from .paste import ALPHA_ON, BLENDS, clip_box, paste, paste_reflection
+from .paste import ALPHA_ON, BLENDS, clip_box, paste, paste_reflection, times_planes
 from .catalog import TOP_VIEW_DEG, ClassSpec, pose_of_elevation
 from .camera_file import CameraSpec
 from .maskpoints import MaskPoints
@@ -462,8 +462,11 @@ def _through_lens(canvas: np.ndarray, bg: Background, lens: LensMap) -> np.ndarr
         return out
     changed = np.any(canvas != bg.rgb, axis=2).astype(np.uint8)
     changed = cv2.dilate(changed, np.ones((3, 3), np.uint8)).astype(np.float32)
-    m = lens.remap(changed)[..., None]
-    return (bg.frame_rgb * (1.0 - m) + out * m + 0.5).astype(np.uint8)
+    m = lens.remap(changed)
+    mixed = times_planes(bg.frame_rgb.astype(np.float32), 1.0 - m)
+    mixed += times_planes(out.astype(np.float32), m)
+    mixed += 0.5
+    return mixed.astype(np.uint8)
 
 
 def compose(lib: Library, bank: SceneBank, opts: ComposeOptions,

@@ -177,8 +177,11 @@ def field_noise(rgb: np.ndarray, std: float, rng: np.random.Generator,
         if lut is not None:  # one channel's table on one plane is cheaper than cv2.LUT's 3
             plane = cv2.LUT(plane, np.ascontiguousarray(lut[:, 0, c]))
         q = np.multiply(field[order[c], y:y + h, x:x + w], s)
-        # cv2.add of a float image into 8 bits rounds it half to even first: np.rint does too
-        planes.append(cv2.add(plane, np.rint(q, out=q).astype(np.int16), dtype=cv2.CV_8U))
+        # rounded half to even, as cv2.add of a float image into 8 bits does; summed and
+        # saturated in int16 by numpy (cv2.add of uint8 and int16 is ~3x slower)
+        n = np.rint(q, out=q).astype(np.int16)
+        n += plane
+        planes.append(np.clip(n, 0, 255, out=n).astype(np.uint8))
     out = cv2.merge(planes)
     return out if code is None else cv2.flip(out, code)
 

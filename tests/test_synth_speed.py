@@ -1,6 +1,7 @@
 """The fast paths of the generator give what the plain computations give: the tiled floor
 warp, the blur of a part, the mask's k-th pixel, the sensor noise per channel, the room-light
-gain table, the per-roll lens map, the atomic write, the pool's OpenCV threads."""
+gain table, the per-roll lens map, a paste's per-pixel weights and colour gains, the atomic
+write, the pool's OpenCV threads."""
 from __future__ import annotations
 
 import math
@@ -19,7 +20,7 @@ from synth.effects import (CAMERA_STREAM, DEFAULT_CAMERA, NOISE_TILE, apply_came
 from synth.generate import GenerateConfig, generate
 from synth.lens import MAX_CANVAS, lens_map, project_points, undistort_pixels
 from synth.maskpoints import MaskPoints
-from synth.paste import blur_within
+from synth.paste import blur_within, match_colour, times_planes
 from synth.scene import gain_lut, periodic_crop, warp_tiling
 
 
@@ -119,6 +120,29 @@ def _field_noise_as_before(rgb: np.ndarray, std: float, rng: np.random.Generator
     flips = rng.integers(2, size=2)
     win = field[y:y + h, x:x + w][::-1 if flips[0] else 1, ::-1 if flips[1] else 1]
     return sensor_noise(rgb, std, win[..., rng.permutation(3)])
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 1, 3), (1, 9, 4), (33, 47, 3), (20, 30, 4)])
+def test_times_planes_is_numpys_product_with_the_weight_broadcast(shape):
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    img = (rng.random(shape) * 300).astype(np.float32)
+    weight = rng.random(shape[:2]).astype(np.float32)[::-1]  # a view with negative strides
+    assert np.array_equal(times_planes(img, weight), img * weight[..., None])
+
+
+def test_match_colour_scales_the_premultiplied_colour_as_float32():
+    rng = np.random.default_rng(5)
+    canvas = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    rgba = rng.integers(0, 256, (30, 41, 4), dtype=np.uint8)
+    cs = (slice(10, 40), slice(20, 61))
+    got = match_colour(canvas, cs, rgba, np.random.default_rng(9))
+    # the colour gains by hand, then numpy's uint8 * float32 products
+    local = np.asarray(cv2.mean(canvas[cs])[:3]) + 1e-3
+    tint = (local / local.mean()) ** 0.35
+    lum = float(local @ np.array([0.299, 0.587, 0.114]))
+    gain = np.clip((lum / 120.0) ** 0.35, 0.7, 1.2) * np.random.default_rng(9).uniform(0.92, 1.08)
+    assert got.dtype == np.float32
+    assert np.array_equal(got, rgba[..., :3] * (tint * gain).astype(np.float32))
 
 
 @pytest.mark.parametrize("seed", range(8))
