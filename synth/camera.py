@@ -131,6 +131,26 @@ class Camera:
         xy[~down] = np.nan
         return xy
 
+    def floor_point(self, u: float, v: float) -> tuple[float, float]:
+        """One pixel's pixel_to_floor in plain floats (placement draws thousands a second,
+        and numpy's call overhead is most of the cost for one point): the same numbers."""
+        R = self._rows
+        (px, py), (fx, fy) = self._plain_intrinsics
+        a, b = (u - px) / fx, (v - py) / fy
+        down = a * R[0][2] + b * R[1][2] + R[2][2]
+        if not down < -1e-12:
+            return math.nan, math.nan
+        t = -self.height_m / down
+        return (a * R[0][0] + b * R[1][0] + R[2][0]) * t, (a * R[0][1] + b * R[1][1] + R[2][1]) * t
+
+    @cached_property
+    def _rows(self) -> list[list[float]]:
+        return self.R.tolist()
+
+    @cached_property
+    def _plain_intrinsics(self) -> tuple[list[float], list[float]]:
+        return self._principal.tolist(), self._focals.tolist()
+
     def horizon_row(self) -> float:
         """Image row of the horizon (can lie outside the image; -inf looking straight down)."""
         t = math.tan(math.radians(self.pitch_deg))

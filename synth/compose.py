@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -171,7 +172,7 @@ def _floor_sampler_rows(camera: Camera, max_distance: float) -> tuple[float, flo
 def sample_floor_point(camera: Camera, max_distance_m: float, rng: np.random.Generator,
                        mask_pts: MaskPoints | None = None,
                        rows: tuple[float, float] | None = None
-                       ) -> tuple[float, float, np.ndarray] | None:
+                       ) -> tuple[float, float, tuple[float, float]] | None:
     """A random image point on the floor nearer than `max_distance_m` (from a floor mask's
     pixels if given; `rows` as _floor_sampler_rows gives them, if known): (x, y, floor XY),
     or None if the draw missed the floor."""
@@ -184,7 +185,7 @@ def sample_floor_point(camera: Camera, max_distance_m: float, rng: np.random.Gen
         y = rng.uniform(top, bottom)
     else:  # a pixel of the floor mask, jittered within the pixel
         y, x = mask_pts[int(rng.integers(len(mask_pts)))] + rng.uniform(-0.5, 0.5, size=2)
-    xy = camera.pixel_to_floor(np.array([[x, y]]))[0]
+    xy = camera.floor_point(float(x), float(y))
     if not (math.isfinite(xy[0]) and math.isfinite(xy[1])) or math.hypot(*xy) > max_distance_m:
         return None
     return float(x), float(y), xy
@@ -300,7 +301,7 @@ def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
         reach = camera.focal * size / max(depth, 1e-6)
         if max(-x, x - W) > 0.6 * reach or y - Hh > reach:
             continue
-        seen_by_view = class_seen(cv, np.array([camera.height_m]), xy[None, :], size)[0]
+        seen_by_view = class_seen(cv, np.array([camera.height_m]), np.array([xy]), size)[0]
         # Most draws are refused (off the frame, on another subject): test the nearest view,
         # unturned, before drawing the view and its pose, then test what was drawn.
         rough = int(np.argmin(np.abs(seen_by_view - cv.elevations)))
@@ -329,6 +330,14 @@ def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
     return None
 
 
+@lru_cache(maxsize=4096)
+def _corners_h(wh: tuple[int, int]) -> np.ndarray:
+    """A cut-out's corners in homogeneous coordinates, (4, 3) (read-only)."""
+    q = np.column_stack([cutout_corners(wh), np.ones(4)])
+    q.flags.writeable = False
+    return q
+
+
 def _fits(camera: Camera, plane: np.ndarray, wh: tuple[int, int], size: float,
           placed: list[Placement], frame_boxes: list | None
           ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -343,13 +352,12 @@ def _fits(camera: Camera, plane: np.ndarray, wh: tuple[int, int], size: float,
         return None
     Hs = subject_homography(camera, plane)
     # The projection's last row is the camera's z axis, so the corners' third homogeneous
-    # coordinate is their depth in front of the camera.
-    q = np.column_stack([cutout_corners(wh), np.ones(4)]) @ Hs.T
-    if q[:, 2].min() < 0.05:
+    # coordinate is their depth in front of the camera. (Four corners in plain floats.)
+    q = (_corners_h(wh) @ Hs.T).tolist()
+    if min(c[2] for c in q) < 0.05:
         return None  # part of the subject is behind (or at) the camera
-    quad = q[:, :2] / q[:, 2:3]
-    x0, y0 = quad.min(axis=0)
-    x1, y1 = quad.max(axis=0)
+    xs, ys = [c[0] / c[2] for c in q], [c[1] / c[2] for c in q]
+    x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
     if min(x1 - x0, y1 - y0) < MIN_SIDE_PX or (x1 - x0) > 1.6 * W or (y1 - y0) > 1.6 * Hh:
         return None
     ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, Hh)

@@ -73,14 +73,15 @@ class ClassViews:
     def tops_m(self, size_m: float) -> np.ndarray:
         """Per view, how high its object stands (metres): the height of the object's lowest
         view below TOP_VIEW_DEG, upright; 0 for an object with only views from above."""
-        _, _, low, upright, _ = self.lean
+        _, _, low, upright, _, _ = self.lean
         return self.heights_m(size_m)[low] * upright
 
     @property
     def lean(self) -> tuple[np.ndarray, ...]:
         """Per view (made once): `lean_of` its capture elevation; its object's lowest view
         below TOP_VIEW_DEG (0 if none) and that view's upright share, cos(elevation) (0 if
-        none); the index of its (object, capture elevation) group."""
+        none); the index of its (object, capture elevation) group; and the views in group
+        order with where each group starts, for np.maximum.reduceat."""
         if self._lean is None:
             elev, obj = self.arrays
             lowest = np.full(len(self.objects), -1)
@@ -89,8 +90,11 @@ class ClassViews:
                     lowest[obj[v]] = v
             low = lowest[obj]
             upright = np.where(low >= 0, np.cos(np.radians(elev[low])), 0.0)
-            group = np.unique(np.column_stack([obj, elev]), axis=0, return_inverse=True)[1]
-            self._lean = (*lean_of(elev), np.maximum(low, 0), upright, group.reshape(-1))
+            group = np.unique(np.column_stack([obj, elev]), axis=0,
+                              return_inverse=True)[1].reshape(-1)
+            order = np.argsort(group, kind="stable")
+            starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+            self._lean = (*lean_of(elev), np.maximum(low, 0), upright, group, (order, starts))
         return self._lean
 
 
@@ -107,8 +111,12 @@ def _elevation(camera_height_m, floor_xy, up_m, back_m) -> np.ndarray:
     """Degrees above the horizontal from which a camera over the origin sees a point `up_m`
     above and `back_m` beyond the floor point `floor_xy`."""
     xy = np.asarray(floor_xy, float)
-    return np.degrees(np.arctan2(np.asarray(camera_height_m, float) - up_m,
-                                 np.hypot(xy[..., 0], xy[..., 1]) + back_m))
+    return _elevation_at(camera_height_m, np.hypot(xy[..., 0], xy[..., 1]), up_m, back_m)
+
+
+def _elevation_at(camera_height_m, distance_m, up_m, back_m) -> np.ndarray:
+    """_elevation of a floor point `distance_m` from the camera's foot."""
+    return np.degrees(np.arctan2(np.asarray(camera_height_m, float) - up_m, distance_m + back_m))
 
 
 def middle_elevation(camera_height_m, floor_xy, elev_deg, height_m) -> np.ndarray:
@@ -262,16 +270,16 @@ def class_seen(cv: ClassViews, camera_h: np.ndarray, floor_xy: np.ndarray,
     and a view that shows a top must not reach above the camera (a bowl's far rim above
     the horizon while its inside shows)."""
     cam = np.asarray(camera_h, float)[:, None]
-    xy = np.asarray(floor_xy, float)[:, None, :]
-    up, back, low, upright, group = cv.lean
+    xy = np.asarray(floor_xy, float)
+    r = np.hypot(xy[:, 0], xy[:, 1])[:, None]
+    up, back, low, upright, group, (order, starts) = cv.lean
     h = cv.heights_m(size_m)
-    middle = _elevation(cam, xy, h * up, h * back)
-    top = np.maximum(_elevation(cam, xy, h[low] * upright, 0.0), 0.0)
+    middle = _elevation_at(cam, r, h * up, h * back)
+    top = np.maximum(_elevation_at(cam, r, h[low] * upright, 0.0), 0.0)
     # How high the views' top edges stand as drawn, the tallest of each object's views at
     # one elevation (choose_view takes an elevation first, then any azimuth of it).
-    drawn = np.zeros(group.max() + 1)
-    np.maximum.at(drawn, group, 2.0 * h * up)
-    return np.minimum(middle, np.where(drawn[group] > cam, 0.0, top))
+    drawn = np.maximum.reduceat((2.0 * h * up)[order], starts)[group]
+    return np.minimum(middle, np.where(drawn > cam, 0.0, top))
 
 
 def coverage_gaps(views: dict[str, ClassViews], seen: dict[str, np.ndarray]) -> list[CoverageGap]:

@@ -1,7 +1,7 @@
 """The fast paths of the generator give what the plain computations give: the tiled floor
 warp, the blur of a part, the mask's k-th pixel, the sensor noise per channel, the room-light
-gain table, the per-roll lens map, a paste's per-pixel weights and colour gains, the atomic
-write, the pool's OpenCV threads."""
+gain table, the per-roll lens map, one pixel's floor point, a paste's per-pixel weights and
+colour gains, the atomic write, the pool's OpenCV threads."""
 from __future__ import annotations
 
 import math
@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from synth import fsio
+from synth.camera import sample_camera
 from synth.camera_file import CameraSpec, Jitter
 from synth.effects import (CAMERA_STREAM, DEFAULT_CAMERA, NOISE_TILE, apply_camera,
                            blur_or_sharpen, draw_camera, field_noise, motion_blur,
@@ -120,6 +121,16 @@ def _field_noise_as_before(rgb: np.ndarray, std: float, rng: np.random.Generator
     flips = rng.integers(2, size=2)
     win = field[y:y + h, x:x + w][::-1 if flips[0] else 1, ::-1 if flips[1] else 1]
     return sensor_noise(rgb, std, win[..., rng.permutation(3)])
+
+
+@pytest.mark.parametrize("view", ["topdown", "robot", "human"])
+def test_one_pixels_floor_point_is_pixel_to_floors_to_the_bit(view):
+    for seed in range(10):
+        camera = sample_camera(view, np.random.default_rng(seed), 640, 480)
+        uv = np.random.default_rng(seed).uniform(-100, 740, (200, 2))
+        uv[:20, 1] = camera.horizon_row() - np.arange(20)  # at and above the horizon: NaN
+        got = np.array([camera.floor_point(u, v) for u, v in uv.tolist()])
+        assert np.array_equal(got, camera.pixel_to_floor(uv), equal_nan=True)
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 3), (7, 1, 3), (1, 9, 4), (33, 47, 3), (20, 30, 4)])
