@@ -246,6 +246,29 @@ def periodic_crop(img: np.ndarray, x0: int, y0: int, w: int, h: int) -> np.ndarr
     return out
 
 
+def _source_window(H: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """The source pixels (x0, y0, w, h) that cv2.warpPerspective by H into `size` samples,
+    with a margin for the bilinear taps; None if the output sees beyond the source's horizon."""
+    W, Hh = size
+    corners = np.array([[-0.5, -0.5, 1.0], [W - 0.5, -0.5, 1.0], [W - 0.5, Hh - 0.5, 1.0],
+                        [-0.5, Hh - 0.5, 1.0]]) @ np.linalg.inv(H).T
+    if not np.all(corners[:, 2] > 1e-12):
+        return None
+    uv = corners[:, :2] / corners[:, 2:3]
+    if not (np.all(np.isfinite(uv)) and np.abs(uv).max() < 1e9):
+        return None
+    x0, y0 = math.floor(uv[:, 0].min()) - 2, math.floor(uv[:, 1].min()) - 2
+    return x0, y0, math.ceil(uv[:, 0].max()) + 3 - x0, math.ceil(uv[:, 1].max()) + 3 - y0
+
+
+def _warp_window(window: np.ndarray, H: np.ndarray, x0: int, y0: int,
+                 size: tuple[int, int]) -> np.ndarray:
+    """Warp by H a window of its source whose top-left pixel is (x0, y0)."""
+    shift = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
+    return cv2.warpPerspective(window, H @ shift, size, flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+
+
 def warp_tiling(tex: np.ndarray, H: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """cv2.warpPerspective of the endless tiling of `tex` (BORDER_WRAP) by H into `size`.
 
@@ -253,21 +276,32 @@ def warp_tiling(tex: np.ndarray, H: np.ndarray, size: tuple[int, int]) -> np.nda
     origin its coordinates lose precision; so the window of the tiling that the output sees
     is cut out first (plus a margin for the bilinear taps) and warped from there.
     """
-    W, Hh = size
-    corners = np.array([[-0.5, -0.5, 1.0], [W - 0.5, -0.5, 1.0], [W - 0.5, Hh - 0.5, 1.0],
-                        [-0.5, Hh - 0.5, 1.0]]) @ np.linalg.inv(H).T
-    if np.all(corners[:, 2] > 1e-12):
-        uv = corners[:, :2] / corners[:, 2:3]
-        if np.all(np.isfinite(uv)) and np.abs(uv).max() < 1e9:
-            x0, y0 = math.floor(uv[:, 0].min()) - 2, math.floor(uv[:, 1].min()) - 2
-            w, h = math.ceil(uv[:, 0].max()) + 3 - x0, math.ceil(uv[:, 1].max()) + 3 - y0
-            if w * h <= 4 * (W * Hh + tex.shape[0] * tex.shape[1]):
-                window = periodic_crop(tex, x0, y0, w, h)
-                shift = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
-                return cv2.warpPerspective(window, H @ shift, size, flags=cv2.INTER_LINEAR,
-                                           borderMode=cv2.BORDER_REPLICATE)
+    win = _source_window(H, size)
+    if win is not None and win[2] * win[3] <= 4 * (size[0] * size[1] + tex.shape[0] * tex.shape[1]):
+        return _warp_window(periodic_crop(tex, *win), H, win[0], win[1], size)
     # the output sees the horizon or an enormous stretch of floor: let OpenCV wrap
     return cv2.warpPerspective(tex, H, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+
+
+def warp_reflected(img: np.ndarray, H: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """cv2.warpPerspective of `img` mirrored at its edges (BORDER_REFLECT) by H into `size`.
+
+    OpenCV takes a slow path for every output pixel whose taps fall outside the source (2-3x
+    the cost of the whole warp when a wall is wider than its backdrop): the mirrored margin
+    the output sees is made once by copyMakeBorder instead. Up to a grey level on ~0.01% of
+    the pixels (the shifted homography rounds differently), as warp_tiling.
+    """
+    ih, iw = img.shape[:2]
+    win = _source_window(H, size)
+    if win is not None:
+        x0, y0, w, h = win
+        left, top = max(-x0, 0), max(-y0, 0)
+        right, bottom = max(x0 + w - iw, 0), max(y0 + h - ih, 0)
+        if max(left, right) < iw and max(top, bottom) < ih and w * h <= 4 * size[0] * size[1] + ih * iw:
+            padded = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_REFLECT)
+            window = padded[y0 + top:y0 + top + h, x0 + left:x0 + left + w]
+            return _warp_window(window, H, x0, y0, size)
+    return cv2.warpPerspective(img, H, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def _warp_floor(tex: FloorTexture, camera: Camera, rows: tuple[int, int], offset: np.ndarray,
@@ -339,9 +373,7 @@ def _warp_wall(backdrop: np.ndarray, camera: Camera, rows: int, distance_m: floa
                   [0.0, 0.0, distance_m],
                   [0.0, -s, (bh - 0.5) * s],
                   [0.0, 0.0, 1.0]])
-    H = camera.P @ M
-    return cv2.warpPerspective(backdrop, H, (camera.width, rows), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REFLECT)
+    return warp_reflected(backdrop, camera.P @ M, (camera.width, rows))
 
 
 def gain_lut(gain: np.ndarray) -> np.ndarray:

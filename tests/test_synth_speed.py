@@ -1,7 +1,7 @@
 """The fast paths of the generator give what the plain computations give: the tiled floor
-warp, the blur of a part, the mask's k-th pixel, the sensor noise per channel, the room-light
-gain table, the per-roll lens map, one pixel's floor point, a paste's per-pixel weights and
-colour gains, the atomic write, the pool's OpenCV threads."""
+warp, the mirrored wall warp, the blur of a part, the mask's k-th pixel, the sensor noise per
+channel, the room-light gain table, the per-roll lens map, one pixel's floor point, a paste's
+per-pixel weights and colour gains, the atomic write, the pool's OpenCV threads."""
 from __future__ import annotations
 
 import math
@@ -22,7 +22,7 @@ from synth.generate import GenerateConfig, generate
 from synth.lens import MAX_CANVAS, lens_map, project_points, undistort_pixels
 from synth.maskpoints import MaskPoints
 from synth.paste import blur_within, match_colour, times_planes
-from synth.scene import gain_lut, periodic_crop, warp_tiling
+from synth.scene import gain_lut, periodic_crop, warp_reflected, warp_tiling
 
 
 def _texture(h: int = 64, w: int = 96) -> np.ndarray:
@@ -73,6 +73,27 @@ def test_the_tiled_warp_falls_back_on_the_horizon():
     H[2, :2] = (0.0, -0.02)  # rows below 50 see the horizon and beyond
     want = cv2.warpPerspective(tex, H, (80, 80), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
     assert np.array_equal(warp_tiling(tex, H, (80, 80)), want)
+
+
+@pytest.mark.parametrize("scale,shift", [(1.2, (10.0, 8.0)), (1.6, (-30.0, 5.0)),
+                                         (2.5, (-20.0, -10.0))])
+def test_the_mirrored_warp_is_opencvs_reflected_warp(scale, shift):
+    # A wall wider and taller than its backdrop (its taps fall outside on every side), one
+    # outside it on three sides, and one wholly inside it.
+    tex = _texture()
+    H = _floor_homography(0.0, scale, shift)
+    want = cv2.warpPerspective(tex, H, (160, 120), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REFLECT)
+    diff = np.abs(warp_reflected(tex, H, (160, 120)).astype(int) - want)
+    assert diff.max() <= 1 and np.count_nonzero(diff) <= 0.001 * diff.size
+
+
+def test_the_mirrored_warp_leaves_a_backdrop_mirrored_more_than_once_to_opencv():
+    tex = _texture()
+    H = _floor_homography(0.0, 0.3, (-150.0, -60.0))  # sees 5x the backdrop's width
+    want = cv2.warpPerspective(tex, H, (160, 120), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REFLECT)
+    assert np.array_equal(warp_reflected(tex, H, (160, 120)), want)
 
 
 @pytest.mark.parametrize("seed", range(4))
