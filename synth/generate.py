@@ -54,7 +54,9 @@ MAX_OBJECTS = 1000  # subjects (or distractors) per image
 MAX_WORKERS = 1024
 # Bump when the same settings and inputs render other bytes (a new label rule, stage or draw
 # order): a set half-made by older code is then refused instead of resumed into a mixed set.
-RENDER_VERSION = 3  # 3: the views a camera under an object's top sees (1929c8c, 6b0f08f)
+# 3: the views a camera under an object's top sees (1929c8c, 6b0f08f); the wall warped from
+# its mirrored margin (a grey level on ~0.01% of wall pixels)
+RENDER_VERSION = 3
 EFFECTS_FILE = "effects.yaml"  # the set's fitted camera effects, a recipe fragment
 
 
