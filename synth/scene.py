@@ -246,9 +246,11 @@ def periodic_crop(img: np.ndarray, x0: int, y0: int, w: int, h: int) -> np.ndarr
     return out
 
 
-def _source_window(H: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+def _source_window(H: np.ndarray, size: tuple[int, int], max_area: int
+                   ) -> tuple[int, int, int, int] | None:
     """The source pixels (x0, y0, w, h) that cv2.warpPerspective by H into `size` samples,
-    with a margin for the bilinear taps; None if the output sees beyond the source's horizon."""
+    with a margin for the bilinear taps; None if the output sees beyond the source's horizon
+    or the window would hold more than `max_area` pixels."""
     W, Hh = size
     corners = np.array([[-0.5, -0.5, 1.0], [W - 0.5, -0.5, 1.0], [W - 0.5, Hh - 0.5, 1.0],
                         [-0.5, Hh - 0.5, 1.0]]) @ np.linalg.inv(H).T
@@ -258,7 +260,8 @@ def _source_window(H: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int,
     if not (np.all(np.isfinite(uv)) and np.abs(uv).max() < 1e9):
         return None
     x0, y0 = math.floor(uv[:, 0].min()) - 2, math.floor(uv[:, 1].min()) - 2
-    return x0, y0, math.ceil(uv[:, 0].max()) + 3 - x0, math.ceil(uv[:, 1].max()) + 3 - y0
+    w, h = math.ceil(uv[:, 0].max()) + 3 - x0, math.ceil(uv[:, 1].max()) + 3 - y0
+    return (x0, y0, w, h) if w * h <= max_area else None
 
 
 def _warp_window(window: np.ndarray, H: np.ndarray, x0: int, y0: int,
@@ -276,8 +279,8 @@ def warp_tiling(tex: np.ndarray, H: np.ndarray, size: tuple[int, int]) -> np.nda
     origin its coordinates lose precision; so the window of the tiling that the output sees
     is cut out first (plus a margin for the bilinear taps) and warped from there.
     """
-    win = _source_window(H, size)
-    if win is not None and win[2] * win[3] <= 4 * (size[0] * size[1] + tex.shape[0] * tex.shape[1]):
+    win = _source_window(H, size, 4 * (size[0] * size[1] + tex.shape[0] * tex.shape[1]))
+    if win is not None:
         return _warp_window(periodic_crop(tex, *win), H, win[0], win[1], size)
     # the output sees the horizon or an enormous stretch of floor: let OpenCV wrap
     return cv2.warpPerspective(tex, H, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
@@ -292,12 +295,12 @@ def warp_reflected(img: np.ndarray, H: np.ndarray, size: tuple[int, int]) -> np.
     the pixels (the shifted homography rounds differently), as warp_tiling.
     """
     ih, iw = img.shape[:2]
-    win = _source_window(H, size)
+    win = _source_window(H, size, 4 * size[0] * size[1] + ih * iw)
     if win is not None:
         x0, y0, w, h = win
         left, top = max(-x0, 0), max(-y0, 0)
         right, bottom = max(x0 + w - iw, 0), max(y0 + h - ih, 0)
-        if max(left, right) < iw and max(top, bottom) < ih and w * h <= 4 * size[0] * size[1] + ih * iw:
+        if max(left, right) < iw and max(top, bottom) < ih:  # mirrored once at most
             padded = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_REFLECT)
             window = padded[y0 + top:y0 + top + h, x0 + left:x0 + left + w]
             return _warp_window(window, H, x0, y0, size)
