@@ -68,11 +68,15 @@ def test_the_tiled_warp_does_not_drift_far_from_the_textures_origin():
 
 
 def test_the_tiled_warp_falls_back_on_the_horizon():
+    # The output-to-source map's third row 1 - 0.02 y reaches 0 at row 50: the output's lower
+    # rows lie beyond the floor's horizon, so no source window exists and OpenCV's own wrapped
+    # warp must run (a window-based warp could not be equal: it would have no window).
     tex = _texture()
-    H = _floor_homography(0.2, 1.0, (0.0, 0.0))
-    H[2, :2] = (0.0, -0.02)  # rows below 50 see the horizon and beyond
+    inverse = np.array([[2.0, 0.3, 5.0], [-0.2, 1.5, 3.0], [0.0, -0.02, 1.0]])
+    H = np.linalg.inv(inverse)
     want = cv2.warpPerspective(tex, H, (80, 80), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
     assert np.array_equal(warp_tiling(tex, H, (80, 80)), want)
+    assert np.count_nonzero(want) > 0.5 * want.size  # the wrapped floor, not an empty output
 
 
 @pytest.mark.parametrize("scale,shift", [(1.2, (10.0, 8.0)), (1.6, (-30.0, 5.0)),
