@@ -229,7 +229,7 @@ def bearing(floor_xy: tuple[float, float]) -> np.ndarray:
 
 
 def subject_axes(elev_deg: float, floor_xy: tuple[float, float], turn_deg: float,
-                 roll_deg: float) -> tuple[np.ndarray, np.ndarray]:
+                 roll_deg: float, lean_turns: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """World directions of the cut-out's +u (right) and +v (down) axes.
 
     The cut-out is a photograph taken from `elev_deg` above the horizontal, so its plane is
@@ -237,6 +237,12 @@ def subject_axes(elev_deg: float, floor_xy: tuple[float, float], turn_deg: float
     perpendicular to the line of sight), tilted back from the vertical by the elevation
     (0 stands, 90 lies on the floor), then turned about the vertical by `turn_deg`
     (counter-clockwise seen from above) and rolled within its own plane by `roll_deg`.
+
+    With `lean_turns` False only the horizontal axis turns; the plane still leans along the
+    line of sight (a shear). A plane leaning by e and turned by t shows the photo's vertical
+    slanted by about e·sin t, where the object's own verticals stand upright (a pedestal
+    fan shot from 20° below and seen 33° round leant 12°); the sheared plane keeps them
+    upright, and the photo's horizontals horizontal.
     """
     # In plain floats: placement tries thousands of planes per second, and 3-vectors as
     # arrays cost more in numpy's call overhead than in arithmetic.
@@ -245,11 +251,14 @@ def subject_axes(elev_deg: float, floor_xy: tuple[float, float], turn_deg: float
     bx, by = (x / r, y / r) if r > 1e-9 else (0.0, 1.0)
     t = math.radians(turn_deg)
     ct, st = math.cos(t), math.sin(t)
+    lx, ly = bx, by  # the lean's direction
     bx, by = ct * bx - st * by, st * bx + ct * by
+    if lean_turns:
+        lx, ly = bx, by
     a = math.radians(elev_deg)
     sa, ca = math.sin(a), math.cos(a)
     u = (by, -bx, 0.0)  # b x up: the photo's right
-    v = (-sa * bx, -sa * by, -ca)  # the photo's down
+    v = (-sa * lx, -sa * ly, -ca)  # the photo's down
     rr = math.radians(roll_deg)
     cr, sr = math.cos(rr), math.sin(rr)
     return (np.array([cr * u[0] - sr * v[0], cr * u[1] - sr * v[1], cr * u[2] - sr * v[2]]),
@@ -258,17 +267,19 @@ def subject_axes(elev_deg: float, floor_xy: tuple[float, float], turn_deg: float
 
 def subject_plane(elev_deg: float, floor_xy: tuple[float, float], size_m: float,
                   cutout_wh: tuple[int, int], turn_deg: float = 0.0, roll_deg: float = 0.0,
-                  ref_px: float | None = None, mirror: bool = False) -> np.ndarray:
+                  ref_px: float | None = None, mirror: bool = False,
+                  lean_turns: bool = True) -> np.ndarray:
     """Map from cut-out pixels (u, v, 1) to world points (homogeneous 3-D, Z included).
 
     Returns a 4x3 matrix M with world = M @ [u, v, 1] (last row [0, 0, 1]). The cut-out is
     `size_m` metres per `ref_px` pixels (default: its longer side). A view shot from 90°
     lies on the floor centred on `floor_xy`; any other rests on it with the middle of its
-    bottom edge (the nearest contact, as photographed). `mirror` flips it left to right.
+    bottom edge (the nearest contact, as photographed). `mirror` flips it left to right;
+    `lean_turns` as in subject_axes.
     """
     w, h = cutout_wh
     s = size_m / (ref_px if ref_px else max(w, h))
-    e_u, e_v = subject_axes(elev_deg, floor_xy, turn_deg, roll_deg)
+    e_u, e_v = subject_axes(elev_deg, floor_xy, turn_deg, roll_deg, lean_turns)
     if mirror:
         e_u = -e_u
     # Pixel u spans [u - 0.5, u + 0.5], so the cut-out's edges are at -0.5 and w - 0.5.

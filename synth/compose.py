@@ -318,8 +318,11 @@ def _place_perspective(lib: Library, cls: str, camera: Camera, bg: Background,
         h, w = subject.rgba.shape[:2]
         size = ch.size_m if ch.size_m is not None else size
         ref = None if ch.size_m is not None else ch.ref_px
+        # A top view turns freely, lean and all; a side view's lean stays along the line of
+        # sight, so its verticals stand upright when turned round from its azimuth.
         plane = subject_plane(ch.capture_elev_deg, (float(xy[0]), float(xy[1])), size, (w, h),
-                              ch.turn_deg, ch.roll_deg, ref_px=ref, mirror=ch.mirrored)
+                              ch.turn_deg, ch.roll_deg, ref_px=ref, mirror=ch.mirrored,
+                              lean_turns=ch.capture_elev_deg >= TOP_VIEW_DEG)
         fit = _fits(camera, plane, (w, h), size, placed, frame_boxes)
         if fit is None:
             continue

@@ -56,7 +56,8 @@ MAX_WORKERS = 1024
 # order): a set half-made by older code is then refused instead of resumed into a mixed set.
 # 3: the views a camera under an object's top sees (1929c8c, 6b0f08f); the wall warped from
 # its mirrored margin (a grey level on ~0.01% of wall pixels)
-RENDER_VERSION = 3
+# 4: a turned side view leans along the line of sight (its verticals upright)
+RENDER_VERSION = 4
 EFFECTS_FILE = "effects.yaml"  # the set's fitted camera effects, a recipe fragment
 
 

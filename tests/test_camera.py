@@ -188,3 +188,33 @@ def test_mount_rotation_roll_dips_the_right_side():
     pts = (np.stack([far_left, far_right]) - [0, 0, cam_h]) @ R.T
     assert pts[1, 1] / pts[1, 2] < pts[0, 1] / pts[0, 2]  # right end has the smaller y (higher)
     assert np.allclose(mount_rotation(25.0, 0.0), Camera(1.0, 25.0, 60.0, 64, 48).R)
+
+
+@pytest.mark.parametrize("elev,turn", [(-20.0, 33.0), (20.0, -40.0), (45.0, 25.0)])
+def test_a_turned_side_view_keeps_the_objects_verticals_upright(elev, turn):
+    # robot_s23_000010: a pedestal fan shot from 20° below, seen 33° round from its only
+    # azimuth, had its pole slanted 12°. OpenCV projects the true vertical through the
+    # contact point; the photo's middle column must run along it, where the plane turned
+    # lean and all slants it by about elev·sin(turn).
+    cam = Camera(height_m=0.06, pitch_deg=-5.0, fov_deg=90.0, width=640, height=480)
+    xy, wh = (-0.35, 0.9), (60, 200)
+    rvec, _ = cv2.Rodrigues(cam.R)
+    tvec = -cam.R @ cam.centre
+    pole = cv2.projectPoints(np.array([[xy[0], xy[1], 0.0], [xy[0], xy[1], 0.3]]), rvec, tvec,
+                             cam.K, None)[0].reshape(2, 2)
+
+    def angle(a, b):
+        return math.degrees(math.atan2(b[0] - a[0], a[1] - b[1]))
+
+    column = np.array([[29.5, 199.5], [29.5, -0.5]])  # the middle column, contact to top
+    upright = apply_homography(subject_homography(
+        cam, subject_plane(elev, xy, 0.3, wh, turn, lean_turns=False)), column)
+    leant = apply_homography(subject_homography(cam, subject_plane(elev, xy, 0.3, wh, turn)),
+                             column)
+    assert upright[0] == pytest.approx(pole[0], abs=1e-6)  # it stands on its contact point
+    assert angle(*upright) == pytest.approx(angle(*pole), abs=0.05)
+    assert abs(angle(*leant) - angle(*pole)) > 0.4 * abs(elev * math.sin(math.radians(turn)))
+    # the photo's horizontals stay level on the floor: the bottom edge's ends at one height
+    bottom = subject_plane(elev, xy, 0.3, wh, turn, lean_turns=False) @ np.array(
+        [[-0.5, 199.5, 1.0], [59.5, 199.5, 1.0]]).T
+    assert bottom[2] == pytest.approx([0.0, 0.0], abs=1e-12)
