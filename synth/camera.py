@@ -248,13 +248,11 @@ def subject_axes(elev_deg: float, floor_xy: tuple[float, float], turn_deg: float
     # arrays cost more in numpy's call overhead than in arithmetic.
     x, y = float(floor_xy[0]), float(floor_xy[1])
     r = math.hypot(x, y)
-    bx, by = (x / r, y / r) if r > 1e-9 else (0.0, 1.0)
+    sx, sy = (x / r, y / r) if r > 1e-9 else (0.0, 1.0)  # the line of sight
     t = math.radians(turn_deg)
     ct, st = math.cos(t), math.sin(t)
-    lx, ly = bx, by  # the lean's direction
-    bx, by = ct * bx - st * by, st * bx + ct * by
-    if lean_turns:
-        lx, ly = bx, by
+    bx, by = ct * sx - st * sy, st * sx + ct * sy  # the turned bearing
+    lx, ly = (bx, by) if lean_turns else (sx, sy)  # the lean's direction
     a = math.radians(elev_deg)
     sa, ca = math.sin(a), math.cos(a)
     u = (by, -bx, 0.0)  # b x up: the photo's right
