@@ -57,7 +57,9 @@ MAX_WORKERS = 1024
 # 3: the views a camera under an object's top sees (1929c8c, 6b0f08f); the wall warped from
 # its mirrored margin (a grey level on ~0.01% of wall pixels)
 # 4: a turned side view leans along the line of sight (its verticals upright)
-RENDER_VERSION = 4
+# 5: poisson blending by synth/poisson.py: also for subjects cut by the canvas's edge (they
+# were alpha-pasted), with thin parts kept at the alpha paste's contrast
+RENDER_VERSION = 5
 EFFECTS_FILE = "effects.yaml"  # the set's fitted camera effects, a recipe fragment
 
 

@@ -11,10 +11,12 @@ import cv2
 import numpy as np
 
 from .camera import Camera, apply_homography, cutout_corners, shadow_homography
+from .poisson import clone_into
 
 BLENDS = ("alpha", "feather", "poisson")
 ALPHA_ON = 0.5  # a pixel belongs to an object where its alpha is at least this
 POISSON_EDGE_PX = 4.0  # width of the gradient-domain seam of `poisson` blending
+POISSON_ERODE_PX = 3  # the subject's own gradients guide it from this far inside its mask
 REFLECTION_FADE = 0.5  # a reflection fades to 1/e over this share of its subject's height
 MIRROR_Z = np.diag([1.0, 1.0, -1.0, 1.0])  # the floor as a mirror: Z -> -Z
 
@@ -157,49 +159,37 @@ def paste(canvas: np.ndarray, levels: list[np.ndarray], H0: np.ndarray, blend: s
 
 
 def poisson(canvas: np.ndarray, cs, pm: np.ndarray, a: np.ndarray) -> bool:
-    """Poisson-blend (cv2.seamlessClone) a subject into the canvas; False if it cannot."""
-    mask = (a >= ALPHA_ON).astype(np.uint8) * 255
-    ys, xs = cs
-    Hh, W = canvas.shape[:2]
-    # seamlessClone needs the mask's box strictly inside the destination.
-    if ys.start < 1 or xs.start < 1 or ys.stop > Hh - 1 or xs.stop > W - 1 or mask.sum() == 0:
+    """Poisson-blend a subject into the canvas (synth/poisson.py); False if it is too thin
+    to (nothing of it lies POISSON_ERODE_PX inside its mask)."""
+    mask = a >= ALPHA_ON
+    # the subject's gradients guide the solve only inside the eroded mask, as in
+    # cv2.seamlessClone: a band of floor gradients then carries the seam
+    guide = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8),
+                      iterations=POISSON_ERODE_PX)
+    if not guide.any():
         return False
     colour = cv2.divide(pm, cv2.merge([np.maximum(a, 1e-4)] * 3))
     src = canvas[cs].astype(np.float32)
     cv2.copyTo(colour, (a > 1e-4).astype(np.uint8), src)
-    src8 = np.clip(src, 0, 255).astype(np.uint8)
-    # Work on the ROI grown by a margin so the solver has a border of real background.
-    m = 4
-    y0, y1 = max(ys.start - m, 0), min(ys.stop + m, Hh)
-    x0, x1 = max(xs.start - m, 0), min(xs.stop + m, W)
-    big_dst = canvas[y0:y1, x0:x1].copy()
-    big_src = big_dst.copy()
-    big_mask = np.zeros(big_dst.shape[:2], np.uint8)
-    oy, ox = ys.start - y0, xs.start - x0
-    big_src[oy:oy + src8.shape[0], ox:ox + src8.shape[1]] = src8
-    big_mask[oy:oy + mask.shape[0], ox:ox + mask.shape[1]] = mask
-    big_mask[[0, -1], :] = 0
-    big_mask[:, [0, -1]] = 0
-    bx, by, bw, bh = cv2.boundingRect(big_mask)
-    if bw == 0 or bh == 0:
-        return False
-    center = (bx + bw // 2, by + bh // 2)
-    try:
-        out = cv2.seamlessClone(big_src[by:by + bh, bx:bx + bw], big_dst,
-                                big_mask[by:by + bh, bx:bx + bw], center, cv2.NORMAL_CLONE)
-    except cv2.error:
-        return False
+    region, out = clone_into(canvas, cs, src, guide)
     # Plain Poisson cloning drifts the whole subject towards the floor's colour (thin or
     # translucent subjects all but vanish). Keep the gradient-domain seam at the edge and
-    # the subject's own colours inside: blend to the alpha paste over POISSON_EDGE_PX.
+    # the subject's own colours inside: blend to the alpha paste over POISSON_EDGE_PX; and
+    # keep the alpha paste on parts too thin to hold any guide (a cable, a fan's legs),
+    # which the seam alone would fade to a quarter of their contrast.
     h, w = mask.shape
-    inner = np.minimum(cv2.distanceTransform(mask, cv2.DIST_L2, 3) / POISSON_EDGE_PX, 1.0)
+    oy, ox = cs[0].start - region[0].start, cs[1].start - region[1].start
+    inner = np.minimum(cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+                       / POISSON_EDGE_PX, 1.0)
+    off_guide = cv2.distanceTransform(1 - guide, cv2.DIST_L2, 3)
+    thin = np.clip((off_guide - (1.5 * POISSON_ERODE_PX)) / POISSON_EDGE_PX, 0.0, 1.0)
+    inner = np.maximum(inner, thin)
     plain = times_planes(canvas[cs].astype(np.float32), 1.0 - a)
     plain += pm
-    cloned = out[oy:oy + h, ox:ox + w].astype(np.float32)
+    cloned = out[oy:oy + h, ox:ox + w]
     mixed = times_planes(plain - cloned, inner)
     mixed += cloned
-    canvas[y0:y1, x0:x1] = out
+    canvas[region] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
     canvas[cs] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
     return True
 
