@@ -438,10 +438,11 @@ def label_placements(placed: list[tuple[Placement, tuple]], W: int, Hh: int, min
         if n_vis == 0:
             continue
         if lens is not None:
-            on = lens.remap_patch(vis, cs[1].start, cs[0].start) >= ALPHA_ON
+            frame_vis, fx0, fy0 = lens.remap_patch(vis, cs[1].start, cs[0].start)
+            on = frame_vis >= ALPHA_ON
             if not on.any():
                 continue
-            cs = (slice(0, on.shape[0]), slice(0, on.shape[1]))
+            cs = (slice(fy0, fy0 + on.shape[0]), slice(fx0, fx0 + on.shape[1]))
         rows = np.nonzero(on.any(axis=1))[0]
         cols = np.nonzero(on.any(axis=0))[0]
         # 0-based pixel indices -> VOC's 1-based inclusive coordinates

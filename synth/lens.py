@@ -127,15 +127,31 @@ class LensMap:
     offset: tuple[float, float]  # canvas pixel = ideal-image pixel + offset
     footprint: np.ndarray  # (H', W') bool: canvas pixels the real frame sees
 
+    def __post_init__(self) -> None:
+        # the canvas rows each frame row samples, and the columns each frame column does:
+        # remap_patch's window (a pixel that sees nothing, at -10, only widens it)
+        self._rows = (self.map_y.min(axis=1), self.map_y.max(axis=1))
+        self._cols = (self.map_x.min(axis=0), self.map_x.max(axis=0))
+
     def remap(self, image: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
         """An ideal-canvas image (or alpha) as the real frame sees it."""
         return cv2.remap(image, self.map_x, self.map_y, interpolation,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
-    def remap_patch(self, patch: np.ndarray, x0: int, y0: int) -> np.ndarray:
-        """A patch of the canvas whose top-left pixel is (x0, y0), in the real frame."""
-        return cv2.remap(patch, self.map_x - np.float32(x0), self.map_y - np.float32(y0),
-                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    def remap_patch(self, patch: np.ndarray, x0: int, y0: int) -> tuple[np.ndarray, int, int]:
+        """A patch of the canvas whose top-left pixel is (x0, y0), in the real frame: the
+        window of the frame that samples it, and the window's left and top; the frame is 0
+        outside it (bilinear taps reach a pixel past the patch; the window holds every frame
+        row and column whose samples reach that far)."""
+        h, w = patch.shape[:2]
+        rows = np.flatnonzero((self._rows[1] > y0 - 1) & (self._rows[0] < y0 + h))
+        cols = np.flatnonzero((self._cols[1] > x0 - 1) & (self._cols[0] < x0 + w))
+        if len(rows) == 0 or len(cols) == 0:
+            return np.zeros((0, 0) + patch.shape[2:], patch.dtype), 0, 0
+        win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        out = cv2.remap(patch, self.map_x[win] - np.float32(x0), self.map_y[win] - np.float32(y0),
+                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return out, int(cols[0]), int(rows[0])
 
 
 @dataclass(frozen=True)

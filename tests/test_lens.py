@@ -17,7 +17,7 @@ from synth.cli import main
 from synth.compose import ComposeOptions, compose
 from synth.generate import GenerateConfig, build_library
 from synth.imageio import encode_png
-from synth.lens import camera_record, horizon_polyline, ideal_camera, spec_from_record
+from synth.lens import camera_record, horizon_polyline, ideal_camera, lens_map, spec_from_record
 from synth.scene import load_scene_bank
 from tests.helpers import check_boxes_by_colour
 
@@ -94,6 +94,28 @@ def test_boxes_are_tight_on_the_distorted_alpha(grey_pack):
     assert all(c.rgb.shape[:2] == (240, 320) for c in comps)
     checked, tight = check_boxes_by_colour(lib, comps)
     assert checked >= 20 and tight >= 0.8 * checked
+
+
+@pytest.mark.parametrize("spec", [PINHOLE, FISHEYE], ids=["pinhole", "fisheye"])
+def test_a_patch_moves_into_the_frame_as_the_whole_canvas_would(spec):
+    # remap_patch remaps only the frame window that samples the patch; placed in an empty
+    # frame, it must equal the whole canvas (the patch on zeros) remapped
+    lens = lens_map(spec, 2.0)
+    Wc, Hc = lens.canvas_size
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        w, h = int(rng.integers(1, 160)), int(rng.integers(1, 120))
+        x0, y0 = int(rng.integers(0, Wc - w + 1)), int(rng.integers(0, Hc - h + 1))
+        patch = rng.random((h, w), dtype=np.float32)
+        canvas = np.zeros((Hc, Wc), np.float32)
+        canvas[y0:y0 + h, x0:x0 + w] = patch
+        want = lens.remap(canvas)
+        win, fx0, fy0 = lens.remap_patch(patch, x0, y0)
+        got = np.zeros_like(want)
+        got[fy0:fy0 + win.shape[0], fx0:fx0 + win.shape[1]] = win
+        assert np.array_equal(got, want)
+        if want.any():  # the window is much smaller than the frame for a small patch
+            assert win.size < want.size
 
 
 def _write_camera(path: Path, **fields) -> Path:
