@@ -168,25 +168,32 @@ def poisson(canvas: np.ndarray, cs, pm: np.ndarray, a: np.ndarray) -> bool:
                       iterations=POISSON_ERODE_PX)
     if not guide.any():
         return False
-    colour = cv2.divide(pm, cv2.merge([np.maximum(a, 1e-4)] * 3))
-    src = canvas[cs].astype(np.float32)
-    cv2.copyTo(colour, (a > 1e-4).astype(np.uint8), src)
-    region, out = clone_into(canvas, cs, src, guide)
+    # solved around the mask's own box (a third smaller than the patch's, on average)
+    bx, by, bw, bh = cv2.boundingRect(mask.astype(np.uint8))
+    part = (slice(by, by + bh), slice(bx, bx + bw))
+    box = (slice(cs[0].start + by, cs[0].start + by + bh),
+           slice(cs[1].start + bx, cs[1].start + bx + bw))
+    colour = cv2.divide(pm[part], cv2.merge([np.maximum(a[part], 1e-4)] * 3))
+    src = canvas[box].astype(np.float32)
+    cv2.copyTo(colour, (a[part] > 1e-4).astype(np.uint8), src)
+    region, out = clone_into(canvas, box, src, guide[part])
     # Plain Poisson cloning drifts the whole subject towards the floor's colour (thin or
     # translucent subjects all but vanish). Keep the gradient-domain seam at the edge and
     # the subject's own colours inside: blend to the alpha paste over POISSON_EDGE_PX; and
     # keep the alpha paste on parts too thin to hold any guide (a cable, a fan's legs),
     # which the seam alone would fade to a quarter of their contrast.
-    h, w = mask.shape
-    oy, ox = cs[0].start - region[0].start, cs[1].start - region[1].start
     inner = np.minimum(cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
                        / POISSON_EDGE_PX, 1.0)
     off_guide = cv2.distanceTransform(1 - guide, cv2.DIST_L2, 3)
     thin = np.clip((off_guide - (1.5 * POISSON_ERODE_PX)) / POISSON_EDGE_PX, 0.0, 1.0)
     inner = np.maximum(inner, thin)
-    plain = times_planes(canvas[cs].astype(np.float32), 1.0 - a)
+    cloned = canvas[cs].astype(np.float32)
+    plain = times_planes(cloned, 1.0 - a)
     plain += pm
-    cloned = out[oy:oy + h, ox:ox + w]
+    # the clone over the patch: the solved region where they overlap, the canvas elsewhere
+    (y0, y1), (x0, x1) = ((max(r.start, c.start), min(r.stop, c.stop)) for r, c in zip(region, cs))
+    cloned[y0 - cs[0].start:y1 - cs[0].start, x0 - cs[1].start:x1 - cs[1].start] = \
+        out[y0 - region[0].start:y1 - region[0].start, x0 - region[1].start:x1 - region[1].start]
     mixed = times_planes(plain - cloned, inner)
     mixed += cloned
     canvas[region] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
