@@ -161,15 +161,14 @@ def paste(canvas: np.ndarray, levels: list[np.ndarray], H0: np.ndarray, blend: s
 def poisson(canvas: np.ndarray, cs, pm: np.ndarray, a: np.ndarray) -> bool:
     """Poisson-blend a subject into the canvas (synth/poisson.py); False if it is too thin
     to (nothing of it lies POISSON_ERODE_PX inside its mask)."""
-    mask = a >= ALPHA_ON
+    mask = (a >= ALPHA_ON).astype(np.uint8)
     # the subject's gradients guide the solve only inside the eroded mask, as in
     # cv2.seamlessClone: a band of floor gradients then carries the seam
-    guide = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8),
-                      iterations=POISSON_ERODE_PX)
+    guide = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=POISSON_ERODE_PX)
     if not guide.any():
         return False
     # solved around the mask's own box (a third smaller than the patch's, on average)
-    bx, by, bw, bh = cv2.boundingRect(mask.astype(np.uint8))
+    bx, by, bw, bh = cv2.boundingRect(mask)
     part = (slice(by, by + bh), slice(bx, bx + bw))
     box = (slice(cs[0].start + by, cs[0].start + by + bh),
            slice(cs[1].start + bx, cs[1].start + bx + bw))
@@ -182,8 +181,7 @@ def poisson(canvas: np.ndarray, cs, pm: np.ndarray, a: np.ndarray) -> bool:
     # the subject's own colours inside: blend to the alpha paste over POISSON_EDGE_PX; and
     # keep the alpha paste on parts too thin to hold any guide (a cable, a fan's legs),
     # which the seam alone would fade to a quarter of their contrast.
-    inner = np.minimum(cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
-                       / POISSON_EDGE_PX, 1.0)
+    inner = np.minimum(cv2.distanceTransform(mask, cv2.DIST_L2, 3) / POISSON_EDGE_PX, 1.0)
     off_guide = cv2.distanceTransform(1 - guide, cv2.DIST_L2, 3)
     thin = np.clip((off_guide - (1.5 * POISSON_ERODE_PX)) / POISSON_EDGE_PX, 0.0, 1.0)
     inner = np.maximum(inner, thin)

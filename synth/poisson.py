@@ -85,13 +85,12 @@ def clone(src: np.ndarray, dst: np.ndarray, mask: np.ndarray, free: Sides = HELD
 
 def _span(lo: int, hi: int, limit: int, margin: int) -> tuple[int, int, bool, bool]:
     """The solving rectangle's extent [a, b) along one axis around a box's [lo, hi): grown
-    by `margin` each side within [0, limit), and whether it reaches either end (a free
-    side); held at both ends, it is grown to an even length."""
+    by `margin` each side within [0, limit), and whether each end is free (at the image's
+    edge); held at both ends, it is grown to an even length."""
     a, b = max(lo - margin, 0), min(hi + margin, limit)
-    free = (a == 0, b == limit)
-    if not any(free) and (b - a) % 2:
+    if a > 0 and b < limit and (b - a) % 2:
         b += 1
-    return a, b, free[0], b == limit
+    return a, b, a == 0, b == limit
 
 
 def clone_into(canvas: np.ndarray, box: tuple[slice, slice], src: np.ndarray, mask: np.ndarray,
@@ -106,8 +105,9 @@ def clone_into(canvas: np.ndarray, box: tuple[slice, slice], src: np.ndarray, ma
     xa, xb, left, right = _span(xs.start, xs.stop, W, margin)
     region = (slice(ya, yb), slice(xa, xb))
     dst = canvas[region]
+    inside = (slice(ys.start - ya, ys.stop - ya), slice(xs.start - xa, xs.stop - xa))
     big_src = dst.astype(np.float32)
-    big_src[ys.start - ya:ys.stop - ya, xs.start - xa:xs.stop - xa] = src
+    big_src[inside] = src
     big_mask = np.zeros(dst.shape[:2], bool)
-    big_mask[ys.start - ya:ys.stop - ya, xs.start - xa:xs.stop - xa] = mask
+    big_mask[inside] = mask
     return region, clone(big_src, dst, big_mask, ((top, bottom), (left, right)))

@@ -122,8 +122,8 @@ def test_a_subject_cut_by_the_canvas_edge_is_not_pinned_to_the_floor_there():
     region, out = clone_into(canvas, box, src, np.ones((20, 30), bool))
     assert region == (slice(0, 24), slice(0, 34))  # grown by 4 px, within the canvas
     assert out.shape == (24, 34, 3)
-    # the subject's steps guide across its inner edges and it continues past the canvas:
-    # it keeps its own level right up to the corner (pinned there, it would fall to 100)
+    # the subject's steps guide across its inner edges and the canvas's edges are free (no
+    # flux): it keeps its own level right up to the corner (pinned there, it would fall to 100)
     assert np.abs(out[:20, :30] - 180.0).max() < 1.0
     assert np.abs(out[22:, :] - 100.0).max() < 40.0
 
